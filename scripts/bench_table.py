@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""Short markdown table from a Google Benchmark JSON file written by griffin_microbench."""
+import json
+import sys
+
+
+def main(path: str) -> None:
+    with open(path) as f:
+        data = json.load(f)
+    ctx = data.get("context", {})
+    print(f"host {ctx.get('host_name', '?')}, {ctx.get('date', '?')}, "
+          f"build {ctx.get('library_build_type', '?')}")
+    print("| benchmark | median (us) | GB/s | of 4.25 TB/s | speedup vs reference |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for b in data.get("benchmarks", []):
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        if "error_message" in b:
+            print(f"| {b['name']} | error: {b['error_message']} | | | |")
+            continue
+        frac = b.get("ceiling_frac", 0.0)
+        speedup = b.get("speedup_vs_ref", 0.0)
+        speedup_text = f"{speedup:.1f}x" if speedup else "-"
+        print(f"| {b['name']} | {b['median_us']:.1f} | {b.get('GB/s', 0.0):.0f} | "
+              f"{frac * 100:.1f}% | {speedup_text} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
