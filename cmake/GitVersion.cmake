@@ -1,15 +1,23 @@
 # Run at every build (cmake -P): writes OUT with the current git commit and dirty flag, touching
-# it only when they change, so a new commit relinks without reconfiguring.
+# it only when they change, so a new commit relinks without reconfiguring. Where the tree is a copy
+# without .git (the H200 machine), the environment's GRIFFIN_GIT_COMMIT / GRIFFIN_GIT_DIRTY stand in.
 execute_process(COMMAND git -C "${SRC}" rev-parse HEAD
                 OUTPUT_VARIABLE commit OUTPUT_STRIP_TRAILING_WHITESPACE
                 RESULT_VARIABLE rc ERROR_QUIET)
-if(NOT rc EQUAL 0)
+set(have_git FALSE)
+if(rc EQUAL 0)
+  set(have_git TRUE)
+elseif(DEFINED ENV{GRIFFIN_GIT_COMMIT})
+  set(commit "$ENV{GRIFFIN_GIT_COMMIT}")
+else()
   set(commit "unknown")
 endif()
 execute_process(COMMAND git -C "${SRC}" status --porcelain --untracked-files=no
                 OUTPUT_VARIABLE status OUTPUT_STRIP_TRAILING_WHITESPACE
                 RESULT_VARIABLE rc ERROR_QUIET)
-if(rc EQUAL 0 AND status STREQUAL "")
+if(have_git AND rc EQUAL 0 AND status STREQUAL "")
+  set(dirty false)
+elseif(NOT have_git AND "$ENV{GRIFFIN_GIT_DIRTY}" STREQUAL "0")
   set(dirty false)
 else()
   set(dirty true)

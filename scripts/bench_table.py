@@ -9,7 +9,8 @@ def main(path: str) -> None:
         data = json.load(f)
     ctx = data.get("context", {})
     print(f"host {ctx.get('host_name', '?')}, {ctx.get('date', '?')}, "
-          f"build {ctx.get('library_build_type', '?')}")
+          f"{ctx.get('num_cpus', '?')} CPUs (Google Benchmark library built as "
+          f"{ctx.get('library_build_type', '?')}; the harness itself is Release)")
     print("| benchmark | median (us) | GB/s | of 4.25 TB/s | speedup vs reference |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for b in data.get("benchmarks", []):
@@ -21,8 +22,9 @@ def main(path: str) -> None:
         frac = b.get("ceiling_frac", 0.0)
         speedup = b.get("speedup_vs_ref", 0.0)
         speedup_text = f"{speedup:.1f}x" if speedup else "-"
-        print(f"| {b['name']} | {b['median_us']:.1f} | {b.get('GB/s', 0.0):.0f} | "
-              f"{frac * 100:.1f}% | {speedup_text} |")
+        frac_text = f"{frac * 100:.1f}%" if frac else "- (CPU)"
+        print(f"| {b['name']} | {b['median_us']:.1f} | {b.get('GB/s', 0.0):.1f} | "
+              f"{frac_text} | {speedup_text} |")
 
 
 if __name__ == "__main__":

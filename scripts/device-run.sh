@@ -4,7 +4,8 @@
 # GPU-labelled tests (and the rest), run the microbenchmarks, and leave a short table, the JSON
 # and the logs under $OUT.
 #   here:   scripts/fetch-device-deps
-#   device: run(command="scripts/device-run.sh", carry=[".deps"])
+#   device: run(command="GRIFFIN_GIT_COMMIT=$(git rev-parse HEAD) GRIFFIN_GIT_DIRTY=0 scripts/device-run.sh",
+#               carry=[".deps"])   (the copy there has no .git; write the hash in literally)
 # Optional: GRIFFIN_BENCH_FILTER (a --benchmark_filter regex), GRIFFIN_SKIP_BENCH=1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
