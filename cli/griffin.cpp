@@ -1,10 +1,13 @@
 // The `griffin` command: parses arguments and calls the library. No logic lives here.
 #include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <exception>
 
+#include "cli/commands.h"
+#include "cli/model_args.h"
 #include "core/runtime/provenance.h"
 
 int main(int argc, char** argv) {
@@ -12,17 +15,17 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", [] {
     return griffin::FormatProvenance(griffin::CollectProvenance());
   });
-  app.require_subcommand(0, 1);
+  app.require_subcommand(1);
+  const std::string command_line = griffin::cli::CommandLine(argc, argv);
+  griffin::cli::AddLogitsCommand(app, command_line);
+  griffin::cli::AddGenerateCommand(app);
   try {
-    app.parse(argc, argv);
+    app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  }
-  try {
-    if (app.get_subcommands().empty()) {
-      std::fputs(app.help().c_str(), stdout);
-      return 0;
-    }
+  } catch (const c10::Error& e) {
+    fmt::print(stderr, "griffin: error: {}\n", e.what_without_backtrace());
+    return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "griffin: error: {}\n", e.what());
     return 1;

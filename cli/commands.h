@@ -1,0 +1,11 @@
+// Each subcommand registers its options and a callback that calls the library.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace griffin::cli {
+void AddLogitsCommand(CLI::App& app, const std::string& command_line);
+void AddGenerateCommand(CLI::App& app);
+}  // namespace griffin::cli

@@ -1,0 +1,57 @@
+// griffin logits: float32 logits [T, vocab] of a token sequence into an HDF5 file, positions from
+// --decode-from onwards computed one token at a time through the decode state.
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/model_args.h"
+#include "core/io/h5.h"
+#include "core/runtime/generate.h"
+#include "core/runtime/provenance.h"
+
+namespace griffin::cli {
+
+void AddLogitsCommand(CLI::App& app, const std::string& command_line) {
+  struct Args {
+    ModelArgs model;
+    std::vector<int64_t> ids;
+    int64_t decode_from = -1;
+    std::string out;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("logits", "logits of a token sequence into HDF5 (/logits)");
+  AddModelOptions(cmd, args->model);
+  cmd->add_option("--ids", args->ids, "token ids, comma separated (e.g. 2,17,5)")
+      ->required()
+      ->delimiter(',');
+  cmd->add_option("--decode-from", args->decode_from,
+                  "positions >= P go through the decode path one token at a time (0 = all)");
+  cmd->add_option("--out", args->out, "output HDF5 file")->required();
+  cmd->callback([args, command_line] {
+    const auto model = LoadModelFromArgs(args->model);
+    std::optional<int64_t> decode_from;
+    if (args->decode_from >= 0) decode_from = args->decode_from;
+    const at::InferenceMode inference;
+    const at::Tensor logits = SequenceLogits(*model, args->ids, decode_from).contiguous();
+
+    h5::File file = h5::File::Create(args->out);
+    h5::Group& root = file.root();
+    root.WriteFloat32("logits", logits.sizes().vec(), logits.data_ptr<float>());
+    root.WriteInt64("ids", {static_cast<int64_t>(args->ids.size())}, args->ids.data());
+    const Provenance p = CollectProvenance();
+    root.SetAttr("", "schema", std::string("griffin-logits"));
+    root.SetAttr("", "schema_version", int64_t{1});
+    root.SetAttr("", "git_commit", p.git_commit);
+    root.SetAttr("", "git_dirty", int64_t{p.git_dirty});
+    root.SetAttr("", "command_line", command_line);
+    root.SetAttr("", "checkpoint", args->model.checkpoint);
+    root.SetAttr("", "dtype", std::string(DTypeName(model->config().dtype)));
+    root.SetAttr("", "device", args->model.device);
+    root.SetAttr("", "decode_from", decode_from.value_or(static_cast<int64_t>(args->ids.size())));
+    file.Commit();
+    fmt::print(stderr, "wrote {} ([{}, {}] float32 logits)\n", args->out, logits.size(0),
+               logits.size(1));
+  });
+}
+
+}  // namespace griffin::cli

@@ -1,0 +1,49 @@
+#include "cli/model_args.h"
+
+#include <ATen/Context.h>
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace griffin::cli {
+
+void AddModelOptions(CLI::App* cmd, ModelArgs& a) {
+  cmd->add_option("--checkpoint", a.checkpoint,
+                  "checkpoint folder (HF layout) or preset:NAME for random weights")
+      ->required();
+  cmd->add_option("--device", a.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--dtype", a.dtype, "float32 | bfloat16 | float16 (default: the checkpoint's)");
+  cmd->add_option("--seed", a.seed, "seed of preset:NAME random weights")->capture_default_str();
+  cmd->add_option("--scan", a.scan, "RG-LRU scan implementation: reference | cuda")
+      ->capture_default_str();
+}
+
+std::unique_ptr<LanguageModel> LoadModelFromArgs(const ModelArgs& a) {
+  LoadOptions o;
+  try {
+    o.device = c10::Device(a.device);
+  } catch (const std::exception&) {
+    throw std::invalid_argument(fmt::format("--device '{}' is not cpu, cuda or cuda:N", a.device));
+  }
+  if (o.device.is_cuda() && !at::hasCUDA()) {
+    throw std::invalid_argument(fmt::format("--device {}: no CUDA device is available here", a.device));
+  }
+  if (!o.device.is_cpu() && !o.device.is_cuda()) {
+    throw std::invalid_argument(fmt::format("--device '{}' is not cpu, cuda or cuda:N", a.device));
+  }
+  if (!a.dtype.empty()) o.dtype = ParseDType(a.dtype);
+  o.seed = a.seed;
+  o.ops.scan = ParseOpImpl(a.scan);
+  return LoadModel(a.checkpoint, o);
+}
+
+std::string CommandLine(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) {
+    if (i) s += ' ';
+    s += argv[i];
+  }
+  return s;
+}
+
+}  // namespace griffin::cli

@@ -1,0 +1,28 @@
+// Options every model-running subcommand shares (--checkpoint, --device, --dtype, --seed, --scan),
+// and turning them into a loaded model.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "core/model/language_model.h"
+
+namespace griffin::cli {
+
+struct ModelArgs {
+  std::string checkpoint;
+  std::string device = "cpu";
+  std::string dtype;  // empty: the checkpoint's own
+  uint64_t seed = 0;
+  std::string scan = "reference";
+};
+
+void AddModelOptions(CLI::App* cmd, ModelArgs& args);
+std::unique_ptr<LanguageModel> LoadModelFromArgs(const ModelArgs& args);
+
+// The command line as one string, for provenance in result files.
+std::string CommandLine(int argc, char** argv);
+
+}  // namespace griffin::cli

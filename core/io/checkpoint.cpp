@@ -1,0 +1,189 @@
+#include "core/io/checkpoint.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <stdexcept>
+
+#include "core/io/safetensors.h"
+#include "core/model/hf_config.h"
+
+namespace griffin {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Producer = std::function<at::Tensor()>;
+using StoredTensor = std::pair<std::shared_ptr<const SafetensorsFile>, std::string>;
+
+Producer Direct(const StoredTensor& s) {
+  return [s] { return s.first->Tensor(s.second); };
+}
+
+// The DeepMind recurrentgemma torch naming (docs/MODEL_SPEC.md section 5.1) mapped to HF names
+// and layouts. Returns false when `name` is not a DeepMind name.
+bool MapDeepMindName(const std::string& name, const StoredTensor& s,
+                     std::map<std::string, Producer>* out) {
+  static const std::regex block_re(R"(blocks\.(\d+)\.(.+))");
+  static const std::map<std::string, std::string> renames = {
+      {"temporal_pre_norm.scale", "temporal_pre_norm.weight"},
+      {"channel_pre_norm.scale", "channel_pre_norm.weight"},
+      {"recurrent_block.linear_y.weight", "temporal_block.linear_y.weight"},
+      {"recurrent_block.linear_y.bias", "temporal_block.linear_y.bias"},
+      {"recurrent_block.linear_x.weight", "temporal_block.linear_x.weight"},
+      {"recurrent_block.linear_x.bias", "temporal_block.linear_x.bias"},
+      {"recurrent_block.linear_out.weight", "temporal_block.linear_out.weight"},
+      {"recurrent_block.linear_out.bias", "temporal_block.linear_out.bias"},
+      {"recurrent_block.conv_1d.b", "temporal_block.conv_1d.bias"},
+      {"recurrent_block.rg_lru.a_param", "temporal_block.rg_lru.recurrent_param"},
+      {"recurrent_block.rg_lru.input_gate.w", "temporal_block.rg_lru.input_gate_weight"},
+      {"recurrent_block.rg_lru.input_gate.b", "temporal_block.rg_lru.input_gate_bias"},
+      {"recurrent_block.rg_lru.a_gate.w", "temporal_block.rg_lru.recurrent_gate_weight"},
+      {"recurrent_block.rg_lru.a_gate.b", "temporal_block.rg_lru.recurrent_gate_bias"},
+      {"attention_block.proj_q.weight", "temporal_block.q_proj.weight"},
+      {"attention_block.proj_k.weight", "temporal_block.k_proj.weight"},
+      {"attention_block.proj_v.weight", "temporal_block.v_proj.weight"},
+      {"attention_block.proj_final.weight", "temporal_block.o_proj.weight"},
+      {"attention_block.proj_final.bias", "temporal_block.o_proj.bias"},
+      {"mlp_block.ffw_down.weight", "mlp_block.down_proj.weight"},
+      {"mlp_block.ffw_down.bias", "mlp_block.down_proj.bias"},
+  };
+  if (name == "embedder.input_embedding") {
+    (*out)["model.embed_tokens.weight"] = Direct(s);
+    return true;
+  }
+  if (name == "final_norm.scale") {
+    (*out)["model.final_norm.weight"] = Direct(s);
+    return true;
+  }
+  std::smatch m;
+  if (!std::regex_match(name, m, block_re)) return false;
+  const std::string prefix = fmt::format("model.layers.{}.", m[1].str());
+  const std::string rest = m[2].str();
+  if (const auto it = renames.find(rest); it != renames.end()) {
+    (*out)[prefix + it->second] = Direct(s);
+    return true;
+  }
+  if (rest == "recurrent_block.conv_1d.w") {  // [W, L] -> HF Conv1d weight [L, 1, W]
+    (*out)[prefix + "temporal_block.conv_1d.weight"] = [s] {
+      return s.first->Tensor(s.second).t().unsqueeze(1).contiguous();
+    };
+    return true;
+  }
+  if (rest == "mlp_block.ffw_up.w") {  // [2, D, M]: [0] feeds the GeLU gate, [1] the linear branch
+    (*out)[prefix + "mlp_block.gate_proj.weight"] = [s] {
+      return s.first->Tensor(s.second).select(0, 0).t().contiguous();
+    };
+    (*out)[prefix + "mlp_block.up_proj.weight"] = [s] {
+      return s.first->Tensor(s.second).select(0, 1).t().contiguous();
+    };
+    return true;
+  }
+  if (rest == "mlp_block.ffw_up.b") {  // [2, 1, 1, M]
+    (*out)[prefix + "mlp_block.gate_proj.bias"] = [s] {
+      return s.first->Tensor(s.second).reshape({2, -1}).select(0, 0).contiguous();
+    };
+    (*out)[prefix + "mlp_block.up_proj.bias"] = [s] {
+      return s.first->Tensor(s.second).reshape({2, -1}).select(0, 1).contiguous();
+    };
+    return true;
+  }
+  return false;
+}
+
+std::vector<fs::path> ShardPaths(const fs::path& dir) {
+  const fs::path single = dir / "model.safetensors";
+  const fs::path index = dir / "model.safetensors.index.json";
+  if (fs::exists(single)) return {single};
+  if (!fs::exists(index)) {
+    throw std::runtime_error(fmt::format(
+        "{}: neither model.safetensors nor model.safetensors.index.json is there", dir.string()));
+  }
+  std::ifstream in(index);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: not valid JSON: {}", index.string(), e.what()));
+  }
+  if (!j.contains("weight_map") || !j["weight_map"].is_object()) {
+    throw std::runtime_error(fmt::format("{}: missing object 'weight_map'", index.string()));
+  }
+  std::set<std::string> files;
+  for (const auto& [tensor, file] : j["weight_map"].items()) {
+    if (!file.is_string()) {
+      throw std::runtime_error(
+          fmt::format("{}: weight_map['{}'] is not a file name", index.string(), tensor));
+    }
+    const std::string f = file.get<std::string>();
+    if (f.find('/') != std::string::npos || f == "..") {
+      throw std::runtime_error(fmt::format("{}: shard name '{}' leaves the folder", index.string(), f));
+    }
+    files.insert(f);
+  }
+  std::vector<fs::path> paths;
+  for (const std::string& f : files) paths.push_back(dir / f);
+  return paths;
+}
+
+}  // namespace
+
+Checkpoint Checkpoint::Open(const std::string& dir_in) {
+  const fs::path dir(dir_in);
+  if (!fs::is_directory(dir)) {
+    throw std::runtime_error(fmt::format("{}: not a checkpoint folder", dir_in));
+  }
+  Checkpoint ck;
+  ck.dir_ = dir_in;
+  ck.config_ = ConfigFromHfJson((dir / "config.json").string());
+  ck.config_.name = dir.filename().empty() ? dir.parent_path().filename().string()
+                                           : dir.filename().string();
+  std::map<std::string, std::string> where;  // stored name -> file, to catch cross-shard duplicates
+  for (const fs::path& p : ShardPaths(dir)) {
+    auto file = SafetensorsFile::Open(p.string());
+    ck.files_.push_back(file);
+    for (const auto& [name, _] : file->entries()) {
+      if (const auto it = where.find(name); it != where.end()) {
+        throw std::runtime_error(fmt::format("{}: tensor '{}' is stored in both {} and {}", dir_in,
+                                             name, it->second, p.string()));
+      }
+      where[name] = p.string();
+      ck.stored_names_.push_back(name);
+      const StoredTensor s{file, name};
+      if (MapDeepMindName(name, s, &ck.tensors_)) {
+        ck.deepmind_naming_ = true;
+      } else {
+        ck.tensors_[name] = Direct(s);
+      }
+    }
+  }
+  // Tied output embedding: lm_head may be absent, or stored as a copy of the embedding.
+  if (!ck.tensors_.count("lm_head.weight") && ck.tensors_.count("model.embed_tokens.weight")) {
+    ck.tensors_["lm_head.weight"] = ck.tensors_["model.embed_tokens.weight"];
+  }
+  return ck;
+}
+
+std::vector<std::string> Checkpoint::Names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, _] : tensors_) names.push_back(name);
+  return names;
+}
+
+std::vector<std::string> Checkpoint::StoredNames() const { return stored_names_; }
+
+at::Tensor Checkpoint::Get(const std::string& hf_name) const {
+  const auto it = tensors_.find(hf_name);
+  if (it == tensors_.end()) {
+    throw std::runtime_error(fmt::format("{}: checkpoint has no tensor '{}'{}", dir_, hf_name,
+                                         deepmind_naming_ ? " (DeepMind naming, mapped)" : ""));
+  }
+  return it->second();
+}
+
+}  // namespace griffin

@@ -1,0 +1,89 @@
+#include "core/model/griffin_model.h"
+
+#include <ATen/ATen.h>
+
+#include "core/model/attention.h"
+#include "core/model/conv1d.h"
+#include "core/model/dtype.h"
+#include "core/model/layers.h"
+#include "core/model/rglru.h"
+
+namespace griffin {
+
+void CheckForwardInputs(const at::Tensor& tokens, const at::Tensor& positions,
+                        const DecodeState& state) {
+  TORCH_CHECK(tokens.dim() == 2, "tokens must be [batch, T], got ", tokens.sizes());
+  TORCH_CHECK(positions.sizes() == tokens.sizes(), "positions ", positions.sizes(),
+              " must have the shape of tokens ", tokens.sizes());
+  TORCH_CHECK(tokens.scalar_type() == at::kLong && positions.scalar_type() == at::kLong,
+              "tokens and positions must be int64");
+  TORCH_CHECK(tokens.size(0) == state.batch(), "tokens have batch ", tokens.size(0),
+              " but the decode state was made for batch ", state.batch());
+}
+
+GriffinModel::GriffinModel(ModelConfig config, ModelWeights weights, c10::Device device,
+                           OpChoice ops)
+    : config_(std::move(config)), weights_(std::move(weights)), device_(device), ops_(ops) {
+  TORCH_CHECK(config_.family == ModelFamily::kGriffin, "GriffinModel needs a griffin-family config");
+}
+
+std::unique_ptr<DecodeState> GriffinModel::NewState(int64_t batch) const {
+  TORCH_CHECK(batch > 0, "batch must be positive, got ", batch);
+  return std::make_unique<GriffinState>(config_, batch, device_, ToScalarType(config_.dtype));
+}
+
+at::Tensor GriffinModel::RecurrentBlock(const at::Tensor& x, const at::Tensor& positions,
+                                        const RecurrentWeights& w, RecurrentState& state) const {
+  const at::Tensor y = at::gelu(at::linear(x, w.linear_y_w, w.linear_y_b), "tanh");
+  const at::Tensor u = at::linear(x, w.linear_x_w, w.linear_x_b);
+  const at::Tensor c = CausalConv1d(u, positions, w.conv_w, w.conv_b, state.conv, state.conv_pos);
+  const at::Tensor h = RgLru(c, positions, w, config_.num_heads, state.rnn, ops_.scan);
+  return at::linear(h * y, w.linear_out_w, w.linear_out_b);
+}
+
+at::Tensor GriffinModel::Forward(const at::Tensor& tokens_in, const at::Tensor& positions_in,
+                                 DecodeState& state_base, const ActivationHook* hook) const {
+  CheckForwardInputs(tokens_in, positions_in, state_base);
+  auto* state = dynamic_cast<GriffinState*>(&state_base);
+  TORCH_CHECK(state != nullptr, "GriffinModel::Forward needs a state made by this model");
+  const int64_t T = tokens_in.size(1);
+  auto emit = [&](const std::string& name, const at::Tensor& t) {
+    if (hook != nullptr && *hook) (*hook)(name, t);
+  };
+  at::Tensor x = EmbedTokens(tokens_in, weights_.embed, config_);  // checks ids while on CPU
+  if (T == 0) return at::empty({state->batch(), 0, config_.vocab_size}, x.options().dtype(at::kFloat));
+  x = x.to(device_);
+  const at::Tensor positions = positions_in.to(device_);
+  // Document index of each token: resets (position 0) start a new document.
+  const at::Tensor docs = state->docs_started.unsqueeze(1) + positions.eq(0).cumsum(1);
+  emit("embed", x);
+
+  size_t next_recurrent = 0, next_attention = 0;
+  for (int64_t i = 0; i < config_.num_layers(); ++i) {
+    const BlockWeights& b = weights_.blocks[i];
+    const at::Tensor normed = RmsNorm(x, b.temporal_norm, config_.rms_eps);
+    at::Tensor temporal;
+    if (b.type == BlockType::kRecurrent) {
+      temporal = RecurrentBlock(normed, positions, b.recurrent, state->recurrent[next_recurrent++]);
+    } else {
+      temporal = LocalAttention(normed, positions, docs, b.attention, config_,
+                                state->attention[next_attention++], state->tokens_seen());
+    }
+    const std::string prefix = "layers." + std::to_string(i) + ".";
+    emit(prefix + "temporal_out", temporal);
+    x = x + temporal;
+    const at::Tensor mlp = GeGluMlp(RmsNorm(x, b.channel_norm, config_.rms_eps), b.mlp);
+    emit(prefix + "mlp_out", mlp);
+    x = x + mlp;
+    emit(prefix + "out", x);
+  }
+  x = RmsNorm(x, weights_.final_norm, config_.rms_eps);
+  emit("final_norm", x);
+  const at::Tensor logits = OutputLogits(x, weights_, config_);
+  emit("logits", logits);
+  state->docs_started = docs.select(1, T - 1).contiguous();
+  state->Advance(T);
+  return logits;
+}
+
+}  // namespace griffin

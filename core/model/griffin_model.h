@@ -1,0 +1,38 @@
+// Griffin / RecurrentGemma (docs/MODEL_SPEC.md section 2): residual blocks in the (R, R, A)
+// pattern, each RMSNorm -> temporal block (recurrent or local attention) -> add, RMSNorm -> GeGLU
+// MLP -> add; final norm, tied logits, soft-cap.
+#pragma once
+
+#include "core/model/griffin_state.h"
+#include "core/model/language_model.h"
+#include "core/model/weights.h"
+
+namespace griffin {
+
+class GriffinModel : public LanguageModel {
+ public:
+  GriffinModel(ModelConfig config, ModelWeights weights, c10::Device device, OpChoice ops);
+
+  const ModelConfig& config() const override { return config_; }
+  c10::Device device() const override { return device_; }
+  std::unique_ptr<DecodeState> NewState(int64_t batch) const override;
+  at::Tensor Forward(const at::Tensor& tokens, const at::Tensor& positions, DecodeState& state,
+                     const ActivationHook* hook = nullptr) const override;
+  int64_t WeightBytes() const override { return weights_.Bytes(); }
+  const ModelWeights& weights() const { return weights_; }
+
+ private:
+  at::Tensor RecurrentBlock(const at::Tensor& x, const at::Tensor& positions,
+                            const RecurrentWeights& w, RecurrentState& state) const;
+
+  ModelConfig config_;
+  ModelWeights weights_;
+  c10::Device device_;
+  OpChoice ops_;
+};
+
+// Shape and dtype checks every model's Forward makes on its inputs (names the argument).
+void CheckForwardInputs(const at::Tensor& tokens, const at::Tensor& positions,
+                        const DecodeState& state);
+
+}  // namespace griffin

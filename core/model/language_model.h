@@ -1,0 +1,68 @@
+// The one model interface both families implement (DESIGN.md): make an empty decode state for a
+// batch, run a chunk of tokens (prefill: many; decode: one) at given positions through it and get
+// logits, and report the state's bytes.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/kernels/op_impl.h"
+#include "core/model/config.h"
+
+namespace griffin {
+
+// Called with a stable name ("embed", "layers.3.temporal_out", "final_norm", ...) and the
+// activation at that point, so a user can dump and diff layers against a Python reference.
+using ActivationHook = std::function<void(const std::string& name, const at::Tensor& value)>;
+
+// Which implementation each multi-implementation op uses.
+struct OpChoice {
+  OpImpl scan = OpImpl::kReference;
+};
+
+class DecodeState {
+ public:
+  virtual ~DecodeState() = default;
+  int64_t batch() const { return batch_; }
+  // Tokens (pads included) that went through this state so far.
+  int64_t tokens_seen() const { return tokens_seen_; }
+  // Bytes of device memory held by the state's tensors (the number the memory experiments use).
+  virtual int64_t Bytes() const = 0;
+
+ protected:
+  explicit DecodeState(int64_t batch) : batch_(batch) {}
+  int64_t batch_;
+  int64_t tokens_seen_ = 0;
+  friend class GriffinModel;
+};
+
+class LanguageModel {
+ public:
+  virtual ~LanguageModel() = default;
+  virtual const ModelConfig& config() const = 0;
+  virtual c10::Device device() const = 0;
+  virtual std::unique_ptr<DecodeState> NewState(int64_t batch) const = 0;
+  // tokens, positions: int64 [batch, T]. positions are positions within the document: 0 marks a
+  // document start (the state resets there), -1 marks left padding. Returns float32 logits
+  // [batch, T, vocab] and advances the state by T tokens.
+  virtual at::Tensor Forward(const at::Tensor& tokens, const at::Tensor& positions,
+                             DecodeState& state, const ActivationHook* hook = nullptr) const = 0;
+  virtual int64_t WeightBytes() const = 0;
+};
+
+struct LoadOptions {
+  c10::Device device = c10::Device(c10::kCPU);
+  // Absent: the checkpoint's own dtype (presets: float32).
+  std::optional<DType> dtype;
+  uint64_t seed = 0;  // random weights of `preset:NAME`
+  OpChoice ops;
+};
+
+// `spec` is a checkpoint folder or `preset:NAME` (random weights for that preset).
+std::unique_ptr<LanguageModel> LoadModel(const std::string& spec, const LoadOptions& options);
+
+}  // namespace griffin

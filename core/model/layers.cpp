@@ -1,0 +1,62 @@
+#include "core/model/layers.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+namespace griffin {
+
+at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& scale, double eps) {
+  const at::Tensor x32 = x.to(at::kFloat);
+  const at::Tensor var = x32.pow(2).mean(-1, /*keepdim=*/true);
+  return (x32 * at::rsqrt(var + eps) * (1.0 + scale.to(at::kFloat))).to(x.scalar_type());
+}
+
+at::Tensor GeGluMlp(const at::Tensor& x, const MlpWeights& w) {
+  const at::Tensor gate = at::gelu(at::linear(x, w.gate_w, w.gate_b), "tanh");
+  return at::linear(gate * at::linear(x, w.up_w, w.up_b), w.down_w, w.down_b);
+}
+
+at::Tensor ApplyRope(const at::Tensor& x, const at::Tensor& positions, double fraction,
+                     double base) {
+  const int64_t head_dim = x.size(-1);
+  const int64_t rope_dim = static_cast<int64_t>(std::llround(head_dim * fraction));
+  const int64_t half = rope_dim / 2;
+  // inv_freq[i] = base^(-2i / rope_dim); angles in float32 from integer positions.
+  const at::Tensor inv_freq = at::pow(
+      base, at::arange(0, half, x.options().dtype(at::kFloat)) * (-2.0 / static_cast<double>(rope_dim)));
+  const at::Tensor angles = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, half]
+  const at::Tensor cos = angles.cos().unsqueeze(2).to(x.scalar_type());          // [B, T, 1, half]
+  const at::Tensor sin = angles.sin().unsqueeze(2).to(x.scalar_type());
+  const at::Tensor x1 = x.narrow(-1, 0, half);
+  const at::Tensor x2 = x.narrow(-1, half, half);
+  std::vector<at::Tensor> parts = {x1 * cos - x2 * sin, x2 * cos + x1 * sin};
+  if (rope_dim < head_dim) parts.push_back(x.narrow(-1, rope_dim, head_dim - rope_dim));
+  return at::cat(parts, -1);
+}
+
+at::Tensor EmbedTokens(const at::Tensor& tokens, const at::Tensor& embed, const ModelConfig& c) {
+  TORCH_CHECK(tokens.scalar_type() == at::kLong, "token ids must be int64, got ", tokens.scalar_type());
+  // Checked where it costs no device synchronisation; GPU callers validate ids before upload.
+  if (tokens.is_cpu() && tokens.numel() > 0) {
+    const int64_t lo = tokens.min().item<int64_t>();
+    const int64_t hi = tokens.max().item<int64_t>();
+    TORCH_CHECK(lo >= 0 && hi < c.vocab_size, "token id ", lo < 0 ? lo : hi,
+                " is out of range for a vocabulary of ", c.vocab_size, " (ids must be in [0, ",
+                c.vocab_size, "))");
+  }
+  const at::Tensor x = at::embedding(embed, tokens);
+  const at::ScalarType scale_dtype = c.embed_scale_in_bf16 ? at::kBFloat16 : x.scalar_type();
+  const double scale =
+      at::scalar_tensor(std::sqrt(static_cast<double>(c.width)), at::TensorOptions().dtype(scale_dtype))
+          .item<double>();
+  return x * scale;
+}
+
+at::Tensor OutputLogits(const at::Tensor& x, const ModelWeights& w, const ModelConfig& c) {
+  at::Tensor logits = at::linear(x, w.embed).to(at::kFloat);
+  if (c.logit_soft_cap > 0) logits = at::tanh(logits / c.logit_soft_cap) * c.logit_soft_cap;
+  return logits;
+}
+
+}  // namespace griffin

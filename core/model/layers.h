@@ -1,0 +1,30 @@
+// Small shared layers of both families: RMSNorm (1 + scale), GeGLU MLP, rotary embedding,
+// embedding scale and the logit soft-cap (docs/MODEL_SPEC.md sections 2-3 and 6).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "core/model/config.h"
+#include "core/model/weights.h"
+
+namespace griffin {
+
+// y = x * rsqrt(mean(x^2) + eps) * (1 + scale), computed in float32, returned in x's dtype.
+at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& scale, double eps);
+
+// down(gelu_tanh(gate(x)) * up(x)); biases optional.
+at::Tensor GeGluMlp(const at::Tensor& x, const MlpWeights& w);
+
+// Rotates the first `fraction` of each head by position (rotate-half pairs (i, i + d/2) within
+// the rotated part). x: [B, T, heads, head_dim]; positions: int64 [B, T].
+at::Tensor ApplyRope(const at::Tensor& x, const at::Tensor& positions, double fraction,
+                     double base);
+
+// Embedding lookup times sqrt(width), rounded to bf16 (RecurrentGemma) or to the activation dtype
+// (Gemma), checking every id against the vocabulary.
+at::Tensor EmbedTokens(const at::Tensor& tokens, const at::Tensor& embed, const ModelConfig& c);
+
+// Final norm, tied projection to float32 logits, soft-cap when the config has one.
+at::Tensor OutputLogits(const at::Tensor& x, const ModelWeights& w, const ModelConfig& c);
+
+}  // namespace griffin

@@ -1,0 +1,72 @@
+// The weights of a Griffin/RecurrentGemma or Gemma model, resolved into per-block structs once at
+// load time, in Hugging Face layouts (torch Linear weights are [out, in]). The declarative table
+// WeightSpecs() is the one list of names and shapes that loading and random init both follow.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/model/config.h"
+
+namespace griffin {
+
+class Checkpoint;
+
+struct RecurrentWeights {
+  at::Tensor linear_y_w, linear_y_b;      // [L, D], [L]
+  at::Tensor linear_x_w, linear_x_b;      // [L, D], [L]
+  at::Tensor linear_out_w, linear_out_b;  // [D, L], [D]
+  at::Tensor conv_w, conv_b;              // [W, L] (w[W-1] multiplies the current token), [L]
+  at::Tensor a_param;                     // [L], float32
+  at::Tensor input_gate_w, input_gate_b;  // [H, L/H, L/H] (x @ w), [H, L/H], float32
+  at::Tensor a_gate_w, a_gate_b;          // same shapes, float32
+};
+
+struct AttentionWeights {
+  at::Tensor q_w, k_w, v_w;  // [H*hd, D], [KV*hd, D], [KV*hd, D]
+  at::Tensor o_w, o_b;       // [D, H*hd], [D] (o_b undefined without biases)
+};
+
+struct MlpWeights {
+  at::Tensor gate_w, gate_b, up_w, up_b;  // [M, D], [M] (biases undefined without biases)
+  at::Tensor down_w, down_b;              // [D, M], [D]
+};
+
+struct BlockWeights {
+  BlockType type = BlockType::kRecurrent;
+  at::Tensor temporal_norm, channel_norm;  // [D]: RMSNorm scales, applied as (1 + scale)
+  RecurrentWeights recurrent;
+  AttentionWeights attention;
+  MlpWeights mlp;
+};
+
+struct ModelWeights {
+  at::Tensor embed;       // [V, D], also the output projection (tied)
+  at::Tensor final_norm;  // [D]
+  std::vector<BlockWeights> blocks;
+  int64_t Bytes() const;  // bytes held by every tensor above
+};
+
+struct WeightSpec {
+  std::string name;  // HF name
+  std::vector<int64_t> shape;
+  enum class Init { kNormal, kZero, kRglruA } init = Init::kNormal;
+  bool keep_fp32 = false;  // RG-LRU parameters stay float32 whatever the model dtype
+};
+
+std::vector<WeightSpec> WeightSpecs(const ModelConfig& config);
+
+// Loads every tensor of WeightSpecs from the checkpoint with exact shape checks, converting to
+// `dtype` on `device` tensor by tensor (the mapped file streams; nothing is staged whole).
+ModelWeights LoadWeights(const Checkpoint& checkpoint, const ModelConfig& config,
+                         c10::Device device, DType dtype);
+
+// Random weights of the right scale for speed and memory work (values do not matter there).
+ModelWeights RandomWeights(const ModelConfig& config, uint64_t seed, c10::Device device,
+                           DType dtype);
+
+}  // namespace griffin

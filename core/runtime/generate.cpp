@@ -1,0 +1,93 @@
+#include "core/runtime/generate.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <stdexcept>
+
+namespace griffin {
+namespace {
+at::Tensor Row(const std::vector<int64_t>& ids, int64_t offset, int64_t count) {
+  return at::tensor(std::vector<int64_t>(ids.begin() + offset, ids.begin() + offset + count),
+                    at::kLong)
+      .unsqueeze(0);
+}
+at::Tensor Positions(int64_t start, int64_t count) {
+  return at::arange(start, start + count, at::kLong).unsqueeze(0);
+}
+}  // namespace
+
+int64_t SampleToken(const at::Tensor& logits_in, const SamplingOptions& o, at::Generator& gen) {
+  const at::Tensor logits = logits_in.to(at::kCPU, at::kFloat).flatten();
+  if (o.greedy) return logits.argmax().item<int64_t>();
+  if (!(o.temperature > 0)) throw std::invalid_argument("temperature must be > 0");
+  at::Tensor scores = logits / o.temperature;
+  if (o.top_k > 0 && o.top_k < scores.numel()) {
+    const at::Tensor kth = std::get<0>(scores.topk(o.top_k)).min();
+    scores = scores.masked_fill(scores < kth, -std::numeric_limits<float>::infinity());
+  }
+  at::Tensor probs = at::softmax(scores, 0);
+  if (o.top_p < 1.0) {
+    // Keep the smallest set of most likely tokens whose mass reaches top_p.
+    auto [sorted, order] = probs.sort(0, /*descending=*/true);
+    const at::Tensor mass_before = sorted.cumsum(0) - sorted;
+    sorted = sorted.masked_fill(mass_before >= o.top_p, 0.0);
+    probs = at::zeros_like(probs).scatter_(0, order, sorted);
+    probs = probs / probs.sum();
+  }
+  return at::multinomial(probs, 1, false, gen).item<int64_t>();
+}
+
+std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int64_t>& prompt,
+                              const GenerateOptions& o) {
+  if (prompt.empty()) throw std::invalid_argument("generate: the prompt is empty");
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.sampling.seed);
+  auto state = model.NewState(1);
+  const int64_t P = static_cast<int64_t>(prompt.size());
+  at::Tensor logits = model.Forward(Row(prompt, 0, P), Positions(0, P), *state);
+  std::vector<int64_t> out;
+  for (int64_t step = 0; step < o.max_new_tokens; ++step) {
+    const int64_t next = SampleToken(logits[0][logits.size(1) - 1], o.sampling, gen);
+    out.push_back(next);
+    if (o.on_token && !o.on_token(next)) break;
+    if (std::find(o.stop_ids.begin(), o.stop_ids.end(), next) != o.stop_ids.end()) break;
+    if (step + 1 == o.max_new_tokens) break;
+    logits = model.Forward(at::tensor({next}, at::kLong).unsqueeze(0), Positions(P + step, 1), *state);
+  }
+  return out;
+}
+
+at::Tensor SequenceLogits(const LanguageModel& model, const std::vector<int64_t>& ids,
+                          std::optional<int64_t> decode_from) {
+  const int64_t T = static_cast<int64_t>(ids.size());
+  const int64_t P = decode_from.value_or(T);
+  if (P < 0 || P > T) {
+    throw std::invalid_argument("--decode-from " + std::to_string(P) + " must be in [0, " +
+                                std::to_string(T) + "]");
+  }
+  auto state = model.NewState(1);
+  std::vector<at::Tensor> parts;
+  if (P > 0) parts.push_back(model.Forward(Row(ids, 0, P), Positions(0, P), *state)[0].to(at::kCPU));
+  for (int64_t t = P; t < T; ++t) {
+    parts.push_back(model.Forward(Row(ids, t, 1), Positions(t, 1), *state)[0].to(at::kCPU));
+  }
+  if (parts.empty()) return at::empty({0, model.config().vocab_size}, at::kFloat);
+  return at::cat(parts, 0);
+}
+
+std::pair<at::Tensor, at::Tensor> LeftPadBatch(const std::vector<std::vector<int64_t>>& seqs,
+                                               int64_t pad_id) {
+  size_t longest = 0;
+  for (const auto& s : seqs) longest = std::max(longest, s.size());
+  const int64_t B = static_cast<int64_t>(seqs.size()), T = static_cast<int64_t>(longest);
+  at::Tensor tokens = at::full({B, T}, pad_id, at::kLong);
+  at::Tensor positions = at::full({B, T}, -1, at::kLong);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t n = static_cast<int64_t>(seqs[b].size());
+    tokens[b].narrow(0, T - n, n).copy_(at::tensor(seqs[b], at::kLong));
+    positions[b].narrow(0, T - n, n).copy_(at::arange(n, at::kLong));
+  }
+  return {tokens, positions};
+}
+
+}  // namespace griffin

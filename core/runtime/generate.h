@@ -1,0 +1,48 @@
+// Token-level generation through a model's decode state: prefill the prompt once, then one token
+// per step. Sampling: greedy, or temperature with optional top-k / top-p, seeded.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "core/model/language_model.h"
+
+namespace griffin {
+
+struct SamplingOptions {
+  bool greedy = true;
+  double temperature = 1.0;
+  int64_t top_k = 0;    // 0 = off
+  double top_p = 1.0;   // 1 = off
+  uint64_t seed = 0;
+};
+
+struct GenerateOptions {
+  int64_t max_new_tokens = 32;
+  SamplingOptions sampling;
+  std::vector<int64_t> stop_ids;  // stop after emitting any of these (e.g. EOS)
+  // Called after each new token with its id; return false to stop early.
+  std::function<bool(int64_t)> on_token;
+};
+
+// Picks the next token from float32 logits [vocab] (CPU or GPU).
+int64_t SampleToken(const at::Tensor& logits, const SamplingOptions& options, at::Generator& gen);
+
+// Generates up to max_new_tokens after `prompt` (batch 1; prompt[0] is usually BOS at position 0).
+// Returns only the new ids.
+std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int64_t>& prompt,
+                              const GenerateOptions& options);
+
+// Logits [T, vocab] of `ids` (batch 1): positions < decode_from go through one prefill call, the
+// rest one token at a time through the decode state. decode_from absent = everything prefilled.
+at::Tensor SequenceLogits(const LanguageModel& model, const std::vector<int64_t>& ids,
+                          std::optional<int64_t> decode_from);
+
+// Left-pads sequences of different lengths into one batch as the reference sampler does: pads get
+// `pad_id` and position -1, every sequence's own tokens positions 0, 1, ...
+std::pair<at::Tensor, at::Tensor> LeftPadBatch(const std::vector<std::vector<int64_t>>& seqs,
+                                               int64_t pad_id);
+
+}  // namespace griffin
