@@ -4,6 +4,9 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <string>
+
 namespace griffin::testing {
 
 // ||out - ref|| / ||ref|| in float64 (the tolerance policy of DESIGN.md: fp32 <= 1e-5,
@@ -18,6 +21,32 @@ inline double RelativeError(const at::Tensor& out, const at::Tensor& ref) {
 
 // at::hasCUDA() is true only when the CUDA hooks are loaded and a device is present.
 inline bool CudaAvailable() { return at::hasCUDA(); }
+
+// data/fixtures/NAME in the source tree.
+inline std::string FixtureDir(const std::string& name) {
+  return std::string(GRIFFIN_SOURCE_DIR) + "/data/fixtures/" + name;
+}
+
+// Runs `fn` and checks it throws an exception (std::exception or c10::Error) whose message
+// contains every one of `needles`.
+template <typename Fn>
+void ExpectErrorContaining(Fn&& fn, std::initializer_list<std::string> needles) {
+  std::string message;
+  try {
+    fn();
+  } catch (const c10::Error& e) {
+    message = e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  if (message.empty()) {
+    ADD_FAILURE() << "expected an error, none was thrown";
+    return;
+  }
+  for (const std::string& n : needles) {
+    EXPECT_NE(message.find(n), std::string::npos) << "'" << n << "' not in: " << message;
+  }
+}
 
 }  // namespace griffin::testing
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -177,6 +178,43 @@ at::Tensor SafetensorsFile::Tensor(const std::string& name) const {
   }
   return at::from_blob(
       ptr, e.shape, [keep_alive](void*) {}, at::TensorOptions().dtype(info.scalar));
+}
+
+void WriteSafetensors(const std::string& path, const std::map<std::string, at::Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  static const std::map<at::ScalarType, std::string> names = {
+      {at::kFloat, "F32"}, {at::kHalf, "F16"}, {at::kBFloat16, "BF16"}, {at::kInt, "I32"},
+      {at::kLong, "I64"},  {at::kByte, "U8"},  {at::kBool, "BOOL"}};
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<at::Tensor> blobs;
+  uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    const auto it = names.find(t.scalar_type());
+    if (it == names.end()) {
+      Fail(path, fmt::format("tensor '{}': dtype {} cannot be stored", name, c10::toString(t.scalar_type())));
+    }
+    const at::Tensor blob = t.to(at::kCPU).contiguous();
+    header[name] = {{"dtype", it->second}, {"shape", blob.sizes().vec()},
+                    {"data_offsets", {offset, offset + blob.nbytes()}}};
+    offset += blob.nbytes();
+    blobs.push_back(blob);
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data section 8-byte aligned
+  const std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) Fail(tmp, fmt::format("cannot create: {}", std::strerror(errno)));
+  const uint64_t n = text.size();
+  bool ok = std::fwrite(&n, 8, 1, f) == 1 && std::fwrite(text.data(), 1, n, f) == n;
+  for (const at::Tensor& b : blobs) {
+    ok = ok && std::fwrite(b.data_ptr(), 1, b.nbytes(), f) == b.nbytes();
+  }
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) Fail(tmp, "write failed (disk full?)");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    Fail(path, fmt::format("cannot rename {} into place: {}", tmp, std::strerror(errno)));
+  }
 }
 
 }  // namespace griffin

@@ -51,4 +51,9 @@ class SafetensorsFile {
   std::weak_ptr<const SafetensorsFile> self_;
 };
 
+// Writes `tensors` (any device, contiguous or not) as a safetensors file, atomically: PATH.tmp is
+// written and renamed over PATH. Used for trainer checkpoints and test inputs.
+void WriteSafetensors(const std::string& path, const std::map<std::string, at::Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+
 }  // namespace griffin

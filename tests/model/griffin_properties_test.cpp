@@ -1,0 +1,132 @@
+// Properties any correct Griffin must have, on the fixture and on random models of other shapes:
+// chunked prefill == one prefill, document resets == fresh state, a left-padded batch == each
+// sequence alone, and a state whose size does not depend on the tokens processed.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "core/model/griffin_state.h"
+#include "core/model/language_model.h"
+#include "core/runtime/generate.h"
+#include "test_util.h"
+
+namespace griffin {
+namespace {
+
+using testing::RelativeError;
+
+std::unique_ptr<LanguageModel> Model(const std::string& spec) {
+  LoadOptions o;
+  o.seed = 7;
+  return LoadModel(spec, o);
+}
+
+at::Tensor RandomIds(int64_t batch, int64_t T, int64_t vocab, uint64_t seed) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return at::randint(1, vocab, {batch, T}, gen, at::kLong);
+}
+
+at::Tensor Arange(int64_t batch, int64_t T) {
+  return at::arange(T, at::kLong).expand({batch, T}).contiguous();
+}
+
+class GriffinProperties : public ::testing::TestWithParam<std::string> {
+ protected:
+  at::InferenceMode inference_;
+};
+
+TEST_P(GriffinProperties, ChunkedPrefillEqualsOnePrefill) {
+  const auto model = Model(GetParam());
+  const int64_t T = 45;
+  const at::Tensor ids = RandomIds(2, T, model->config().vocab_size, 1);
+  const at::Tensor pos = Arange(2, T);
+  auto whole_state = model->NewState(2);
+  const at::Tensor whole = model->Forward(ids, pos, *whole_state);
+  // Chunks longer than the window, single tokens, and a chunk straddling the ring's wrap.
+  for (const std::vector<int64_t>& splits :
+       {std::vector<int64_t>{7, 1, 20, 17}, {1, 1, 1, 42}, {30, 15}, {13, 13, 13, 6}}) {
+    auto state = model->NewState(2);
+    std::vector<at::Tensor> parts;
+    int64_t start = 0;
+    for (int64_t n : splits) {
+      parts.push_back(model->Forward(ids.narrow(1, start, n), pos.narrow(1, start, n), *state));
+      start += n;
+    }
+    EXPECT_LE(RelativeError(at::cat(parts, 1), whole), 1e-5) << splits[0] << "," << splits[1];
+  }
+}
+
+TEST_P(GriffinProperties, DocumentResetEqualsAFreshState) {
+  const auto model = Model(GetParam());
+  const at::Tensor ids = RandomIds(1, 40, model->config().vocab_size, 2);
+  // Two documents in one stream: positions restart at token 23.
+  const at::Tensor pos = at::cat({at::arange(23, at::kLong), at::arange(17, at::kLong)}).unsqueeze(0);
+  auto state = model->NewState(1);
+  const at::Tensor both = model->Forward(ids, pos, *state);
+  auto fresh = model->NewState(1);
+  const at::Tensor second = model->Forward(ids.narrow(1, 23, 17), Arange(1, 17), *fresh);
+  EXPECT_LE(RelativeError(both.narrow(1, 23, 17), second), 1e-5);
+  // And through the decode path: the reset arrives as a single token.
+  auto stepwise = model->NewState(1);
+  model->Forward(ids.narrow(1, 0, 23), pos.narrow(1, 0, 23), *stepwise);
+  std::vector<at::Tensor> steps;
+  for (int64_t t = 23; t < 40; ++t) {
+    steps.push_back(model->Forward(ids.narrow(1, t, 1), pos.narrow(1, t, 1), *stepwise));
+  }
+  EXPECT_LE(RelativeError(at::cat(steps, 1), second), 1e-5);
+}
+
+TEST_P(GriffinProperties, LeftPaddedBatchEqualsEachSequenceAlone) {
+  const auto model = Model(GetParam());
+  const int64_t V = model->config().vocab_size;
+  std::vector<std::vector<int64_t>> seqs;
+  for (int64_t len : {30, 19, 4}) {
+    const at::Tensor row = RandomIds(1, len, V, 10 + len)[0];
+    seqs.emplace_back(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + len);
+  }
+  auto [tokens, positions] = LeftPadBatch(seqs, /*pad_id=*/0);
+  auto state = model->NewState(3);
+  const at::Tensor batched = model->Forward(tokens, positions, *state);
+  // Then a few decode steps for the whole batch.
+  std::vector<at::Tensor> steps;
+  const at::Tensor next = RandomIds(3, 5, V, 99);
+  for (int64_t s = 0; s < 5; ++s) {
+    const at::Tensor step_pos = positions.select(1, positions.size(1) - 1).unsqueeze(1) + 1 + s;
+    steps.push_back(model->Forward(next.narrow(1, s, 1), step_pos, *state));
+  }
+  for (int64_t b = 0; b < 3; ++b) {
+    const int64_t n = static_cast<int64_t>(seqs[b].size());
+    std::vector<int64_t> alone_ids = seqs[b];
+    for (int64_t s = 0; s < 5; ++s) alone_ids.push_back(next[b][s].item<int64_t>());
+    const at::Tensor alone = SequenceLogits(*model, alone_ids, n);
+    EXPECT_LE(RelativeError(batched[b].narrow(0, 30 - n, n), alone.narrow(0, 0, n)), 1e-5) << b;
+    EXPECT_LE(RelativeError(at::cat(steps, 1)[b], alone.narrow(0, n, 5)), 1e-5) << b;
+  }
+}
+
+TEST_P(GriffinProperties, StateSizeIsFixedAndMatchesTheFormula) {
+  const auto model = Model(GetParam());
+  auto state = model->NewState(2);
+  const int64_t empty = state->Bytes();
+  EXPECT_EQ(empty, GriffinStateBytes(model->config(), 2, at::kFloat));
+  const at::Tensor ids = RandomIds(2, 100, model->config().vocab_size, 3);
+  model->Forward(ids, Arange(2, 100), *state);
+  EXPECT_EQ(state->Bytes(), empty);
+  for (int64_t t = 100; t < 110; ++t) {
+    model->Forward(ids.narrow(1, 0, 1), at::full({2, 1}, t, at::kLong), *state);
+  }
+  EXPECT_EQ(state->Bytes(), empty);
+  EXPECT_EQ(state->tokens_seen(), 110);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, GriffinProperties,
+                         ::testing::Values(testing::FixtureDir("tiny-recurrentgemma"),
+                                           "preset:tiny-griffin", "preset:tiny-hawk"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           n = n.substr(n.find_last_of("/:") + 1);
+                           for (char& ch : n) if (ch == '-') ch = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace griffin
