@@ -3,19 +3,17 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <stdexcept>
 
+#include "core/io/paths.h"
 #include "core/io/safetensors.h"
 #include "core/model/hf_config.h"
 
 namespace griffin {
-namespace fs = std::filesystem;
-
 namespace {
 
 using Producer = std::function<at::Tensor()>;
@@ -96,63 +94,61 @@ bool MapDeepMindName(const std::string& name, const StoredTensor& s,
   return false;
 }
 
-std::vector<fs::path> ShardPaths(const fs::path& dir) {
-  const fs::path single = dir / "model.safetensors";
-  const fs::path index = dir / "model.safetensors.index.json";
-  if (fs::exists(single)) return {single};
-  if (!fs::exists(index)) {
+std::vector<std::string> ShardPaths(const std::string& dir) {
+  const std::string single = paths::Join(dir, "model.safetensors");
+  const std::string index = paths::Join(dir, "model.safetensors.index.json");
+  if (paths::Exists(single)) return {single};
+  if (!paths::Exists(index)) {
     throw std::runtime_error(fmt::format(
-        "{}: neither model.safetensors nor model.safetensors.index.json is there", dir.string()));
+        "{}: neither model.safetensors nor model.safetensors.index.json is there", dir));
   }
   std::ifstream in(index);
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(fmt::format("{}: not valid JSON: {}", index.string(), e.what()));
+    throw std::runtime_error(fmt::format("{}: not valid JSON: {}", index, e.what()));
   }
   if (!j.contains("weight_map") || !j["weight_map"].is_object()) {
-    throw std::runtime_error(fmt::format("{}: missing object 'weight_map'", index.string()));
+    throw std::runtime_error(fmt::format("{}: missing object 'weight_map'", index));
   }
   std::set<std::string> files;
   for (const auto& [tensor, file] : j["weight_map"].items()) {
     if (!file.is_string()) {
       throw std::runtime_error(
-          fmt::format("{}: weight_map['{}'] is not a file name", index.string(), tensor));
+          fmt::format("{}: weight_map['{}'] is not a file name", index, tensor));
     }
     const std::string f = file.get<std::string>();
     if (f.find('/') != std::string::npos || f == "..") {
-      throw std::runtime_error(fmt::format("{}: shard name '{}' leaves the folder", index.string(), f));
+      throw std::runtime_error(fmt::format("{}: shard name '{}' leaves the folder", index, f));
     }
     files.insert(f);
   }
-  std::vector<fs::path> paths;
-  for (const std::string& f : files) paths.push_back(dir / f);
-  return paths;
+  std::vector<std::string> shards;
+  for (const std::string& f : files) shards.push_back(paths::Join(dir, f));
+  return shards;
 }
 
 }  // namespace
 
-Checkpoint Checkpoint::Open(const std::string& dir_in) {
-  const fs::path dir(dir_in);
-  if (!fs::is_directory(dir)) {
-    throw std::runtime_error(fmt::format("{}: not a checkpoint folder", dir_in));
+Checkpoint Checkpoint::Open(const std::string& dir) {
+  if (!paths::IsDirectory(dir)) {
+    throw std::runtime_error(fmt::format("{}: not a checkpoint folder", dir));
   }
   Checkpoint ck;
-  ck.dir_ = dir_in;
-  ck.config_ = ConfigFromHfJson((dir / "config.json").string());
-  ck.config_.name = dir.filename().empty() ? dir.parent_path().filename().string()
-                                           : dir.filename().string();
+  ck.dir_ = dir;
+  ck.config_ = ConfigFromHfJson(paths::Join(dir, "config.json"));
+  ck.config_.name = paths::BaseName(dir);
   std::map<std::string, std::string> where;  // stored name -> file, to catch cross-shard duplicates
-  for (const fs::path& p : ShardPaths(dir)) {
-    auto file = SafetensorsFile::Open(p.string());
+  for (const std::string& p : ShardPaths(dir)) {
+    auto file = SafetensorsFile::Open(p);
     ck.files_.push_back(file);
     for (const auto& [name, _] : file->entries()) {
       if (const auto it = where.find(name); it != where.end()) {
-        throw std::runtime_error(fmt::format("{}: tensor '{}' is stored in both {} and {}", dir_in,
-                                             name, it->second, p.string()));
+        throw std::runtime_error(fmt::format("{}: tensor '{}' is stored in both {} and {}", dir,
+                                             name, it->second, p));
       }
-      where[name] = p.string();
+      where[name] = p;
       ck.stored_names_.push_back(name);
       const StoredTensor s{file, name};
       if (MapDeepMindName(name, s, &ck.tensors_)) {

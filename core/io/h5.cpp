@@ -1,11 +1,12 @@
 #include "core/io/h5.h"
 
+#include "core/io/paths.h"
+
 #include <fmt/format.h>
 #include <hdf5.h>
 
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <stdexcept>
 
 namespace griffin::h5 {
@@ -272,7 +273,7 @@ void File::Commit() {
   if (!writing_ || committed_) return;
   CheckStatus(H5Fflush(root_.h_.get(), H5F_SCOPE_GLOBAL), "cannot flush " + open_path_);
   root_.h_ = Handle();  // close before the rename
-  std::filesystem::rename(open_path_, path_);
+  paths::Rename(open_path_, path_);
   committed_ = true;
 }
 

@@ -1,0 +1,21 @@
+// Path helpers on POSIX calls. std::filesystem is avoided on purpose: the PyPI libtorch.so
+// exports its own copies of std::filesystem symbols, which interpose on libstdc++'s at dynamic
+// link time and crash (seen with remove_all, torch 2.11.0 wheel, gcc 12).
+#pragma once
+
+#include <string>
+
+namespace griffin::paths {
+
+bool Exists(const std::string& path);
+bool IsDirectory(const std::string& path);
+std::string Join(const std::string& dir, const std::string& name);
+std::string BaseName(const std::string& path);  // last component, trailing slashes ignored
+// rename(2) with the errno text in the exception; atomic within one file system.
+void Rename(const std::string& from, const std::string& to);
+// Creates a fresh directory under $TMPDIR (or /tmp) and returns its path.
+std::string MakeTempDir(const std::string& prefix);
+// Deletes a directory tree (no-op when absent).
+void RemoveTree(const std::string& path);
+
+}  // namespace griffin::paths
