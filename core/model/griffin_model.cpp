@@ -50,9 +50,9 @@ at::Tensor GriffinModel::Forward(const at::Tensor& tokens_in, const at::Tensor& 
   auto emit = [&](const std::string& name, const at::Tensor& t) {
     if (hook != nullptr && *hook) (*hook)(name, t);
   };
-  at::Tensor x = EmbedTokens(tokens_in, weights_.embed, config_);  // checks ids while on CPU
+  // Ids are checked while still on the host; the lookup runs on the model's device.
+  at::Tensor x = EmbedTokens(tokens_in, weights_.embed, config_);
   if (T == 0) return at::empty({state->batch(), 0, config_.vocab_size}, x.options().dtype(at::kFloat));
-  x = x.to(device_);
   const at::Tensor positions = positions_in.to(device_);
   // Document index of each token: resets (position 0) start a new document.
   const at::Tensor docs = state->docs_started.unsqueeze(1) + positions.eq(0).cumsum(1);
