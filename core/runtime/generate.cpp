@@ -58,7 +58,7 @@ std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int6
 }
 
 at::Tensor SequenceLogits(const LanguageModel& model, const std::vector<int64_t>& ids,
-                          std::optional<int64_t> decode_from) {
+                          std::optional<int64_t> decode_from, const ActivationHook* hook) {
   const int64_t T = static_cast<int64_t>(ids.size());
   const int64_t P = decode_from.value_or(T);
   if (P < 0 || P > T) {
@@ -67,9 +67,9 @@ at::Tensor SequenceLogits(const LanguageModel& model, const std::vector<int64_t>
   }
   auto state = model.NewState(1);
   std::vector<at::Tensor> parts;
-  if (P > 0) parts.push_back(model.Forward(Row(ids, 0, P), Positions(0, P), *state)[0].to(at::kCPU));
+  if (P > 0) parts.push_back(model.Forward(Row(ids, 0, P), Positions(0, P), *state, hook)[0].to(at::kCPU));
   for (int64_t t = P; t < T; ++t) {
-    parts.push_back(model.Forward(Row(ids, t, 1), Positions(t, 1), *state)[0].to(at::kCPU));
+    parts.push_back(model.Forward(Row(ids, t, 1), Positions(t, 1), *state, hook)[0].to(at::kCPU));
   }
   if (parts.empty()) return at::empty({0, model.config().vocab_size}, at::kFloat);
   return at::cat(parts, 0);

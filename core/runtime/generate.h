@@ -37,8 +37,9 @@ std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int6
 
 // Logits [T, vocab] of `ids` (batch 1): positions < decode_from go through one prefill call, the
 // rest one token at a time through the decode state. decode_from absent = everything prefilled.
+// `hook` sees every named activation of every Forward call made.
 at::Tensor SequenceLogits(const LanguageModel& model, const std::vector<int64_t>& ids,
-                          std::optional<int64_t> decode_from);
+                          std::optional<int64_t> decode_from, const ActivationHook* hook = nullptr);
 
 // Left-pads sequences of different lengths into one batch as the reference sampler does: pads get
 // `pad_id` and position -1, every sequence's own tokens positions 0, 1, ...

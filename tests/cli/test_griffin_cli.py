@@ -4,9 +4,7 @@ reading its HDF5 output with h5py exactly as users' scripts do.
 
 usage: test_griffin_cli.py GRIFFIN_BINARY SOURCE_DIR
 """
-import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -15,20 +13,10 @@ import h5py
 import numpy as np
 
 GRIFFIN, SOURCE = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(SOURCE, "scripts"))
+from fixture_parity import load_safetensors  # noqa: E402
 FIXTURE = os.path.join(SOURCE, "data", "fixtures", "tiny-recurrentgemma")
 failures = []
-
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    data = raw[8 + n:]
-    types = {"F32": np.float32, "I64": np.int64}
-    return {k: np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]],
-                             dtype=types[v["dtype"]]).reshape(v["shape"])
-            for k, v in header.items() if k != "__metadata__"}
 
 
 def run(*args):
@@ -59,6 +47,14 @@ with tempfile.TemporaryDirectory() as tmp:
             check(f.attrs["schema"] == "griffin-logits" and len(f.attrs["git_commit"]) > 0,
                   "provenance attributes present")
         check(not os.path.exists(out + ".tmp"), "no .tmp left behind")
+
+    dump = os.path.join(tmp, "dump.h5")
+    r = run("logits", "--checkpoint", FIXTURE, "--ids", ids, "--out", dump, "--dump-activations")
+    with h5py.File(dump, "r") as f:
+        acts = f["activations"]
+        check(r.returncode == 0 and acts["layers.5.out"].shape == (36, 96)
+              and acts["embed"].shape == (36, 96) and len(acts) == 1 + 6 * 3 + 1,
+              "--dump-activations writes every named layer")
 
     prompt = ",".join(str(i) for i in ref["prompt_ids"][0])
     r = run("generate", "--checkpoint", FIXTURE, "--ids", prompt, "--max-new-tokens",
