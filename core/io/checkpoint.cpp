@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <array>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -94,6 +95,34 @@ bool MapDeepMindName(const std::string& name, const StoredTensor& s,
   return false;
 }
 
+// The official gemma_pytorch naming: a fused [(H + 2 KV) * hd, D] qkv projection (split q, k, v)
+// and `embedder.weight`. Returns false when `name` is not one of those.
+bool MapGemmaPytorchName(const std::string& name, const StoredTensor& s, const ModelConfig& c,
+                         std::map<std::string, Producer>* out) {
+  static const std::regex qkv_re(R"(model\.layers\.(\d+)\.self_attn\.qkv_proj\.weight)");
+  if (name == "embedder.weight") {
+    (*out)["model.embed_tokens.weight"] = Direct(s);
+    return true;
+  }
+  std::smatch m;
+  if (c.family != ModelFamily::kTransformer || !std::regex_match(name, m, qkv_re)) return false;
+  const std::string prefix = fmt::format("model.layers.{}.self_attn.", m[1].str());
+  const int64_t q_rows = c.num_heads * c.head_dim, kv_rows = c.num_kv_heads * c.head_dim;
+  const std::array<std::pair<const char*, std::pair<int64_t, int64_t>>, 3> parts = {{
+      {"q_proj.weight", {0, q_rows}}, {"k_proj.weight", {q_rows, kv_rows}},
+      {"v_proj.weight", {q_rows + kv_rows, kv_rows}}}};
+  for (const auto& [suffix, range] : parts) {
+    const auto [start, rows] = range;
+    (*out)[prefix + suffix] = [s, start, rows, name] {
+      const at::Tensor fused = s.first->Tensor(s.second);
+      TORCH_CHECK(fused.dim() == 2 && fused.size(0) >= start + rows, s.first->path(), ": tensor '",
+                  name, "' has shape ", fused.sizes(), ", too small for the config's q/k/v");
+      return fused.narrow(0, start, rows);
+    };
+  }
+  return true;
+}
+
 std::vector<std::string> ShardPaths(const std::string& dir) {
   const std::string single = paths::Join(dir, "model.safetensors");
   const std::string index = paths::Join(dir, "model.safetensors.index.json");
@@ -152,6 +181,8 @@ Checkpoint Checkpoint::Open(const std::string& dir) {
       ck.stored_names_.push_back(name);
       const StoredTensor s{file, name};
       if (MapDeepMindName(name, s, &ck.tensors_)) {
+        ck.deepmind_naming_ = true;
+      } else if (MapGemmaPytorchName(name, s, ck.config_, &ck.tensors_)) {
         ck.deepmind_naming_ = true;
       } else {
         ck.tensors_[name] = Direct(s);

@@ -1,6 +1,7 @@
 // A checkpoint folder: config.json plus model.safetensors or a sharded
 // model.safetensors.index.json. Tensors are served under Hugging Face names and layouts whatever
-// the stored naming (HF, or the DeepMind recurrentgemma torch naming, mapped on open).
+// the stored naming (HF; the DeepMind recurrentgemma torch naming; gemma_pytorch's fused qkv),
+// mapped on open.
 #pragma once
 
 #include <functional>
@@ -26,6 +27,7 @@ class Checkpoint {
 
   const std::string& dir() const { return dir_; }
   const ModelConfig& config() const { return config_; }
+  // True when tensors were stored under an official (non-HF) naming and mapped.
   bool deepmind_naming() const { return deepmind_naming_; }
   bool Has(const std::string& hf_name) const { return tensors_.count(hf_name) != 0; }
   std::vector<std::string> Names() const;

@@ -8,10 +8,85 @@
 
 namespace griffin {
 namespace {
-// Queries per block in prefill: keeps the score matrix O(T * (window + block)), not O(T^2).
+// Queries per block when a mask is materialised: memory O(T * (keys + block)), not O(T^2).
 constexpr int64_t kQueryBlock = 512;
 // The reference's finite "minus infinity": a masked logit never becomes NaN in the softmax.
 constexpr double kMaskValue = -2.3819763e38;
+
+// Fused attention (flash / memory-efficient on GPU, math on CPU) in [B, T, H, hd] layout.
+at::Tensor FusedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                          const std::optional<at::Tensor>& visible, bool causal, double scale) {
+  std::optional<at::Tensor> mask;
+  if (visible) mask = visible->unsqueeze(1);  // [B, 1, T, S], broadcast over heads
+  const at::Tensor out = at::scaled_dot_product_attention(
+      q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), mask, /*dropout_p=*/0.0, causal,
+      scale, /*enable_gqa=*/k.size(2) != q.size(2));
+  return out.transpose(1, 2).flatten(2);
+}
+
+// Local attention over the ring plus the chunk: attend first, then write the chunk into the ring
+// (writing first would overwrite slots this chunk's early queries still need).
+at::Tensor LocalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                          const at::Tensor& positions, const at::Tensor& docs, int64_t window,
+                          AttentionCache& cache, int64_t tokens_seen, double scale) {
+  const int64_t T = q.size(1);
+  std::vector<at::Tensor> outs;
+  for (int64_t s = 0; s < T; s += kQueryBlock) {
+    const int64_t e = std::min(T, s + kQueryBlock);
+    const int64_t ks = std::max<int64_t>(0, s - window);
+    at::Tensor keys = k.narrow(1, ks, e - ks), vals = v.narrow(1, ks, e - ks);
+    at::Tensor kpos = positions.narrow(1, ks, e - ks), kdoc = docs.narrow(1, ks, e - ks);
+    if (s < window) {  // these queries may need tokens from before the chunk: the ring has them
+      keys = at::cat({cache.keys(), keys}, 1);
+      vals = at::cat({cache.values(), vals}, 1);
+      kpos = at::cat({cache.positions(), kpos}, 1);
+      kdoc = at::cat({cache.docs(), kdoc}, 1);
+    }
+    const at::Tensor qpos = positions.narrow(1, s, e - s).unsqueeze(2);  // [B, Tq, 1]
+    const at::Tensor qdoc = docs.narrow(1, s, e - s).unsqueeze(2);
+    const at::Tensor kp = kpos.unsqueeze(1), kd = kdoc.unsqueeze(1);     // [B, 1, S]
+    const at::Tensor visible =
+        kd.eq(qdoc).logical_and(kp.le(qpos)).logical_and((qpos - kp).le(window));
+    outs.push_back(AttendMasked(q.narrow(1, s, e - s), keys, vals, visible, scale));
+  }
+  cache.Write(k, v, positions, docs, tokens_seen);
+  return at::cat(outs, 1);
+}
+
+// Global attention: append the chunk to the growing cache, then attend over everything held.
+at::Tensor GlobalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           const at::Tensor& positions, const at::Tensor& docs,
+                           AttentionCache& cache, int64_t tokens_seen, bool simple_stream,
+                           double scale) {
+  const int64_t T = q.size(1);
+  cache.Write(k, v, positions, docs, tokens_seen);
+  const int64_t held = cache.slots(), before = held - T;
+  const at::Tensor keys = cache.keys(), vals = cache.values();
+  if (simple_stream && T == 1) return FusedAttention(q, keys, vals, std::nullopt, false, scale);
+  if (simple_stream && before == 0 && q.is_cuda()) {
+    return FusedAttention(q, keys, vals, std::nullopt, /*causal=*/true, scale);  // O(T) memory
+  }
+  std::vector<at::Tensor> outs;
+  for (int64_t s = 0; s < T; s += kQueryBlock) {
+    const int64_t e = std::min(T, s + kQueryBlock);
+    const int64_t S = before + e;  // later keys are invisible to every query of this block
+    at::Tensor visible;
+    if (simple_stream) {  // causal with the cached prefix: key j visible to query t iff j <= before + t
+      const at::Tensor qi = at::arange(before + s, before + e, positions.options()).unsqueeze(1);
+      visible = at::arange(S, positions.options()).unsqueeze(0).le(qi).unsqueeze(0).expand(
+          {q.size(0), e - s, S});
+    } else {
+      const at::Tensor qpos = positions.narrow(1, s, e - s).unsqueeze(2);
+      const at::Tensor qdoc = docs.narrow(1, s, e - s).unsqueeze(2);
+      visible = cache.docs().narrow(1, 0, S).unsqueeze(1).eq(qdoc).logical_and(
+          cache.positions().narrow(1, 0, S).unsqueeze(1).le(qpos));
+    }
+    outs.push_back(FusedAttention(q.narrow(1, s, e - s), keys.narrow(1, 0, S), vals.narrow(1, 0, S),
+                                  visible, false, scale));
+  }
+  return at::cat(outs, 1);
+}
+
 }  // namespace
 
 at::Tensor AttendMasked(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -28,46 +103,22 @@ at::Tensor AttendMasked(const at::Tensor& q, const at::Tensor& k, const at::Tens
   return out.view({B, KV, T, G, hd}).permute({0, 2, 1, 3, 4}).reshape({B, T, H * hd});
 }
 
-at::Tensor LocalAttention(const at::Tensor& x, const at::Tensor& positions, const at::Tensor& docs,
-                          const AttentionWeights& w, const ModelConfig& c, AttentionState& state,
-                          int64_t tokens_seen) {
+at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, const at::Tensor& docs,
+                          const AttentionWeights& w, const ModelConfig& c, AttentionCache& cache,
+                          int64_t tokens_seen, bool simple_stream) {
   const int64_t B = x.size(0), T = x.size(1);
   const int64_t H = c.num_heads, KV = c.num_kv_heads, hd = c.head_dim;
-  const int64_t window = c.attention_window;
   const at::Tensor q =
       ApplyRope(at::linear(x, w.q_w).view({B, T, H, hd}), positions, c.rope_fraction, c.rope_base);
   const at::Tensor k =
       ApplyRope(at::linear(x, w.k_w).view({B, T, KV, hd}), positions, c.rope_fraction, c.rope_base);
   const at::Tensor v = at::linear(x, w.v_w).view({B, T, KV, hd});
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-
-  std::vector<at::Tensor> outs;
-  for (int64_t s = 0; s < T; s += kQueryBlock) {
-    const int64_t e = std::min(T, s + kQueryBlock);
-    const int64_t ks = std::max<int64_t>(0, s - window);
-    at::Tensor keys = k.narrow(1, ks, e - ks), vals = v.narrow(1, ks, e - ks);
-    at::Tensor kpos = positions.narrow(1, ks, e - ks), kdoc = docs.narrow(1, ks, e - ks);
-    if (s < window) {  // queries here may need tokens from before this chunk: the ring holds them
-      keys = at::cat({state.keys, keys}, 1);
-      vals = at::cat({state.values, vals}, 1);
-      kpos = at::cat({state.slot_pos, kpos}, 1);
-      kdoc = at::cat({state.slot_doc, kdoc}, 1);
-    }
-    const at::Tensor qpos = positions.narrow(1, s, e - s).unsqueeze(2);  // [B, Tq, 1]
-    const at::Tensor qdoc = docs.narrow(1, s, e - s).unsqueeze(2);
-    const at::Tensor kp = kpos.unsqueeze(1), kd = kdoc.unsqueeze(1);     // [B, 1, S]
-    const at::Tensor visible = kd.eq(qdoc).logical_and(kp.le(qpos)).logical_and((qpos - kp).le(window));
-    outs.push_back(AttendMasked(q.narrow(1, s, e - s), keys, vals, visible, scale));
-  }
-  // The ring keeps the last `window` tokens: token n of the stream lives in slot n mod window.
-  const int64_t n = std::min(T, window);
-  const at::Tensor slots =
-      at::remainder(at::arange(tokens_seen + T - n, tokens_seen + T, positions.options()), window);
-  state.keys.index_copy_(1, slots, k.narrow(1, T - n, n));
-  state.values.index_copy_(1, slots, v.narrow(1, T - n, n));
-  state.slot_pos.index_copy_(1, slots, positions.narrow(1, T - n, n));
-  state.slot_doc.index_copy_(1, slots, docs.narrow(1, T - n, n));
-  return at::linear(at::cat(outs, 1), w.o_w, w.o_b);
+  const at::Tensor out =
+      cache.local()
+          ? LocalAttention(q, k, v, positions, docs, c.attention_window, cache, tokens_seen, scale)
+          : GlobalAttention(q, k, v, positions, docs, cache, tokens_seen, simple_stream, scale);
+  return at::linear(out, w.o_w, w.o_b);
 }
 
 }  // namespace griffin

@@ -1,26 +1,27 @@
-// Masked multi-query / grouped / multi-head attention shared by both families, and Griffin's
-// local attention over a ring buffer of `window` keys/values (docs/MODEL_SPEC.md section 3.8).
+// Attention for both families: the block (projections, RoPE, cached attention, output
+// projection) and the masked attention it is built on (docs/MODEL_SPEC.md sections 3.8 and 6).
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
+#include "core/model/attention_cache.h"
 #include "core/model/config.h"
-#include "core/model/griffin_state.h"
 #include "core/model/weights.h"
 
 namespace griffin {
 
-// q: [B, T, H, hd]; k, v: [B, S, KV, hd] (H a multiple of KV: head h reads KV head h / (H/KV));
-// visible: bool [B, T, S]. Logits scaled by `scale`, softmax in float32, probabilities cast
-// back to q's dtype. Returns [B, T, H * hd]. Every query must see at least one key.
+// q: [B, T, H, hd]; k, v: [B, S, KV, hd] (head h reads KV head h / (H/KV)); visible: bool
+// [B, T, S]. Logits scaled by `scale`, softmax in float32, probabilities cast back to q's dtype
+// (the reference's numerics). Returns [B, T, H * hd]. Every query must see a key.
 at::Tensor AttendMasked(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                         const at::Tensor& visible, double scale);
 
-// Griffin's local MQA block: projections, half-RoPE, attention to the current token and the
-// `window` previous tokens of the same document, output projection. docs: int64 [B, T]
-// document index of each token. Reads and updates the ring buffer in `state`.
-at::Tensor LocalAttention(const at::Tensor& x, const at::Tensor& positions, const at::Tensor& docs,
-                          const AttentionWeights& w, const ModelConfig& c, AttentionState& state,
-                          int64_t tokens_seen);
+// One attention block over a chunk of T tokens continuing `cache`. A query sees the keys of its
+// own document at positions <= its own, and, with a local window, no more than `window` back.
+// `simple_stream`: every token so far (this chunk included) is one unpadded document starting
+// at position 0, so the mask is plain causal and fused kernels can run without one.
+at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, const at::Tensor& docs,
+                          const AttentionWeights& w, const ModelConfig& c, AttentionCache& cache,
+                          int64_t tokens_seen, bool simple_stream);
 
 }  // namespace griffin

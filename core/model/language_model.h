@@ -32,12 +32,14 @@ class DecodeState {
   int64_t tokens_seen() const { return tokens_seen_; }
   // Bytes of device memory held by the state's tensors (the number the memory experiments use).
   virtual int64_t Bytes() const = 0;
+  // Bytes allocated, including a growing cache's room not yet filled.
+  virtual int64_t ReservedBytes() const { return Bytes(); }
 
  protected:
   explicit DecodeState(int64_t batch) : batch_(batch) {}
   int64_t batch_;
   int64_t tokens_seen_ = 0;
-  friend class GriffinModel;
+  friend class Model;
 };
 
 class LanguageModel {

@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "core/io/checkpoint.h"
-#include "core/model/griffin_model.h"
+#include "core/model/model.h"
 #include "core/model/language_model.h"
 #include "core/model/weights.h"
 
@@ -48,11 +48,7 @@ std::unique_ptr<LanguageModel> LoadModel(const std::string& spec, const LoadOpti
     RejectUnusedTensors(ck, config);
     weights = LoadWeights(ck, config, options.device, config.dtype);
   }
-  if (config.family == ModelFamily::kGriffin) {
-    return std::make_unique<GriffinModel>(config, std::move(weights), options.device, options.ops);
-  }
-  throw std::runtime_error(fmt::format(
-      "{}: the Transformer (Gemma) family is not implemented yet (issue 4)", spec));
+  return std::make_unique<Model>(config, std::move(weights), options.device, options.ops);
 }
 
 }  // namespace griffin

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/io/safetensors.h"
-#include "core/model/griffin_state.h"
+#include "core/model/model_state.h"
 #include "core/model/language_model.h"
 #include "core/runtime/generate.h"
 #include "test_util.h"
@@ -72,7 +72,7 @@ TEST_P(GriffinGpu, RecurrentGemma2BShapesPastTheWindow) {
   const at::Tensor b1 = model->Forward(ids.narrow(1, 0, 2100), pos.narrow(1, 0, 2100), *chunked);
   const at::Tensor b2 = model->Forward(ids.narrow(1, 2100, T - 2100), pos.narrow(1, 2100, T - 2100), *chunked);
   EXPECT_LE(RelativeError(at::cat({b1, b2}, 1), a), 2e-2);
-  EXPECT_EQ(whole->Bytes(), GriffinStateBytes(model->config(), 1, at::kBFloat16));
+  EXPECT_EQ(whole->Bytes(), AnalyticStateSize(model->config(), 1, T, at::kBFloat16).total());
   EXPECT_EQ(whole->Bytes(), chunked->Bytes());
 }
 

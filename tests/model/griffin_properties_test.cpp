@@ -4,7 +4,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "core/model/griffin_state.h"
+#include "core/model/model_state.h"
 #include "core/model/language_model.h"
 #include "core/runtime/generate.h"
 #include "test_util.h"
@@ -107,7 +107,7 @@ TEST_P(GriffinProperties, StateSizeIsFixedAndMatchesTheFormula) {
   const auto model = Model(GetParam());
   auto state = model->NewState(2);
   const int64_t empty = state->Bytes();
-  EXPECT_EQ(empty, GriffinStateBytes(model->config(), 2, at::kFloat));
+  EXPECT_EQ(empty, AnalyticStateSize(model->config(), 2, 0, at::kFloat).total());
   const at::Tensor ids = RandomIds(2, 100, model->config().vocab_size, 3);
   model->Forward(ids, Arange(2, 100), *state);
   EXPECT_EQ(state->Bytes(), empty);

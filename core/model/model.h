@@ -1,17 +1,18 @@
-// Griffin / RecurrentGemma (docs/MODEL_SPEC.md section 2): residual blocks in the (R, R, A)
-// pattern, each RMSNorm -> temporal block (recurrent or local attention) -> add, RMSNorm -> GeGLU
-// MLP -> add; final norm, tied logits, soft-cap.
+// The model of both families (docs/MODEL_SPEC.md sections 2 and 6): a stack of residual blocks,
+// each RMSNorm -> temporal block (RG-LRU recurrence or attention) -> add, RMSNorm -> GeGLU MLP ->
+// add; final norm, tied logits, optional soft-cap. RecurrentGemma is the (R, R, A) pattern with
+// local attention; Gemma-1 is all global attention; the ablations are the configs in between.
 #pragma once
 
-#include "core/model/griffin_state.h"
 #include "core/model/language_model.h"
+#include "core/model/model_state.h"
 #include "core/model/weights.h"
 
 namespace griffin {
 
-class GriffinModel : public LanguageModel {
+class Model : public LanguageModel {
  public:
-  GriffinModel(ModelConfig config, ModelWeights weights, c10::Device device, OpChoice ops);
+  Model(ModelConfig config, ModelWeights weights, c10::Device device, OpChoice ops);
 
   const ModelConfig& config() const override { return config_; }
   c10::Device device() const override { return device_; }
@@ -31,7 +32,7 @@ class GriffinModel : public LanguageModel {
   OpChoice ops_;
 };
 
-// Shape and dtype checks every model's Forward makes on its inputs (names the argument).
+// Shape and dtype checks every Forward makes on its inputs (names the argument).
 void CheckForwardInputs(const at::Tensor& tokens, const at::Tensor& positions,
                         const DecodeState& state);
 

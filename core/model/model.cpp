@@ -1,4 +1,4 @@
-#include "core/model/griffin_model.h"
+#include "core/model/model.h"
 
 #include <ATen/ATen.h>
 
@@ -21,18 +21,18 @@ void CheckForwardInputs(const at::Tensor& tokens, const at::Tensor& positions,
               " but the decode state was made for batch ", state.batch());
 }
 
-GriffinModel::GriffinModel(ModelConfig config, ModelWeights weights, c10::Device device,
+Model::Model(ModelConfig config, ModelWeights weights, c10::Device device,
                            OpChoice ops)
     : config_(std::move(config)), weights_(std::move(weights)), device_(device), ops_(ops) {
-  TORCH_CHECK(config_.family == ModelFamily::kGriffin, "GriffinModel needs a griffin-family config");
+  ValidateConfig(config_);
 }
 
-std::unique_ptr<DecodeState> GriffinModel::NewState(int64_t batch) const {
+std::unique_ptr<DecodeState> Model::NewState(int64_t batch) const {
   TORCH_CHECK(batch > 0, "batch must be positive, got ", batch);
-  return std::make_unique<GriffinState>(config_, batch, device_, ToScalarType(config_.dtype));
+  return std::make_unique<ModelState>(config_, batch, device_, ToScalarType(config_.dtype));
 }
 
-at::Tensor GriffinModel::RecurrentBlock(const at::Tensor& x, const at::Tensor& positions,
+at::Tensor Model::RecurrentBlock(const at::Tensor& x, const at::Tensor& positions,
                                         const RecurrentWeights& w, RecurrentState& state) const {
   const at::Tensor y = at::gelu(at::linear(x, w.linear_y_w, w.linear_y_b), "tanh");
   const at::Tensor u = at::linear(x, w.linear_x_w, w.linear_x_b);
@@ -41,11 +41,11 @@ at::Tensor GriffinModel::RecurrentBlock(const at::Tensor& x, const at::Tensor& p
   return at::linear(h * y, w.linear_out_w, w.linear_out_b);
 }
 
-at::Tensor GriffinModel::Forward(const at::Tensor& tokens_in, const at::Tensor& positions_in,
+at::Tensor Model::Forward(const at::Tensor& tokens_in, const at::Tensor& positions_in,
                                  DecodeState& state_base, const ActivationHook* hook) const {
   CheckForwardInputs(tokens_in, positions_in, state_base);
-  auto* state = dynamic_cast<GriffinState*>(&state_base);
-  TORCH_CHECK(state != nullptr, "GriffinModel::Forward needs a state made by this model");
+  auto* state = dynamic_cast<ModelState*>(&state_base);
+  TORCH_CHECK(state != nullptr, "Model::Forward needs a state made by Model::NewState");
   const int64_t T = tokens_in.size(1);
   auto emit = [&](const std::string& name, const at::Tensor& t) {
     if (hook != nullptr && *hook) (*hook)(name, t);
@@ -53,6 +53,14 @@ at::Tensor GriffinModel::Forward(const at::Tensor& tokens_in, const at::Tensor& 
   // Ids are checked while still on the host; the lookup runs on the model's device.
   at::Tensor x = EmbedTokens(tokens_in, weights_.embed, config_);
   if (T == 0) return at::empty({state->batch(), 0, config_.vocab_size}, x.options().dtype(at::kFloat));
+  // A stream that is one unpadded document from position 0 needs only causal masks; checked on
+  // the host copy so the GPU path never synchronises for it.
+  if (state->simple_stream) {
+    state->simple_stream =
+        positions_in.is_cpu() &&
+        at::equal(positions_in, at::arange(state->tokens_seen(), state->tokens_seen() + T, at::kLong)
+                                    .expand_as(positions_in));
+  }
   const at::Tensor positions = positions_in.to(device_);
   // Document index of each token: resets (position 0) start a new document.
   const at::Tensor docs = state->docs_started.unsqueeze(1) + positions.eq(0).cumsum(1);
@@ -66,8 +74,9 @@ at::Tensor GriffinModel::Forward(const at::Tensor& tokens_in, const at::Tensor& 
     if (b.type == BlockType::kRecurrent) {
       temporal = RecurrentBlock(normed, positions, b.recurrent, state->recurrent[next_recurrent++]);
     } else {
-      temporal = LocalAttention(normed, positions, docs, b.attention, config_,
-                                state->attention[next_attention++], state->tokens_seen());
+      temporal = AttentionBlock(normed, positions, docs, b.attention, config_,
+                                state->attention[next_attention++], state->tokens_seen(),
+                                state->simple_stream);
     }
     const std::string prefix = "layers." + std::to_string(i) + ".";
     emit(prefix + "temporal_out", temporal);

@@ -1,0 +1,54 @@
+#include "core/model/model_state.h"
+
+#include <ATen/ATen.h>
+
+namespace griffin {
+
+ModelState::ModelState(const ModelConfig& c, int64_t batch, c10::Device device,
+                       c10::ScalarType dtype)
+    : DecodeState(batch) {
+  const auto opts = at::TensorOptions(device);
+  for (BlockType b : c.blocks) {
+    if (b == BlockType::kRecurrent) {
+      recurrent.push_back({at::zeros({batch, c.lru_width}, opts.dtype(at::kFloat)),
+                           at::zeros({batch, c.conv_width - 1, c.lru_width}, opts.dtype(dtype)),
+                           at::full({batch, c.conv_width - 1}, -1, opts.dtype(at::kLong))});
+    } else {
+      attention.emplace_back(batch, c.num_kv_heads, c.head_dim, c.attention_window, dtype, device);
+    }
+  }
+  docs_started = at::zeros({batch}, opts.dtype(at::kLong));
+}
+
+int64_t ModelState::Bytes() const {
+  int64_t n = docs_started.nbytes();
+  for (const RecurrentState& r : recurrent) n += r.rnn.nbytes() + r.conv.nbytes() + r.conv_pos.nbytes();
+  for (const AttentionCache& a : attention) n += a.HeldBytes();
+  return n;
+}
+
+int64_t ModelState::ReservedBytes() const {
+  int64_t n = Bytes();
+  for (const AttentionCache& a : attention) n += a.ReservedBytes() - a.HeldBytes();
+  return n;
+}
+
+StateSize AnalyticStateSize(const ModelConfig& c, int64_t batch, int64_t tokens,
+                            c10::ScalarType dtype) {
+  const int64_t e = static_cast<int64_t>(c10::elementSize(dtype));
+  StateSize s;
+  s.bookkeeping = batch * 8;  // docs_started
+  for (BlockType b : c.blocks) {
+    if (b == BlockType::kRecurrent) {
+      s.recurrent += batch * c.lru_width * 4 + batch * (c.conv_width - 1) * c.lru_width * e;
+      s.bookkeeping += batch * (c.conv_width - 1) * 8;
+    } else {
+      const int64_t slots = c.attention_window > 0 ? c.attention_window : tokens;
+      s.attention += batch * slots * 2 * c.num_kv_heads * c.head_dim * e;
+      s.bookkeeping += batch * slots * 16;
+    }
+  }
+  return s;
+}
+
+}  // namespace griffin
