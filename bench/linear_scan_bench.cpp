@@ -30,8 +30,9 @@ struct ScanShape {
 void RunScan(benchmark::State& state, ScanShape shape, OpImpl impl, at::Device device) {
   // Decays in (0.5, 1) and Gaussian inputs: never all-zero, as real gates produce.
   const auto opts = at::TensorOptions(device).dtype(shape.dtype);
-  const at::Tensor a = (0.5 + 0.5 * at::rand({shape.batch, shape.seq_len, shape.dim},
-                                             opts.dtype(at::kFloat))).to(shape.dtype);
+  const at::Tensor a =
+      (0.5 + 0.5 * at::rand({shape.batch, shape.seq_len, shape.dim}, opts.dtype(at::kFloat)))
+          .to(shape.dtype);
   const at::Tensor x = at::randn({shape.batch, shape.seq_len, shape.dim}, opts);
   auto call = [&] { benchmark::DoNotOptimize(LinearScan(a, x, std::nullopt, impl).y); };
   call();  // warm-up: module load, allocator growth
@@ -57,7 +58,8 @@ void RegisterAll() {
   const bool cuda = at::hasCUDA();
   const at::Device device = cuda ? at::Device(at::kCUDA) : at::Device(at::kCPU);
   std::vector<ScanShape> shapes;
-  const std::vector<int64_t> batches = cuda ? std::vector<int64_t>{1, 8, 64} : std::vector<int64_t>{1};
+  const std::vector<int64_t> batches =
+      cuda ? std::vector<int64_t>{1, 8, 64} : std::vector<int64_t>{1};
   const std::vector<int64_t> lengths =
       cuda ? std::vector<int64_t>{1, 2048, 16384, 131072} : std::vector<int64_t>{2048};
   for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {

@@ -24,7 +24,9 @@ void AddGenerateCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("generate", "continue a prompt of token ids");
   AddModelOptions(cmd, args->model);
   // --seed seeds random weights (shared option); sampling has its own seed.
-  cmd->add_option("--ids", args->ids, "prompt token ids, comma separated")->required()->delimiter(',');
+  cmd->add_option("--ids", args->ids, "prompt token ids, comma separated")
+      ->required()
+      ->delimiter(',');
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "tokens to generate")
       ->required()
       ->check(CLI::PositiveNumber);

@@ -1,7 +1,7 @@
 // The `griffin` command: parses arguments and calls the library. No logic lives here.
-#include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <exception>
@@ -12,9 +12,8 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"griffin: RecurrentGemma (Griffin) vs Gemma research and benchmarking harness"};
-  app.set_version_flag("--version", [] {
-    return griffin::FormatProvenance(griffin::CollectProvenance());
-  });
+  app.set_version_flag("--version",
+                       [] { return griffin::FormatProvenance(griffin::CollectProvenance()); });
   app.require_subcommand(1);
   const std::string command_line = griffin::cli::CommandLine(argc, argv);
   griffin::cli::AddLogitsCommand(app, command_line);

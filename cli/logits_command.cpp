@@ -28,21 +28,24 @@ void AddLogitsCommand(CLI::App& app, const std::string& command_line) {
   cmd->add_option("--decode-from", args->decode_from,
                   "positions >= P go through the decode path one token at a time (0 = all)");
   cmd->add_option("--out", args->out, "output HDF5 file")->required();
-  cmd->add_flag("--dump-activations", args->dump,
-                "also write every named intermediate (embed, layers.N.temporal_out, layers.N.mlp_out, "
-                "layers.N.out, final_norm) as float32 /activations/NAME [T, width], for diffing "
-                "against a Python reference (prefill only)");
+  cmd->add_flag(
+      "--dump-activations", args->dump,
+      "also write every named intermediate (embed, layers.N.temporal_out, layers.N.mlp_out, "
+      "layers.N.out, final_norm) as float32 /activations/NAME [T, width], for diffing "
+      "against a Python reference (prefill only)");
   cmd->callback([args, command_line] {
     const auto model = LoadModelFromArgs(args->model);
     std::optional<int64_t> decode_from;
     if (args->decode_from >= 0) decode_from = args->decode_from;
     if (args->dump && decode_from.has_value()) {
-      throw std::invalid_argument("--dump-activations works on the prefill path only; drop --decode-from");
+      throw std::invalid_argument(
+          "--dump-activations works on the prefill path only; drop --decode-from");
     }
     const at::InferenceMode inference;
     std::vector<std::pair<std::string, at::Tensor>> activations;
     ActivationHook hook = [&](const std::string& name, const at::Tensor& t) {
-      if (name != "logits") activations.emplace_back(name, t[0].to(at::kCPU, at::kFloat).contiguous());
+      if (name != "logits")
+        activations.emplace_back(name, t[0].to(at::kCPU, at::kFloat).contiguous());
     };
     const at::Tensor logits =
         SequenceLogits(*model, args->ids, decode_from, args->dump ? &hook : nullptr).contiguous();

@@ -26,7 +26,8 @@ std::unique_ptr<LanguageModel> LoadModelFromArgs(const ModelArgs& a) {
     throw std::invalid_argument(fmt::format("--device '{}' is not cpu, cuda or cuda:N", a.device));
   }
   if (o.device.is_cuda() && !at::hasCUDA()) {
-    throw std::invalid_argument(fmt::format("--device {}: no CUDA device is available here", a.device));
+    throw std::invalid_argument(
+        fmt::format("--device {}: no CUDA device is available here", a.device));
   }
   if (!o.device.is_cpu() && !o.device.is_cuda()) {
     throw std::invalid_argument(fmt::format("--device '{}' is not cpu, cuda or cuda:N", a.device));

@@ -51,9 +51,9 @@ void ExpectErrorContaining(Fn&& fn, std::initializer_list<std::string> needles) 
 }  // namespace griffin::testing
 
 // Skips a GPU test with a clear reason when this machine has no usable CUDA device.
-#define GRIFFIN_REQUIRE_CUDA()                                              \
-  do {                                                                      \
-    if (!::griffin::testing::CudaAvailable()) {                             \
+#define GRIFFIN_REQUIRE_CUDA()                                            \
+  do {                                                                    \
+    if (!::griffin::testing::CudaAvailable()) {                           \
       GTEST_SKIP() << "no CUDA device on this machine; runs on the H200"; \
-    }                                                                       \
+    }                                                                     \
   } while (0)

@@ -108,9 +108,10 @@ bool MapGemmaPytorchName(const std::string& name, const StoredTensor& s, const M
   if (c.family != ModelFamily::kTransformer || !std::regex_match(name, m, qkv_re)) return false;
   const std::string prefix = fmt::format("model.layers.{}.self_attn.", m[1].str());
   const int64_t q_rows = c.num_heads * c.head_dim, kv_rows = c.num_kv_heads * c.head_dim;
-  const std::array<std::pair<const char*, std::pair<int64_t, int64_t>>, 3> parts = {{
-      {"q_proj.weight", {0, q_rows}}, {"k_proj.weight", {q_rows, kv_rows}},
-      {"v_proj.weight", {q_rows + kv_rows, kv_rows}}}};
+  const std::array<std::pair<const char*, std::pair<int64_t, int64_t>>, 3> parts = {
+      {{"q_proj.weight", {0, q_rows}},
+       {"k_proj.weight", {q_rows, kv_rows}},
+       {"v_proj.weight", {q_rows + kv_rows, kv_rows}}}};
   for (const auto& [suffix, range] : parts) {
     const auto [start, rows] = range;
     (*out)[prefix + suffix] = [s, start, rows, name] {
@@ -174,8 +175,8 @@ Checkpoint Checkpoint::Open(const std::string& dir) {
     ck.files_.push_back(file);
     for (const auto& [name, _] : file->entries()) {
       if (const auto it = where.find(name); it != where.end()) {
-        throw std::runtime_error(fmt::format("{}: tensor '{}' is stored in both {} and {}", dir,
-                                             name, it->second, p));
+        throw std::runtime_error(
+            fmt::format("{}: tensor '{}' is stored in both {} and {}", dir, name, it->second, p));
       }
       where[name] = p;
       ck.stored_names_.push_back(name);

@@ -65,14 +65,29 @@ Handle& Handle::operator=(Handle&& o) noexcept {
 Handle::~Handle() {
   if (id_ < 0) return;
   switch (kind_) {
-    case kFile: H5Fclose(id_); break;
-    case kGroup: H5Gclose(id_); break;
-    case kDataset: H5Dclose(id_); break;
-    case kDataspace: H5Sclose(id_); break;
-    case kAttribute: H5Aclose(id_); break;
-    case kDatatype: H5Tclose(id_); break;
-    case kPlist: H5Pclose(id_); break;
-    default: break;
+    case kFile:
+      H5Fclose(id_);
+      break;
+    case kGroup:
+      H5Gclose(id_);
+      break;
+    case kDataset:
+      H5Dclose(id_);
+      break;
+    case kDataspace:
+      H5Sclose(id_);
+      break;
+    case kAttribute:
+      H5Aclose(id_);
+      break;
+    case kDatatype:
+      H5Tclose(id_);
+      break;
+    case kPlist:
+      H5Pclose(id_);
+      break;
+    default:
+      break;
   }
   id_ = -1;
 }
@@ -85,7 +100,8 @@ void Group::WriteNumeric(const std::string& path, const std::vector<int64_t>& sh
                          const void* data, hid mem_type, hid file_type) {
   std::vector<hsize_t> dims(shape.begin(), shape.end());
   Handle space(Check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                     "H5Screate_simple failed for " + Where(path)), kDataspace);
+                     "H5Screate_simple failed for " + Where(path)),
+               kDataspace);
   Handle lcpl = LinkCreatePlist();
   Handle ds(Check(H5Dcreate2(h_.get(), path.c_str(), file_type, space.get(), lcpl.get(),
                              H5P_DEFAULT, H5P_DEFAULT),
@@ -95,13 +111,16 @@ void Group::WriteNumeric(const std::string& path, const std::vector<int64_t>& sh
               "cannot write dataset " + Where(path));
 }
 
-void Group::WriteFloat32(const std::string& path, const std::vector<int64_t>& shape, const float* data) {
+void Group::WriteFloat32(const std::string& path, const std::vector<int64_t>& shape,
+                         const float* data) {
   WriteNumeric(path, shape, data, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE);
 }
-void Group::WriteFloat64(const std::string& path, const std::vector<int64_t>& shape, const double* data) {
+void Group::WriteFloat64(const std::string& path, const std::vector<int64_t>& shape,
+                         const double* data) {
   WriteNumeric(path, shape, data, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE);
 }
-void Group::WriteInt64(const std::string& path, const std::vector<int64_t>& shape, const int64_t* data) {
+void Group::WriteInt64(const std::string& path, const std::vector<int64_t>& shape,
+                       const int64_t* data) {
   WriteNumeric(path, shape, data, H5T_NATIVE_INT64, H5T_STD_I64LE);
 }
 
@@ -111,7 +130,8 @@ void Group::WriteString(const std::string& path, const std::string& value) {
   Handle lcpl = LinkCreatePlist();
   Handle ds(Check(H5Dcreate2(h_.get(), path.c_str(), type.get(), space.get(), lcpl.get(),
                              H5P_DEFAULT, H5P_DEFAULT),
-                  "cannot create dataset " + Where(path)), kDataset);
+                  "cannot create dataset " + Where(path)),
+            kDataset);
   const char* p = value.c_str();
   CheckStatus(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p),
               "cannot write dataset " + Where(path));
@@ -124,7 +144,8 @@ void Group::WriteStrings(const std::string& path, const std::vector<std::string>
   Handle lcpl = LinkCreatePlist();
   Handle ds(Check(H5Dcreate2(h_.get(), path.c_str(), type.get(), space.get(), lcpl.get(),
                              H5P_DEFAULT, H5P_DEFAULT),
-                  "cannot create dataset " + Where(path)), kDataset);
+                  "cannot create dataset " + Where(path)),
+            kDataset);
   std::vector<const char*> ptrs;
   for (const std::string& v : values) ptrs.push_back(v.c_str());
   if (n > 0) {
@@ -139,7 +160,8 @@ void WithAttr(hid parent, const std::string& object, const std::string& name, hi
               const std::string& where, Fn write) {
   const char* obj = object.empty() ? "." : object.c_str();
   if (H5Aexists_by_name(parent, obj, name.c_str(), H5P_DEFAULT) > 0) {
-    CheckStatus(H5Adelete_by_name(parent, obj, name.c_str(), H5P_DEFAULT), "cannot replace attribute " + name);
+    CheckStatus(H5Adelete_by_name(parent, obj, name.c_str(), H5P_DEFAULT),
+                "cannot replace attribute " + name);
   }
   Handle space(Check(H5Screate(H5S_SCALAR), "H5Screate failed"), kDataspace);
   Handle attr(Check(H5Acreate_by_name(parent, obj, name.c_str(), type, space.get(), H5P_DEFAULT,
@@ -169,13 +191,17 @@ void Group::SetAttr(const std::string& object, const std::string& name, int64_t 
 Group Group::Child(const std::string& path) {
   const std::string where = where_ == "/" ? "/" + path : where_ + "/" + path;
   if (H5Lexists(h_.get(), path.c_str(), H5P_DEFAULT) > 0) {
-    return Group(file_, where, Handle(Check(H5Gopen2(h_.get(), path.c_str(), H5P_DEFAULT),
-                                            "cannot open group " + Where(path)), kGroup));
+    return Group(file_, where,
+                 Handle(Check(H5Gopen2(h_.get(), path.c_str(), H5P_DEFAULT),
+                              "cannot open group " + Where(path)),
+                        kGroup));
   }
   Handle lcpl = LinkCreatePlist();
-  return Group(file_, where,
-               Handle(Check(H5Gcreate2(h_.get(), path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-                            "cannot create group " + Where(path)), kGroup));
+  return Group(
+      file_, where,
+      Handle(Check(H5Gcreate2(h_.get(), path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+                   "cannot create group " + Where(path)),
+             kGroup));
 }
 
 bool Group::Exists(const std::string& path) const {
@@ -194,7 +220,8 @@ bool Group::Exists(const std::string& path) const {
 
 std::vector<char> Group::ReadNumeric(const std::string& path, std::vector<int64_t>* shape,
                                      hid mem_type, size_t elem) const {
-  Handle ds(Check(H5Dopen2(h_.get(), path.c_str(), H5P_DEFAULT), "no dataset " + Where(path)), kDataset);
+  Handle ds(Check(H5Dopen2(h_.get(), path.c_str(), H5P_DEFAULT), "no dataset " + Where(path)),
+            kDataset);
   Handle space(Check(H5Dget_space(ds.get()), "H5Dget_space failed"), kDataspace);
   const int rank = H5Sget_simple_extent_ndims(space.get());
   std::vector<hsize_t> dims(rank > 0 ? rank : 0);
@@ -226,7 +253,8 @@ std::vector<int64_t> Group::ReadInt64(const std::string& path, std::vector<int64
 }
 
 std::string Group::ReadString(const std::string& path) const {
-  Handle ds(Check(H5Dopen2(h_.get(), path.c_str(), H5P_DEFAULT), "no dataset " + Where(path)), kDataset);
+  Handle ds(Check(H5Dopen2(h_.get(), path.c_str(), H5P_DEFAULT), "no dataset " + Where(path)),
+            kDataset);
   Handle type = VarStringType();
   char* p = nullptr;
   CheckStatus(H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p),
@@ -239,7 +267,8 @@ std::string Group::ReadString(const std::string& path) const {
 std::string Group::ReadStringAttr(const std::string& object, const std::string& name) const {
   const char* obj = object.empty() ? "." : object.c_str();
   Handle attr(Check(H5Aopen_by_name(h_.get(), obj, name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-                    fmt::format("no attribute '{}' on {}", name, Where(object))), kAttribute);
+                    fmt::format("no attribute '{}' on {}", name, Where(object))),
+              kAttribute);
   Handle type = VarStringType();
   char* p = nullptr;
   CheckStatus(H5Aread(attr.get(), type.get(), &p), "cannot read attribute " + name);
@@ -258,14 +287,16 @@ File File::Create(const std::string& path) {
   SilenceHdf5();
   const std::string tmp = path + ".tmp";
   Handle h(Check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                 "cannot create HDF5 file " + tmp), kFile);
+                 "cannot create HDF5 file " + tmp),
+           kFile);
   return File(path, tmp, std::move(h), true);
 }
 
 File File::OpenReadOnly(const std::string& path) {
   SilenceHdf5();
   Handle h(Check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
-                 "cannot open HDF5 file " + path + " (missing or not HDF5)"), kFile);
+                 "cannot open HDF5 file " + path + " (missing or not HDF5)"),
+           kFile);
   return File(path, path, std::move(h), false);
 }
 

@@ -49,8 +49,8 @@ std::string MakeTempDir(const std::string& prefix) {
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr) {
-    throw std::runtime_error(fmt::format("cannot create a temporary directory {}: {}", templ,
-                                         std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("cannot create a temporary directory {}: {}", templ, std::strerror(errno)));
   }
   return std::string(buf.data());
 }

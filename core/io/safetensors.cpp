@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -31,8 +31,8 @@ struct DTypeInfo {
 
 bool LookupDType(const std::string& name, DTypeInfo* out) {
   static const std::map<std::string, DTypeInfo> table = {
-      {"F32", {at::kFloat, 4}}, {"F16", {at::kHalf, 2}},  {"BF16", {at::kBFloat16, 2}},
-      {"I32", {at::kInt, 4}},   {"I64", {at::kLong, 8}},  {"U8", {at::kByte, 1}},
+      {"F32", {at::kFloat, 4}}, {"F16", {at::kHalf, 2}}, {"BF16", {at::kBFloat16, 2}},
+      {"I32", {at::kInt, 4}},   {"I64", {at::kLong, 8}}, {"U8", {at::kByte, 1}},
       {"BOOL", {at::kBool, 1}},
   };
   const auto it = table.find(name);
@@ -71,7 +71,8 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::Open(const std::string& 
   if (::fstat(f->fd_, &st) != 0) Fail(path, fmt::format("cannot stat: {}", std::strerror(errno)));
   if (!S_ISREG(st.st_mode)) Fail(path, "not a regular file");
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  if (file_size < 8) Fail(path, fmt::format("truncated: {} bytes, the 8-byte header length is missing", file_size));
+  if (file_size < 8)
+    Fail(path, fmt::format("truncated: {} bytes, the 8-byte header length is missing", file_size));
   f->map_size_ = file_size;
   f->map_ = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, f->fd_, 0);
   if (f->map_ == MAP_FAILED) {
@@ -99,12 +100,15 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::Open(const std::string& 
     if (name == "__metadata__") {
       if (!value.is_object()) Fail(path, "__metadata__ must be an object of strings");
       for (const auto& [k, v] : value.items()) {
-        if (!v.is_string()) Fail(path, fmt::format("__metadata__ value of '{}' is not a string", k));
+        if (!v.is_string())
+          Fail(path, fmt::format("__metadata__ value of '{}' is not a string", k));
         f->metadata_[k] = v.get<std::string>();
       }
       continue;
     }
-    const auto where = [&](const std::string& what) { Fail(path, fmt::format("tensor '{}': {}", name, what)); };
+    const auto where = [&](const std::string& what) {
+      Fail(path, fmt::format("tensor '{}': {}", name, what));
+    };
     if (!value.is_object()) where("entry is not an object");
     for (const char* key : {"dtype", "shape", "data_offsets"}) {
       if (!value.contains(key)) where(fmt::format("missing '{}'", key));
@@ -114,14 +118,17 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::Open(const std::string& 
     e.dtype = value["dtype"].get<std::string>();
     DTypeInfo info{};
     if (!LookupDType(e.dtype, &info)) {
-      where(fmt::format("dtype '{}' is not supported (F32, F16, BF16, I32, I64, U8, BOOL)", e.dtype));
+      where(
+          fmt::format("dtype '{}' is not supported (F32, F16, BF16, I32, I64, U8, BOOL)", e.dtype));
     }
     if (!value["shape"].is_array()) where("shape is not an array");
     uint64_t numel = 1;
     for (const auto& d : value["shape"]) {
-      if (!d.is_number_unsigned()) where(fmt::format("shape entry {} is not a non-negative integer", d.dump()));
+      if (!d.is_number_unsigned())
+        where(fmt::format("shape entry {} is not a non-negative integer", d.dump()));
       const uint64_t dim = d.get<uint64_t>();
-      if (dim > (1ull << 40) || (dim != 0 && numel > (1ull << 62) / dim)) where("shape is absurdly large");
+      if (dim > (1ull << 40) || (dim != 0 && numel > (1ull << 62) / dim))
+        where("shape is absurdly large");
       numel *= dim;
       e.shape.push_back(static_cast<int64_t>(dim));
     }
@@ -134,8 +141,9 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::Open(const std::string& 
     e.end = off[1].get<uint64_t>();
     if (e.begin > e.end) where(fmt::format("data_offsets [{}, {}) are reversed", e.begin, e.end));
     if (e.end > data_size) {
-      where(fmt::format("data_offsets [{}, {}) run past the data section ({} bytes): truncated file?",
-                        e.begin, e.end, data_size));
+      where(
+          fmt::format("data_offsets [{}, {}) run past the data section ({} bytes): truncated file?",
+                      e.begin, e.end, data_size));
     }
     if (e.end - e.begin != numel * static_cast<uint64_t>(info.bytes)) {
       where(fmt::format("holds {} bytes but shape {} of {} needs {}", e.end - e.begin,
@@ -192,10 +200,12 @@ void WriteSafetensors(const std::string& path, const std::map<std::string, at::T
   for (const auto& [name, t] : tensors) {
     const auto it = names.find(t.scalar_type());
     if (it == names.end()) {
-      Fail(path, fmt::format("tensor '{}': dtype {} cannot be stored", name, c10::toString(t.scalar_type())));
+      Fail(path, fmt::format("tensor '{}': dtype {} cannot be stored", name,
+                             c10::toString(t.scalar_type())));
     }
     const at::Tensor blob = t.to(at::kCPU).contiguous();
-    header[name] = {{"dtype", it->second}, {"shape", blob.sizes().vec()},
+    header[name] = {{"dtype", it->second},
+                    {"shape", blob.sizes().vec()},
                     {"data_offsets", {offset, offset + blob.nbytes()}}};
     offset += blob.nbytes();
     blobs.push_back(blob);

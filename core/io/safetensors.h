@@ -16,7 +16,7 @@ class Tensor;
 namespace griffin {
 
 struct SafetensorsEntry {
-  std::string dtype;           // F32 | F16 | BF16 | I32 | I64 | U8 | BOOL
+  std::string dtype;  // F32 | F16 | BF16 | I32 | I64 | U8 | BOOL
   std::vector<int64_t> shape;
   uint64_t begin = 0, end = 0;  // byte offsets inside the data section
 };

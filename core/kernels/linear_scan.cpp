@@ -10,8 +10,8 @@ void CheckLinearScanArgs(const at::Tensor& a, const at::Tensor& x,
   TORCH_CHECK(a.dim() == 3, "linear_scan: a must be [batch, seq_len, dim], got ", a.sizes());
   TORCH_CHECK(x.sizes() == a.sizes(), "linear_scan: x ", x.sizes(), " must have the shape of a ",
               a.sizes());
-  TORCH_CHECK(a.scalar_type() == x.scalar_type(), "linear_scan: a (", a.scalar_type(),
-              ") and x (", x.scalar_type(), ") must have the same dtype");
+  TORCH_CHECK(a.scalar_type() == x.scalar_type(), "linear_scan: a (", a.scalar_type(), ") and x (",
+              x.scalar_type(), ") must have the same dtype");
   TORCH_CHECK(a.scalar_type() == at::kFloat || a.scalar_type() == at::kBFloat16,
               "linear_scan: dtype must be float32 or bfloat16, got ", a.scalar_type());
   TORCH_CHECK(a.device() == x.device(), "linear_scan: a is on ", a.device(), " but x is on ",
@@ -22,8 +22,8 @@ void CheckLinearScanArgs(const at::Tensor& a, const at::Tensor& x,
                 h0->sizes());
     TORCH_CHECK(h0->scalar_type() == at::kFloat, "linear_scan: h0 must be float32, got ",
                 h0->scalar_type());
-    TORCH_CHECK(h0->device() == a.device(), "linear_scan: h0 is on ", h0->device(),
-                " but a is on ", a.device());
+    TORCH_CHECK(h0->device() == a.device(), "linear_scan: h0 is on ", h0->device(), " but a is on ",
+                a.device());
   }
 }
 
@@ -37,8 +37,9 @@ LinearScanResult LinearScan(const at::Tensor& a, const at::Tensor& x,
 #ifdef GRIFFIN_WITH_CUDA
       return detail::LinearScanCuda(a, x, h0);
 #else
-      TORCH_CHECK(false, "linear_scan: implementation 'cuda' is not in this build "
-                         "(configured with GRIFFIN_CUDA=OFF)");
+      TORCH_CHECK(false,
+                  "linear_scan: implementation 'cuda' is not in this build "
+                  "(configured with GRIFFIN_CUDA=OFF)");
 #endif
   }
   TORCH_CHECK(false, "linear_scan: unknown implementation");

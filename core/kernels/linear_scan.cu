@@ -12,7 +12,9 @@ namespace {
 template <typename T>
 __device__ __forceinline__ float ToFloat(T v);
 template <>
-__device__ __forceinline__ float ToFloat<float>(float v) { return v; }
+__device__ __forceinline__ float ToFloat<float>(float v) {
+  return v;
+}
 template <>
 __device__ __forceinline__ float ToFloat<__nv_bfloat16>(__nv_bfloat16 v) {
   return __bfloat162float(v);
@@ -21,7 +23,9 @@ __device__ __forceinline__ float ToFloat<__nv_bfloat16>(__nv_bfloat16 v) {
 template <typename T>
 __device__ __forceinline__ T FromFloat(float v);
 template <>
-__device__ __forceinline__ float FromFloat<float>(float v) { return v; }
+__device__ __forceinline__ float FromFloat<float>(float v) {
+  return v;
+}
 template <>
 __device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float v) {
   return __float2bfloat16_rn(v);
@@ -32,8 +36,7 @@ constexpr int kThreads = 128;
 constexpr int kPrefetch = 8;
 
 template <typename T>
-__global__ void __launch_bounds__(kThreads)
-    LinearScanSequentialKernel(LinearScanParams p) {
+__global__ void __launch_bounds__(kThreads) LinearScanSequentialKernel(LinearScanParams p) {
   const int64_t d = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
   const int64_t b = blockIdx.y;
   if (d >= p.dim) return;

@@ -12,11 +12,11 @@ namespace griffin::kernels {
 enum class ScalarKind { kFloat32, kBFloat16 };
 
 struct LinearScanParams {
-  const void* a;        // [batch, seq_len, dim], element type `kind`
-  const void* x;        // [batch, seq_len, dim], element type `kind`
-  void* y;              // [batch, seq_len, dim], element type `kind`
-  const float* h0;      // [batch, dim] or nullptr (start from zero)
-  float* h_last;        // [batch, dim] or nullptr (not wanted)
+  const void* a;    // [batch, seq_len, dim], element type `kind`
+  const void* x;    // [batch, seq_len, dim], element type `kind`
+  void* y;          // [batch, seq_len, dim], element type `kind`
+  const float* h0;  // [batch, dim] or nullptr (start from zero)
+  float* h_last;    // [batch, dim] or nullptr (not wanted)
   int64_t batch, seq_len, dim;
   // Strides in elements; the channel stride is 1 (checked by the wrapper).
   int64_t a_batch_stride, a_seq_stride;

@@ -44,7 +44,7 @@ at::Tensor LocalAttention(const at::Tensor& q, const at::Tensor& k, const at::Te
     }
     const at::Tensor qpos = positions.narrow(1, s, e - s).unsqueeze(2);  // [B, Tq, 1]
     const at::Tensor qdoc = docs.narrow(1, s, e - s).unsqueeze(2);
-    const at::Tensor kp = kpos.unsqueeze(1), kd = kdoc.unsqueeze(1);     // [B, 1, S]
+    const at::Tensor kp = kpos.unsqueeze(1), kd = kdoc.unsqueeze(1);  // [B, 1, S]
     const at::Tensor visible =
         kd.eq(qdoc).logical_and(kp.le(qpos)).logical_and((qpos - kp).le(window));
     outs.push_back(AttendMasked(q.narrow(1, s, e - s), keys, vals, visible, scale));
@@ -71,10 +71,14 @@ at::Tensor GlobalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
     const int64_t e = std::min(T, s + kQueryBlock);
     const int64_t S = before + e;  // later keys are invisible to every query of this block
     at::Tensor visible;
-    if (simple_stream) {  // causal with the cached prefix: key j visible to query t iff j <= before + t
+    if (simple_stream) {  // causal with the cached prefix: key j visible to query t iff j <= before
+                          // + t
       const at::Tensor qi = at::arange(before + s, before + e, positions.options()).unsqueeze(1);
-      visible = at::arange(S, positions.options()).unsqueeze(0).le(qi).unsqueeze(0).expand(
-          {q.size(0), e - s, S});
+      visible = at::arange(S, positions.options())
+                    .unsqueeze(0)
+                    .le(qi)
+                    .unsqueeze(0)
+                    .expand({q.size(0), e - s, S});
     } else {
       const at::Tensor qpos = positions.narrow(1, s, e - s).unsqueeze(2);
       const at::Tensor qdoc = docs.narrow(1, s, e - s).unsqueeze(2);
@@ -94,7 +98,8 @@ at::Tensor AttendMasked(const at::Tensor& q, const at::Tensor& k, const at::Tens
   const int64_t B = q.size(0), T = q.size(1), H = q.size(2), hd = q.size(3);
   const int64_t S = k.size(1), KV = k.size(2), G = H / KV;
   // Head h = kv * G + g reads KV head kv: fold the G query heads of a group into rows.
-  const at::Tensor qg = q.reshape({B, T, KV, G, hd}).permute({0, 2, 1, 3, 4}).reshape({B, KV, T * G, hd});
+  const at::Tensor qg =
+      q.reshape({B, T, KV, G, hd}).permute({0, 2, 1, 3, 4}).reshape({B, KV, T * G, hd});
   const at::Tensor logits =
       at::matmul(qg, k.permute({0, 2, 3, 1})).to(at::kFloat).mul_(scale).view({B, KV, T, G, S});
   logits.masked_fill_(visible.view({B, 1, T, 1, S}).logical_not(), kMaskValue);

@@ -12,7 +12,10 @@ namespace griffin {
 
 AttentionCache::AttentionCache(int64_t batch, int64_t kv_heads, int64_t head_dim, int64_t window,
                                c10::ScalarType dtype, c10::Device device, int64_t chunk_tokens)
-    : batch_(batch), kv_heads_(kv_heads), head_dim_(head_dim), window_(window),
+    : batch_(batch),
+      kv_heads_(kv_heads),
+      head_dim_(head_dim),
+      window_(window),
       chunk_tokens_(chunk_tokens) {
   TORCH_CHECK(window >= 0 && chunk_tokens > 0, "attention cache: bad window or chunk size");
   const auto opts = at::TensorOptions(device);
@@ -55,7 +58,8 @@ void AttentionCache::Reserve(int64_t tokens) {
   // Host memory overcommits: an allocation that cannot be backed would be killed later, not
   // refused now, so check what is physically available first.
   if (keys_.is_cpu()) {
-    const int64_t available = static_cast<int64_t>(::sysconf(_SC_AVPHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
+    const int64_t available =
+        static_cast<int64_t>(::sysconf(_SC_AVPHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
     if (bytes > available) throw fail("not enough free host memory");
   }
   const auto grow = [&](const at::Tensor& old, std::vector<int64_t> shape, double fill) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <charconv>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -61,13 +62,18 @@ const std::map<std::string, std::function<ModelConfig()>, std::less<>>& Presets(
   static const auto* presets = new std::map<std::string, std::function<ModelConfig()>, std::less<>>{
       // docs/MODEL_SPEC.md section 4.1.
       {"recurrentgemma-2b",
-       [] { return GriffinShape("recurrentgemma-2b", 256000, 2560, 2560, 10, 256, 7680, 26, 2048); }},
+       [] {
+         return GriffinShape("recurrentgemma-2b", 256000, 2560, 2560, 10, 256, 7680, 26, 2048);
+       }},
       {"recurrentgemma-9b",
-       [] { return GriffinShape("recurrentgemma-9b", 256000, 4096, 4096, 16, 256, 12288, 38, 2048); }},
+       [] {
+         return GriffinShape("recurrentgemma-9b", 256000, 4096, 4096, 16, 256, 12288, 38, 2048);
+       }},
       // The Griffin paper's 7B preset: window 1024, head_dim 128, no input scaling or soft-cap.
       {"griffin-paper-7b",
        [] {
-         ModelConfig c = GriffinShape("griffin-paper-7b", 256000, 4096, 5632, 32, 128, 12288, 32, 1024);
+         ModelConfig c =
+             GriffinShape("griffin-paper-7b", 256000, 4096, 5632, 32, 128, 12288, 32, 1024);
          c.logit_soft_cap = 0.0;
          return c;
        }},
@@ -80,7 +86,8 @@ const std::map<std::string, std::function<ModelConfig()>, std::less<>>& Presets(
          return c;
        }},
       // Tiny sizes for tests and the CPU quickstart; tiny-griffin matches the shared fixture.
-      {"tiny-griffin", [] { return GriffinShape("tiny-griffin", 384, 96, 128, 4, 24, 144, 6, 12); }},
+      {"tiny-griffin",
+       [] { return GriffinShape("tiny-griffin", 384, 96, 128, 4, 24, 144, 6, 12); }},
       {"tiny-hawk",
        [] {
          ModelConfig c = GriffinShape("tiny-hawk", 384, 96, 128, 4, 24, 144, 6, 0);
@@ -91,6 +98,19 @@ const std::map<std::string, std::function<ModelConfig()>, std::less<>>& Presets(
       {"gemma-2b", [] { return GemmaShape("gemma-2b", 256000, 2048, 8, 1, 256, 16384, 18); }},
       {"gemma-7b", [] { return GemmaShape("gemma-7b", 256000, 3072, 16, 16, 256, 24576, 28); }},
       {"tiny-gemma", [] { return GemmaShape("tiny-gemma", 384, 96, 4, 1, 24, 192, 3); }},
+      // The ablation family between the two (more through overrides, see ApplyOverride).
+      {"griffin-2b-global",
+       [] {
+         ModelConfig c =
+             GriffinShape("griffin-2b-global", 256000, 2560, 2560, 10, 256, 7680, 26, 0);
+         return c;
+       }},
+      {"local-transformer-2b",
+       [] {
+         ModelConfig c = GemmaShape("local-transformer-2b", 256000, 2048, 8, 1, 256, 16384, 18);
+         c.attention_window = 2048;
+         return c;
+       }},
   };
   return *presets;
 }
@@ -118,10 +138,113 @@ ModelConfig PresetConfig(std::string_view name) {
   const auto& presets = Presets();
   const auto it = presets.find(name);
   if (it == presets.end()) {
-    throw std::invalid_argument(fmt::format("unknown model preset '{}' (known: {})", name,
-                                            fmt::join(PresetNames(), ", ")));
+    throw std::invalid_argument(
+        fmt::format("unknown model preset '{}' (known: {})", name, fmt::join(PresetNames(), ", ")));
   }
   ModelConfig c = it->second();
+  ValidateConfig(c);
+  return c;
+}
+
+namespace {
+int64_t ParseInt(std::string_view key, std::string_view value) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || end != value.data() + value.size()) {
+    throw std::invalid_argument(fmt::format("override '{}': '{}' is not an integer", key, value));
+  }
+  return v;
+}
+double ParseDouble(std::string_view key, std::string_view value) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(std::string(value), &used);
+    if (used == value.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument(fmt::format("override '{}': '{}' is not a number", key, value));
+}
+}  // namespace
+
+std::vector<std::string> OverrideKeys() {
+  return {"vocab_size", "width",         "lru_width", "heads",   "kv_heads",
+          "head_dim",   "mlp_width",     "layers",    "pattern", "window",
+          "conv_width", "rope_fraction", "rope_base", "soft_cap"};
+}
+
+void ApplyOverride(ModelConfig& c, std::string_view key, std::string_view value) {
+  if (key == "vocab_size")
+    c.vocab_size = ParseInt(key, value);
+  else if (key == "width")
+    c.width = ParseInt(key, value);
+  else if (key == "lru_width")
+    c.lru_width = ParseInt(key, value);
+  else if (key == "heads")
+    c.num_heads = ParseInt(key, value);
+  else if (key == "kv_heads")
+    c.num_kv_heads = ParseInt(key, value);
+  else if (key == "head_dim")
+    c.head_dim = ParseInt(key, value);
+  else if (key == "mlp_width")
+    c.mlp_width = ParseInt(key, value);
+  else if (key == "window")
+    c.attention_window = ParseInt(key, value);
+  else if (key == "conv_width")
+    c.conv_width = ParseInt(key, value);
+  else if (key == "rope_fraction")
+    c.rope_fraction = ParseDouble(key, value);
+  else if (key == "rope_base")
+    c.rope_base = ParseDouble(key, value);
+  else if (key == "soft_cap")
+    c.logit_soft_cap = ParseDouble(key, value);
+  else if (key == "layers") {
+    // Keep the block pattern: its shortest period, repeated to the new depth.
+    const int64_t n = ParseInt(key, value);
+    if (n <= 0)
+      throw std::invalid_argument(fmt::format("override 'layers': {} must be positive", n));
+    size_t period = 1;
+    while (period < c.blocks.size()) {
+      bool repeats = true;
+      for (size_t i = period; i < c.blocks.size() && repeats; ++i)
+        repeats = c.blocks[i] == c.blocks[i % period];
+      if (repeats) break;
+      ++period;
+    }
+    c.blocks = RepeatPattern({c.blocks.begin(), c.blocks.begin() + period}, n);
+  } else if (key == "pattern") {
+    std::vector<BlockType> pattern;
+    for (char ch : value) {
+      if (ch == 'R' || ch == 'r')
+        pattern.push_back(BlockType::kRecurrent);
+      else if (ch == 'A' || ch == 'a')
+        pattern.push_back(BlockType::kAttention);
+      else
+        throw std::invalid_argument(fmt::format(
+            "override 'pattern': '{}' must be letters R (recurrent) and A (attention)", value));
+    }
+    if (pattern.empty()) throw std::invalid_argument("override 'pattern' is empty");
+    c.blocks = RepeatPattern(pattern, c.num_layers());
+  } else {
+    throw std::invalid_argument(fmt::format("unknown model override '{}' (known: {})", key,
+                                            fmt::join(OverrideKeys(), ", ")));
+  }
+}
+
+ModelConfig PresetWithOverrides(std::string_view spec) {
+  const size_t comma = spec.find(',');
+  ModelConfig c = PresetConfig(spec.substr(0, comma));
+  std::string_view rest = comma == std::string_view::npos ? "" : spec.substr(comma + 1);
+  while (!rest.empty()) {
+    const size_t next = rest.find(',');
+    const std::string_view item = rest.substr(0, next);
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      throw std::invalid_argument(fmt::format("override '{}' must be key=value", item));
+    }
+    ApplyOverride(c, item.substr(0, eq), item.substr(eq + 1));
+    rest = next == std::string_view::npos ? "" : rest.substr(next + 1);
+  }
+  c.name = std::string(spec);
   ValidateConfig(c);
   return c;
 }
@@ -150,9 +273,9 @@ void ValidateConfig(const ModelConfig& c) {
             fmt::format("head_dim must be positive and even, got {}", c.head_dim));
   }
   if (has_attention) {
-    Require(c.num_kv_heads > 0 && c.num_heads % c.num_kv_heads == 0, c,
-            fmt::format("num_kv_heads ({}) must divide num_heads ({})", c.num_kv_heads,
-                        c.num_heads));
+    Require(
+        c.num_kv_heads > 0 && c.num_heads % c.num_kv_heads == 0, c,
+        fmt::format("num_kv_heads ({}) must divide num_heads ({})", c.num_kv_heads, c.num_heads));
     Require(c.attention_window >= 0, c,
             fmt::format("attention_window must be >= 0 (0 = global), got {}", c.attention_window));
     Require(c.rope_fraction > 0 && c.rope_fraction <= 1, c,
@@ -211,12 +334,12 @@ int64_t CountParameters(const ModelConfig& c) {
   const int64_t bias = c.block_biases ? 1 : 0;
   int64_t n = c.vocab_size * D + D;  // tied embedding, final norm
   for (BlockType b : c.blocks) {
-    n += 2 * D;                                    // two RMSNorm scales
+    n += 2 * D;                                        // two RMSNorm scales
     n += 2 * D * M + 2 * M * bias + M * D + D * bias;  // GeGLU MLP
     if (b == BlockType::kRecurrent) {
       const int64_t block = L / c.num_heads;
-      n += 2 * (D * L + L) + (L * D + D);             // linear_y, linear_x, linear_out
-      n += c.conv_width * L + L;                      // conv
+      n += 2 * (D * L + L) + (L * D + D);              // linear_y, linear_x, linear_out
+      n += c.conv_width * L + L;                       // conv
       n += L + 2 * (c.num_heads * block * block + L);  // a_param, two gates
     } else {
       n += D * c.num_heads * hd + 2 * D * c.num_kv_heads * hd;  // q, k, v

@@ -22,18 +22,18 @@ struct ModelConfig {
   int64_t num_heads = 0;     // attention heads; also the RG-LRU gates' diagonal blocks
   int64_t num_kv_heads = 1;  // 1 = multi-query attention
   int64_t head_dim = 0;
-  int64_t mlp_width = 0;     // M, each GeGLU branch (HF's intermediate_size / 2 for Griffin)
+  int64_t mlp_width = 0;          // M, each GeGLU branch (HF's intermediate_size / 2 for Griffin)
   std::vector<BlockType> blocks;  // one entry per residual block, in order
   // Local attention sees the current token plus `attention_window` previous ones; 0 = global.
   int64_t attention_window = 0;
-  int64_t conv_width = 4;         // temporal Conv1D width (Griffin)
-  double rope_fraction = 0.5;     // share of each head that is rotated (Griffin 0.5, Gemma 1.0)
+  int64_t conv_width = 4;      // temporal Conv1D width (Griffin)
+  double rope_fraction = 0.5;  // share of each head that is rotated (Griffin 0.5, Gemma 1.0)
   double rope_base = 10000.0;
-  double logit_soft_cap = 0.0;    // 0 = none; RecurrentGemma caps at 30
+  double logit_soft_cap = 0.0;  // 0 = none; RecurrentGemma caps at 30
   // RecurrentGemma rounds sqrt(width) to bf16 whatever the dtype; Gemma rounds it to the
   // activation dtype.
   bool embed_scale_in_bf16 = true;
-  bool block_biases = true;       // Griffin: MLP and attention-output biases; Gemma: none
+  bool block_biases = true;  // Griffin: MLP and attention-output biases; Gemma: none
   double rms_eps = 1e-6;
   DType dtype = DType::kFloat32;  // weights and activations (RG-LRU gates and state stay fp32)
 
@@ -48,6 +48,17 @@ std::vector<BlockType> RepeatPattern(const std::vector<BlockType>& pattern, int6
 // and tiny test sizes. Throws std::invalid_argument listing the known names.
 ModelConfig PresetConfig(std::string_view name);
 std::vector<std::string> PresetNames();
+
+// Ablations are presets plus overrides: sets one field from text, e.g. ("window", "0"),
+// ("pattern", "RRRA"), ("kv_heads", "4"), ("lru_width", "64"). Keys: vocab_size, width,
+// lru_width, heads, kv_heads, head_dim, mlp_width, layers, pattern, window, conv_width,
+// rope_fraction, rope_base, soft_cap. Unknown keys and malformed values throw
+// std::invalid_argument naming them. Call ValidateConfig afterwards.
+void ApplyOverride(ModelConfig& config, std::string_view key, std::string_view value);
+std::vector<std::string> OverrideKeys();
+
+// "NAME" or "NAME,key=value,key=value": a preset with overrides, validated.
+ModelConfig PresetWithOverrides(std::string_view spec);
 
 // Throws std::invalid_argument naming the field and value that make no sense.
 void ValidateConfig(const ModelConfig& config);

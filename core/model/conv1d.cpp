@@ -9,8 +9,8 @@ at::Tensor CausalConv1d(const at::Tensor& u, const at::Tensor& positions, const 
   const int64_t width = w.size(0);
   const int64_t T = u.size(1);
   const int64_t lag = width - 1;
-  const at::Tensor ext = at::cat({tail, u}, 1);                    // [B, W-1+T, L]
-  const at::Tensor ext_pos = at::cat({tail_pos, positions}, 1);    // [B, W-1+T]
+  const at::Tensor ext = at::cat({tail, u}, 1);                  // [B, W-1+T, L]
+  const at::Tensor ext_pos = at::cat({tail_pos, positions}, 1);  // [B, W-1+T]
   at::Tensor out = b.expand_as(u).clone();
   at::Tensor keep;  // [B, T, 1]: no document start among tokens t-s+1 .. t
   for (int64_t s = 0; s < width; ++s) {

@@ -20,19 +20,24 @@ class JsonReader {
 
   int64_t Int(const char* key) const {
     if (!Has(key)) Fail(fmt::format("missing key '{}'", key));
-    if (!j_[key].is_number_integer()) Fail(fmt::format("'{}' must be an integer, got {}", key, j_[key].dump()));
+    if (!j_[key].is_number_integer())
+      Fail(fmt::format("'{}' must be an integer, got {}", key, j_[key].dump()));
     return j_[key].get<int64_t>();
   }
   int64_t Int(const char* key, int64_t fallback) const { return Has(key) ? Int(key) : fallback; }
   double Number(const char* key) const {
     if (!Has(key)) Fail(fmt::format("missing key '{}'", key));
-    if (!j_[key].is_number()) Fail(fmt::format("'{}' must be a number, got {}", key, j_[key].dump()));
+    if (!j_[key].is_number())
+      Fail(fmt::format("'{}' must be a number, got {}", key, j_[key].dump()));
     return j_[key].get<double>();
   }
-  double Number(const char* key, double fallback) const { return Has(key) ? Number(key) : fallback; }
+  double Number(const char* key, double fallback) const {
+    return Has(key) ? Number(key) : fallback;
+  }
   std::string String(const char* key) const {
     if (!Has(key)) Fail(fmt::format("missing key '{}'", key));
-    if (!j_[key].is_string()) Fail(fmt::format("'{}' must be a string, got {}", key, j_[key].dump()));
+    if (!j_[key].is_string())
+      Fail(fmt::format("'{}' must be a string, got {}", key, j_[key].dump()));
     return j_[key].get<std::string>();
   }
   // rope settings moved into `rope_parameters` in recent transformers; accept both places.
@@ -93,7 +98,8 @@ ModelConfig ConfigFromHfJson(const std::string& path) {
     c.lru_width = r.Int("lru_width", c.width);
     // HF stores both GeGLU branches in intermediate_size (docs/MODEL_SPEC.md section 3.3).
     const int64_t intermediate = r.Int("intermediate_size");
-    if (intermediate % 2 != 0) r.Fail(fmt::format("'intermediate_size' = {} must be even (2 x MLP width)", intermediate));
+    if (intermediate % 2 != 0)
+      r.Fail(fmt::format("'intermediate_size' = {} must be even (2 x MLP width)", intermediate));
     c.mlp_width = intermediate / 2;
     c.attention_window = r.Int("attention_window_size");
     c.conv_width = r.Int("conv1d_width", 4);
@@ -112,7 +118,8 @@ ModelConfig ConfigFromHfJson(const std::string& path) {
       } else if (name == "attention") {
         pattern.push_back(BlockType::kAttention);
       } else {
-        r.Fail(fmt::format("'block_types' entry {} is neither \"recurrent\" nor \"attention\"", name));
+        r.Fail(
+            fmt::format("'block_types' entry {} is neither \"recurrent\" nor \"attention\"", name));
       }
     }
     c.blocks = RepeatPattern(pattern, layers);

@@ -23,10 +23,10 @@ at::Tensor ApplyRope(const at::Tensor& x, const at::Tensor& positions, double fr
   const int64_t rope_dim = static_cast<int64_t>(std::llround(head_dim * fraction));
   const int64_t half = rope_dim / 2;
   // inv_freq[i] = base^(-2i / rope_dim); angles in float32 from integer positions.
-  const at::Tensor inv_freq = at::pow(
-      base, at::arange(0, half, x.options().dtype(at::kFloat)) * (-2.0 / static_cast<double>(rope_dim)));
+  const at::Tensor inv_freq = at::pow(base, at::arange(0, half, x.options().dtype(at::kFloat)) *
+                                                (-2.0 / static_cast<double>(rope_dim)));
   const at::Tensor angles = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, half]
-  const at::Tensor cos = angles.cos().unsqueeze(2).to(x.scalar_type());          // [B, T, 1, half]
+  const at::Tensor cos = angles.cos().unsqueeze(2).to(x.scalar_type());         // [B, T, 1, half]
   const at::Tensor sin = angles.sin().unsqueeze(2).to(x.scalar_type());
   const at::Tensor x1 = x.narrow(-1, 0, half);
   const at::Tensor x2 = x.narrow(-1, half, half);
@@ -36,7 +36,8 @@ at::Tensor ApplyRope(const at::Tensor& x, const at::Tensor& positions, double fr
 }
 
 at::Tensor EmbedTokens(const at::Tensor& tokens, const at::Tensor& embed, const ModelConfig& c) {
-  TORCH_CHECK(tokens.scalar_type() == at::kLong, "token ids must be int64, got ", tokens.scalar_type());
+  TORCH_CHECK(tokens.scalar_type() == at::kLong, "token ids must be int64, got ",
+              tokens.scalar_type());
   // Checked where it costs no device synchronisation; GPU callers validate ids before upload.
   if (tokens.is_cpu() && tokens.numel() > 0) {
     const int64_t lo = tokens.min().item<int64_t>();
@@ -47,9 +48,9 @@ at::Tensor EmbedTokens(const at::Tensor& tokens, const at::Tensor& embed, const 
   }
   const at::Tensor x = at::embedding(embed, tokens.to(embed.device()));
   const at::ScalarType scale_dtype = c.embed_scale_in_bf16 ? at::kBFloat16 : x.scalar_type();
-  const double scale =
-      at::scalar_tensor(std::sqrt(static_cast<double>(c.width)), at::TensorOptions().dtype(scale_dtype))
-          .item<double>();
+  const double scale = at::scalar_tensor(std::sqrt(static_cast<double>(c.width)),
+                                         at::TensorOptions().dtype(scale_dtype))
+                           .item<double>();
   return x * scale;
 }
 

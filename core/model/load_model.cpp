@@ -7,8 +7,8 @@
 #include <stdexcept>
 
 #include "core/io/checkpoint.h"
-#include "core/model/model.h"
 #include "core/model/language_model.h"
+#include "core/model/model.h"
 #include "core/model/weights.h"
 
 namespace griffin {
@@ -25,9 +25,9 @@ void RejectUnusedTensors(const Checkpoint& ck, const ModelConfig& config) {
   }
   if (!unused.empty()) {
     if (unused.size() > 5) unused.resize(5);
-    throw std::runtime_error(fmt::format(
-        "{}: tensors that config.json's model does not have: {}{}", ck.dir(),
-        fmt::join(unused, ", "), unused.size() == 5 ? ", ..." : ""));
+    throw std::runtime_error(fmt::format("{}: tensors that config.json's model does not have: {}{}",
+                                         ck.dir(), fmt::join(unused, ", "),
+                                         unused.size() == 5 ? ", ..." : ""));
   }
 }
 
@@ -38,7 +38,7 @@ std::unique_ptr<LanguageModel> LoadModel(const std::string& spec, const LoadOpti
   ModelWeights weights;
   constexpr std::string_view kPreset = "preset:";
   if (spec.rfind(kPreset, 0) == 0) {
-    config = PresetConfig(spec.substr(kPreset.size()));
+    config = PresetWithOverrides(spec.substr(kPreset.size()));
     config.dtype = options.dtype.value_or(DType::kFloat32);
     weights = RandomWeights(config, options.seed, options.device, config.dtype);
   } else {

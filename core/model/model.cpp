@@ -21,8 +21,7 @@ void CheckForwardInputs(const at::Tensor& tokens, const at::Tensor& positions,
               " but the decode state was made for batch ", state.batch());
 }
 
-Model::Model(ModelConfig config, ModelWeights weights, c10::Device device,
-                           OpChoice ops)
+Model::Model(ModelConfig config, ModelWeights weights, c10::Device device, OpChoice ops)
     : config_(std::move(config)), weights_(std::move(weights)), device_(device), ops_(ops) {
   ValidateConfig(config_);
 }
@@ -33,7 +32,7 @@ std::unique_ptr<DecodeState> Model::NewState(int64_t batch) const {
 }
 
 at::Tensor Model::RecurrentBlock(const at::Tensor& x, const at::Tensor& positions,
-                                        const RecurrentWeights& w, RecurrentState& state) const {
+                                 const RecurrentWeights& w, RecurrentState& state) const {
   const at::Tensor y = at::gelu(at::linear(x, w.linear_y_w, w.linear_y_b), "tanh");
   const at::Tensor u = at::linear(x, w.linear_x_w, w.linear_x_b);
   const at::Tensor c = CausalConv1d(u, positions, w.conv_w, w.conv_b, state.conv, state.conv_pos);
@@ -42,7 +41,7 @@ at::Tensor Model::RecurrentBlock(const at::Tensor& x, const at::Tensor& position
 }
 
 at::Tensor Model::Forward(const at::Tensor& tokens_in, const at::Tensor& positions_in,
-                                 DecodeState& state_base, const ActivationHook* hook) const {
+                          DecodeState& state_base, const ActivationHook* hook) const {
   CheckForwardInputs(tokens_in, positions_in, state_base);
   auto* state = dynamic_cast<ModelState*>(&state_base);
   TORCH_CHECK(state != nullptr, "Model::Forward needs a state made by Model::NewState");
@@ -52,14 +51,15 @@ at::Tensor Model::Forward(const at::Tensor& tokens_in, const at::Tensor& positio
   };
   // Ids are checked while still on the host; the lookup runs on the model's device.
   at::Tensor x = EmbedTokens(tokens_in, weights_.embed, config_);
-  if (T == 0) return at::empty({state->batch(), 0, config_.vocab_size}, x.options().dtype(at::kFloat));
+  if (T == 0)
+    return at::empty({state->batch(), 0, config_.vocab_size}, x.options().dtype(at::kFloat));
   // A stream that is one unpadded document from position 0 needs only causal masks; checked on
   // the host copy so the GPU path never synchronises for it.
   if (state->simple_stream) {
-    state->simple_stream =
-        positions_in.is_cpu() &&
-        at::equal(positions_in, at::arange(state->tokens_seen(), state->tokens_seen() + T, at::kLong)
-                                    .expand_as(positions_in));
+    state->simple_stream = positions_in.is_cpu() &&
+                           at::equal(positions_in, at::arange(state->tokens_seen(),
+                                                              state->tokens_seen() + T, at::kLong)
+                                                       .expand_as(positions_in));
   }
   const at::Tensor positions = positions_in.to(device_);
   // Document index of each token: resets (position 0) start a new document.

@@ -22,7 +22,8 @@ ModelState::ModelState(const ModelConfig& c, int64_t batch, c10::Device device,
 
 int64_t ModelState::Bytes() const {
   int64_t n = docs_started.nbytes();
-  for (const RecurrentState& r : recurrent) n += r.rnn.nbytes() + r.conv.nbytes() + r.conv_pos.nbytes();
+  for (const RecurrentState& r : recurrent)
+    n += r.rnn.nbytes() + r.conv.nbytes() + r.conv_pos.nbytes();
   for (const AttentionCache& a : attention) n += a.HeldBytes();
   return n;
 }

@@ -26,9 +26,9 @@ class ModelState : public DecodeState {
   int64_t Bytes() const override;
   int64_t ReservedBytes() const override;
 
-  std::vector<RecurrentState> recurrent;   // one per recurrent block, in order
-  std::vector<AttentionCache> attention;   // one per attention block, in order
-  at::Tensor docs_started;                 // [B] int64: document starts seen so far
+  std::vector<RecurrentState> recurrent;  // one per recurrent block, in order
+  std::vector<AttentionCache> attention;  // one per attention block, in order
+  at::Tensor docs_started;                // [B] int64: document starts seen so far
   // Every token so far is one unpadded document starting at position 0 (plain causal masks).
   bool simple_stream = true;
 
@@ -38,9 +38,9 @@ class ModelState : public DecodeState {
 // Bytes a state holds for `config` after `tokens` tokens of context (the analytic counterpart of
 // ModelState::Bytes; Griffin's does not depend on `tokens` once local windows are full).
 struct StateSize {
-  int64_t recurrent = 0;   // RG-LRU states and conv tails
-  int64_t attention = 0;   // keys and values
-  int64_t bookkeeping = 0; // positions and documents of cached tokens, document counters
+  int64_t recurrent = 0;    // RG-LRU states and conv tails
+  int64_t attention = 0;    // keys and values
+  int64_t bookkeeping = 0;  // positions and documents of cached tokens, document counters
   int64_t total() const { return recurrent + attention + bookkeeping; }
 };
 StateSize AnalyticStateSize(const ModelConfig& config, int64_t batch, int64_t tokens,

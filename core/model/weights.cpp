@@ -14,7 +14,9 @@
 namespace griffin {
 namespace {
 
-std::string Layer(int64_t i, const char* rest) { return fmt::format("model.layers.{}.{}", i, rest); }
+std::string Layer(int64_t i, const char* rest) {
+  return fmt::format("model.layers.{}.{}", i, rest);
+}
 
 using Init = WeightSpec::Init;
 
@@ -33,9 +35,10 @@ ModelWeights Assemble(const ModelConfig& c, std::map<std::string, at::Tensor>& t
     if (griffin) {
       b.temporal_norm = take(Layer(i, "temporal_pre_norm.weight"));
       b.channel_norm = take(Layer(i, "channel_pre_norm.weight"));
-      b.mlp = {take(Layer(i, "mlp_block.gate_proj.weight")), take(Layer(i, "mlp_block.gate_proj.bias")),
-               take(Layer(i, "mlp_block.up_proj.weight")),   take(Layer(i, "mlp_block.up_proj.bias")),
-               take(Layer(i, "mlp_block.down_proj.weight")), take(Layer(i, "mlp_block.down_proj.bias"))};
+      b.mlp = {
+          take(Layer(i, "mlp_block.gate_proj.weight")), take(Layer(i, "mlp_block.gate_proj.bias")),
+          take(Layer(i, "mlp_block.up_proj.weight")),   take(Layer(i, "mlp_block.up_proj.bias")),
+          take(Layer(i, "mlp_block.down_proj.weight")), take(Layer(i, "mlp_block.down_proj.bias"))};
       if (b.type == BlockType::kRecurrent) {
         RecurrentWeights& r = b.recurrent;
         r.linear_y_w = take(Layer(i, "temporal_block.linear_y.weight"));
@@ -62,11 +65,13 @@ ModelWeights Assemble(const ModelConfig& c, std::map<std::string, at::Tensor>& t
     } else {
       b.temporal_norm = take(Layer(i, "input_layernorm.weight"));
       b.channel_norm = take(Layer(i, "post_attention_layernorm.weight"));
-      b.attention = {take(Layer(i, "self_attn.q_proj.weight")), take(Layer(i, "self_attn.k_proj.weight")),
-                     take(Layer(i, "self_attn.v_proj.weight")), take(Layer(i, "self_attn.o_proj.weight")),
-                     at::Tensor()};
-      b.mlp = {take(Layer(i, "mlp.gate_proj.weight")), at::Tensor(), take(Layer(i, "mlp.up_proj.weight")),
-               at::Tensor(), take(Layer(i, "mlp.down_proj.weight")), at::Tensor()};
+      b.attention = {take(Layer(i, "self_attn.q_proj.weight")),
+                     take(Layer(i, "self_attn.k_proj.weight")),
+                     take(Layer(i, "self_attn.v_proj.weight")),
+                     take(Layer(i, "self_attn.o_proj.weight")), at::Tensor()};
+      b.mlp = {take(Layer(i, "mlp.gate_proj.weight")), at::Tensor(),
+               take(Layer(i, "mlp.up_proj.weight")),   at::Tensor(),
+               take(Layer(i, "mlp.down_proj.weight")), at::Tensor()};
     }
     w.blocks.push_back(std::move(b));
   }
@@ -83,14 +88,32 @@ int64_t ModelWeights::Bytes() const {
   add(embed);
   add(final_norm);
   for (const BlockWeights& b : blocks) {
-    for (const at::Tensor* t :
-         {&b.temporal_norm, &b.channel_norm, &b.recurrent.linear_y_w, &b.recurrent.linear_y_b,
-          &b.recurrent.linear_x_w, &b.recurrent.linear_x_b, &b.recurrent.linear_out_w,
-          &b.recurrent.linear_out_b, &b.recurrent.conv_w, &b.recurrent.conv_b, &b.recurrent.a_param,
-          &b.recurrent.input_gate_w, &b.recurrent.input_gate_b, &b.recurrent.a_gate_w,
-          &b.recurrent.a_gate_b, &b.attention.q_w, &b.attention.k_w, &b.attention.v_w,
-          &b.attention.o_w, &b.attention.o_b, &b.mlp.gate_w, &b.mlp.gate_b, &b.mlp.up_w,
-          &b.mlp.up_b, &b.mlp.down_w, &b.mlp.down_b}) {
+    for (const at::Tensor* t : {&b.temporal_norm,
+                                &b.channel_norm,
+                                &b.recurrent.linear_y_w,
+                                &b.recurrent.linear_y_b,
+                                &b.recurrent.linear_x_w,
+                                &b.recurrent.linear_x_b,
+                                &b.recurrent.linear_out_w,
+                                &b.recurrent.linear_out_b,
+                                &b.recurrent.conv_w,
+                                &b.recurrent.conv_b,
+                                &b.recurrent.a_param,
+                                &b.recurrent.input_gate_w,
+                                &b.recurrent.input_gate_b,
+                                &b.recurrent.a_gate_w,
+                                &b.recurrent.a_gate_b,
+                                &b.attention.q_w,
+                                &b.attention.k_w,
+                                &b.attention.v_w,
+                                &b.attention.o_w,
+                                &b.attention.o_b,
+                                &b.mlp.gate_w,
+                                &b.mlp.gate_b,
+                                &b.mlp.up_w,
+                                &b.mlp.up_b,
+                                &b.mlp.down_w,
+                                &b.mlp.down_b}) {
       add(*t);
     }
   }
@@ -106,7 +129,9 @@ std::vector<WeightSpec> WeightSpecs(const ModelConfig& c) {
   s.push_back({griffin ? "model.final_norm.weight" : "model.norm.weight", {D}, Init::kZero});
   for (int64_t i = 0; i < c.num_layers(); ++i) {
     auto add = [&](const char* rest, std::vector<int64_t> shape, Init init = Init::kNormal,
-                   bool fp32 = false) { s.push_back({Layer(i, rest), std::move(shape), init, fp32}); };
+                   bool fp32 = false) {
+      s.push_back({Layer(i, rest), std::move(shape), init, fp32});
+    };
     if (!griffin) {
       add("input_layernorm.weight", {D}, Init::kZero);
       add("post_attention_layernorm.weight", {D}, Init::kZero);
@@ -158,8 +183,8 @@ ModelWeights LoadWeights(const Checkpoint& ck, const ModelConfig& c, c10::Device
   std::map<std::string, at::Tensor> tensors;
   for (const WeightSpec& spec : WeightSpecs(c)) {
     if (!ck.Has(spec.name)) {
-      throw std::runtime_error(fmt::format("{}: missing tensor '{}' (expected shape [{}])", ck.dir(),
-                                           spec.name, fmt::join(spec.shape, ", ")));
+      throw std::runtime_error(fmt::format("{}: missing tensor '{}' (expected shape [{}])",
+                                           ck.dir(), spec.name, fmt::join(spec.shape, ", ")));
     }
     const at::Tensor stored = ck.Get(spec.name);
     if (stored.sizes().vec() != spec.shape) {
@@ -169,7 +194,8 @@ ModelWeights LoadWeights(const Checkpoint& ck, const ModelConfig& c, c10::Device
     }
     if (!at::isFloatingType(stored.scalar_type())) {
       throw std::runtime_error(fmt::format("{}: tensor '{}' is {}, not a floating-point type",
-                                           ck.dir(), spec.name, c10::toString(stored.scalar_type())));
+                                           ck.dir(), spec.name,
+                                           c10::toString(stored.scalar_type())));
     }
     const at::ScalarType target = spec.keep_fp32 ? at::kFloat : ToScalarType(dtype);
     // .to() copies out of the mapping exactly once, straight into the target dtype/device.

@@ -52,7 +52,8 @@ std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int6
     if (o.on_token && !o.on_token(next)) break;
     if (std::find(o.stop_ids.begin(), o.stop_ids.end(), next) != o.stop_ids.end()) break;
     if (step + 1 == o.max_new_tokens) break;
-    logits = model.Forward(at::tensor({next}, at::kLong).unsqueeze(0), Positions(P + step, 1), *state);
+    logits =
+        model.Forward(at::tensor({next}, at::kLong).unsqueeze(0), Positions(P + step, 1), *state);
   }
   return out;
 }
@@ -67,7 +68,8 @@ at::Tensor SequenceLogits(const LanguageModel& model, const std::vector<int64_t>
   }
   auto state = model.NewState(1);
   std::vector<at::Tensor> parts;
-  if (P > 0) parts.push_back(model.Forward(Row(ids, 0, P), Positions(0, P), *state, hook)[0].to(at::kCPU));
+  if (P > 0)
+    parts.push_back(model.Forward(Row(ids, 0, P), Positions(0, P), *state, hook)[0].to(at::kCPU));
   for (int64_t t = P; t < T; ++t) {
     parts.push_back(model.Forward(Row(ids, t, 1), Positions(t, 1), *state, hook)[0].to(at::kCPU));
   }

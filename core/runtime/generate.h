@@ -14,8 +14,8 @@ namespace griffin {
 struct SamplingOptions {
   bool greedy = true;
   double temperature = 1.0;
-  int64_t top_k = 0;    // 0 = off
-  double top_p = 1.0;   // 1 = off
+  int64_t top_k = 0;   // 0 = off
+  double top_p = 1.0;  // 1 = off
   uint64_t seed = 0;
 };
 

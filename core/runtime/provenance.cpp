@@ -47,9 +47,9 @@ std::string FormatProvenance(const Provenance& p) {
   } else {
     out += fmt::format("  CUDA driver   {}\n", p.driver);
     for (const GpuInfo& g : p.gpus) {
-      out += fmt::format("  GPU {}         {} (sm_{}{}, {} SMs, {:.1f} GiB, L2 {:.0f} MiB)\n",
-                         g.index, g.name, g.sm_major, g.sm_minor, g.multiprocessors, g.memory_gib,
-                         g.l2_mib);
+      out +=
+          fmt::format("  GPU {}         {} (sm_{}{}, {} SMs, {:.1f} GiB, L2 {:.0f} MiB)\n", g.index,
+                      g.name, g.sm_major, g.sm_minor, g.multiprocessors, g.memory_gib, g.l2_mib);
     }
   }
   return out;

@@ -17,16 +17,16 @@ struct GpuInfo {
 };
 
 struct Provenance {
-  std::string version;       // project version
-  std::string git_commit;    // full hash, "unknown" outside a git checkout
-  bool git_dirty = true;     // tracked files differed from the commit at build time
+  std::string version;     // project version
+  std::string git_commit;  // full hash, "unknown" outside a git checkout
+  bool git_dirty = true;   // tracked files differed from the commit at build time
   std::string torch_version;
   std::string compiler;
   std::string build_type;
   bool cuda_built = false;   // this build carries the project's CUDA kernels
   std::string cuda_runtime;  // CUDA runtime the kernels were built against, "" if none
   bool cuda_available = false;
-  std::string driver;        // driver version as reported by the runtime, "" if none
+  std::string driver;  // driver version as reported by the runtime, "" if none
   std::vector<GpuInfo> gpus;
 };
 

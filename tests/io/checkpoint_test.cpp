@@ -66,7 +66,8 @@ TEST_F(CheckpointTest, ShardedIndexLoadsTheSameModel) {
   for (const auto& [name, t] : SourceTensors()) {
     const bool first = name.find("layers.") == std::string::npos || name < "model.layers.3";
     (first ? a : b)[name] = t;
-    index["weight_map"][name] = first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+    index["weight_map"][name] =
+        first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
   }
   WriteSafetensors(In("model-00001-of-00002.safetensors"), a);
   WriteSafetensors(In("model-00002-of-00002.safetensors"), b);
@@ -113,7 +114,8 @@ TEST_F(CheckpointTest, DeepMindNamingLoadsTheSameModel) {
         const std::string up = "model.layers." + m[1].str() + ".mlp_block.up_proj.";
         dm[p + "mlp_block.ffw_up.w"] = at::stack({value.t(), t.at(up + "weight").t()});
         dm[p + "mlp_block.ffw_up.b"] =
-            at::stack({t.at(name.substr(0, name.size() - 6) + "bias"), t.at(up + "bias")}).view({2, 1, 1, -1});
+            at::stack({t.at(name.substr(0, name.size() - 6) + "bias"), t.at(up + "bias")})
+                .view({2, 1, 1, -1});
       }
     }
   }
@@ -129,15 +131,17 @@ TEST_F(CheckpointTest, BFloat16StorageLoads) {
   PatchConfig([](nlohmann::json& j) { j["dtype"] = "bfloat16"; });
   const auto model = LoadModel(dir_, {});
   EXPECT_EQ(model->config().dtype, DType::kBFloat16);
-  EXPECT_LE(RelativeError(Logits(dir_, DType::kFloat32), Logits(FixtureDir("tiny-recurrentgemma"))), 3e-2);
+  EXPECT_LE(RelativeError(Logits(dir_, DType::kFloat32), Logits(FixtureDir("tiny-recurrentgemma"))),
+            3e-2);
 }
 
 TEST_F(CheckpointTest, MismatchesAreClearErrors) {
   auto t = SourceTensors();
   t["model.layers.0.temporal_block.linear_x.weight"] = at::zeros({128, 95});
   WriteSafetensors(In("model.safetensors"), t);
-  ExpectErrorContaining([&] { LoadModel(dir_, {}); },
-                        {"model.layers.0.temporal_block.linear_x.weight", "[128, 95]", "[128, 96]"});
+  ExpectErrorContaining(
+      [&] { LoadModel(dir_, {}); },
+      {"model.layers.0.temporal_block.linear_x.weight", "[128, 95]", "[128, 96]"});
   t = SourceTensors();
   t.erase("model.final_norm.weight");
   WriteSafetensors(In("model.safetensors"), t);
@@ -151,13 +155,24 @@ TEST_F(CheckpointTest, MismatchesAreClearErrors) {
 TEST_F(CheckpointTest, ConfigErrorsNameTheKey) {
   CopyFile(FixtureDir("tiny-recurrentgemma") + "/model.safetensors", In("model.safetensors"));
   PatchConfig([](nlohmann::json& j) { j["hidden_size"] = "96"; });
-  ExpectErrorContaining([&] { LoadModel(dir_, {}); }, {"config.json", "'hidden_size' must be an integer"});
-  PatchConfig([](nlohmann::json& j) { j["hidden_size"] = 96; j.erase("vocab_size"); });
+  ExpectErrorContaining([&] { LoadModel(dir_, {}); },
+                        {"config.json", "'hidden_size' must be an integer"});
+  PatchConfig([](nlohmann::json& j) {
+    j["hidden_size"] = 96;
+    j.erase("vocab_size");
+  });
   ExpectErrorContaining([&] { LoadModel(dir_, {}); }, {"missing key 'vocab_size'"});
-  PatchConfig([](nlohmann::json& j) { j["vocab_size"] = 384; j["model_type"] = "mamba"; });
+  PatchConfig([](nlohmann::json& j) {
+    j["vocab_size"] = 384;
+    j["model_type"] = "mamba";
+  });
   ExpectErrorContaining([&] { LoadModel(dir_, {}); }, {"model_type 'mamba' is not supported"});
-  PatchConfig([](nlohmann::json& j) { j["model_type"] = "recurrent_gemma"; j["num_attention_heads"] = 5; });
-  ExpectErrorContaining([&] { LoadModel(dir_, {}); }, {"num_heads (5) must divide lru_width (128)"});
+  PatchConfig([](nlohmann::json& j) {
+    j["model_type"] = "recurrent_gemma";
+    j["num_attention_heads"] = 5;
+  });
+  ExpectErrorContaining([&] { LoadModel(dir_, {}); },
+                        {"num_heads (5) must divide lru_width (128)"});
   std::ofstream(In("config.json")) << "{ not json";
   ExpectErrorContaining([&] { LoadModel(dir_, {}); }, {"config.json", "not valid JSON"});
   std::remove(In("model.safetensors").c_str());

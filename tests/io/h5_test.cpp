@@ -29,14 +29,16 @@ TEST(H5, RoundTripAndAtomicCommit) {
   EXPECT_FALSE(paths::Exists(path + ".tmp"));
   const h5::File r = h5::File::OpenReadOnly(path);
   std::vector<int64_t> shape;
-  EXPECT_EQ(r.root().ReadFloat32("metrics/x", &shape), (std::vector<float>{1.5f, -2.f, 3.f, 4.f, 5.f, 6.f}));
+  EXPECT_EQ(r.root().ReadFloat32("metrics/x", &shape),
+            (std::vector<float>{1.5f, -2.f, 3.f, 4.f, 5.f, 6.f}));
   EXPECT_EQ(shape, (std::vector<int64_t>{2, 3}));
   EXPECT_EQ(r.root().ReadInt64("points/n", &shape), (std::vector<int64_t>{7, 8, 9}));
   EXPECT_EQ(r.root().ReadString("meta/config"), "a = 1\n");
   EXPECT_EQ(r.root().ReadStringAttr("metrics/x", "units"), "ms");
   EXPECT_TRUE(r.root().Exists("points/impl"));
   EXPECT_FALSE(r.root().Exists("points/nothing/deeper"));
-  testing::ExpectErrorContaining([&] { r.root().ReadString("meta/absent"); }, {path, "meta/absent"});
+  testing::ExpectErrorContaining([&] { r.root().ReadString("meta/absent"); },
+                                 {path, "meta/absent"});
   testing::ExpectErrorContaining([&] { h5::File::OpenReadOnly(paths::Join(dir, "none.h5")); },
                                  {"none.h5"});
   paths::RemoveTree(dir);

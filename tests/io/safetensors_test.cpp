@@ -1,7 +1,7 @@
 // The safetensors reader is strict: every malformed file is rejected with the file (and tensor)
 // named. Files are built byte by byte here so each defect is exactly the one under test.
-#include "core/io/paths.h"
 #include "core/io/safetensors.h"
+#include "core/io/paths.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -56,10 +56,15 @@ TEST_F(SafetensorsStrictness, RejectsEveryMalformation) {
   };
   const std::vector<Case> cases = {
       {"{" + ok_entry + "}", 4, {"'a'", "past the data section", "truncated"}},
-      {R"({"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})", 8, {"'a'", "dtype 'F64' is not supported"}},
-      {R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8, {"'a'", "holds 8 bytes", "needs 12"}},
+      {R"({"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})",
+       8,
+       {"'a'", "dtype 'F64' is not supported"}},
+      {R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
+       8,
+       {"'a'", "holds 8 bytes", "needs 12"}},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-       12, {"overlap"}},
+       12,
+       {"overlap"}},
       {"{" + ok_entry + "," + ok_entry + "}", 8, {"duplicate tensor name 'a'"}},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8, {"'a'", "reversed"}},
       {R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8, {"'a'", "shape entry -2"}},
@@ -98,9 +103,10 @@ TEST_F(SafetensorsStrictness, RejectsBadHeaderLengthsAndTinyFiles) {
 
 TEST_F(SafetensorsStrictness, WriterRoundTripsEveryDtype) {
   const std::string p = paths::Join(dir_, "roundtrip.safetensors");
-  std::map<std::string, at::Tensor> tensors = {
-      {"f32", at::randn({3, 5})}, {"bf16", at::randn({7}).to(at::kBFloat16)},
-      {"i64", at::arange(4, at::kLong)}, {"strided", at::randn({4, 6}).t()}};
+  std::map<std::string, at::Tensor> tensors = {{"f32", at::randn({3, 5})},
+                                               {"bf16", at::randn({7}).to(at::kBFloat16)},
+                                               {"i64", at::arange(4, at::kLong)},
+                                               {"strided", at::randn({4, 6}).t()}};
   WriteSafetensors(p, tensors, {{"step", "12"}});
   auto f = SafetensorsFile::Open(p);
   EXPECT_EQ(f->metadata().at("step"), "12");

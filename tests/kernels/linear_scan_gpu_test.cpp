@@ -59,8 +59,12 @@ TEST(LinearScanCudaLayout, AcceptsStridedViews) {
 
 std::vector<Case> Cases() {
   std::vector<Case> cases;
-  for (auto [b, t, d] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
-           {1, 1, 1}, {1, 127, 2560}, {2, 129, 100}, {3, 1000, 130}, {1, 4097, 257}, {8, 33, 4096}}) {
+  for (auto [b, t, d] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 1, 1},
+                                                                           {1, 127, 2560},
+                                                                           {2, 129, 100},
+                                                                           {3, 1000, 130},
+                                                                           {1, 4097, 257},
+                                                                           {8, 33, 4096}}) {
     for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
       for (bool h0 : {false, true}) cases.push_back({b, t, d, dt, h0});
     }

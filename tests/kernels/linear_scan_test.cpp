@@ -61,8 +61,8 @@ TEST(LinearScanReference, InitialStateContinuesAChunkedScan) {
   const LinearScanResult whole = LinearScan(a, x, std::nullopt, OpImpl::kReference);
   const LinearScanResult first =
       LinearScan(a.narrow(1, 0, 113), x.narrow(1, 0, 113), std::nullopt, OpImpl::kReference);
-  const LinearScanResult second = LinearScan(a.narrow(1, 113, 187), x.narrow(1, 113, 187),
-                                             first.h_last, OpImpl::kReference);
+  const LinearScanResult second =
+      LinearScan(a.narrow(1, 113, 187), x.narrow(1, 113, 187), first.h_last, OpImpl::kReference);
   EXPECT_LE(RelativeError(at::cat({first.y, second.y}, 1), whole.y), 1e-6);
   EXPECT_LE(RelativeError(second.h_last, whole.h_last), 1e-6);
 }
@@ -89,18 +89,29 @@ TEST(LinearScanChecks, RejectsBadArgumentsWithClearErrors) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
   };
-  expect_error([&] { LinearScan(a.flatten(0, 1), a.flatten(0, 1), std::nullopt,
-                                OpImpl::kReference); }, "must be [batch, seq_len, dim]");
-  expect_error([&] { LinearScan(a, at::rand({2, 4, 3}), std::nullopt, OpImpl::kReference); },
-               "must have the shape of a");
+  expect_error(
+      [&] { LinearScan(a.flatten(0, 1), a.flatten(0, 1), std::nullopt, OpImpl::kReference); },
+      "must be [batch, seq_len, dim]");
+  expect_error(
+      [&] {
+        LinearScan(a, at::rand({2, 4, 3}), std::nullopt, OpImpl::kReference);
+      },
+      "must have the shape of a");
   expect_error([&] { LinearScan(a, a.to(at::kDouble), std::nullopt, OpImpl::kReference); },
                "same dtype");
-  expect_error([&] { LinearScan(a.to(at::kHalf), a.to(at::kHalf), std::nullopt,
-                                OpImpl::kReference); }, "float32 or bfloat16");
-  expect_error([&] { LinearScan(a, a, at::zeros({2, 4}), OpImpl::kReference); },
-               "h0 must be [batch, dim]");
-  expect_error([&] { LinearScan(a, a, at::zeros({2, 3}, at::kDouble), OpImpl::kReference); },
-               "h0 must be float32");
+  expect_error(
+      [&] { LinearScan(a.to(at::kHalf), a.to(at::kHalf), std::nullopt, OpImpl::kReference); },
+      "float32 or bfloat16");
+  expect_error(
+      [&] {
+        LinearScan(a, a, at::zeros({2, 4}), OpImpl::kReference);
+      },
+      "h0 must be [batch, dim]");
+  expect_error(
+      [&] {
+        LinearScan(a, a, at::zeros({2, 3}, at::kDouble), OpImpl::kReference);
+      },
+      "h0 must be float32");
   if (OpImplBuilt(OpImpl::kCuda)) {
     expect_error([&] { LinearScan(a, a, std::nullopt, OpImpl::kCuda); },
                  "must be on a CUDA device");

@@ -1,11 +1,13 @@
-// Properties any correct Griffin must have, on the fixture and on random models of other shapes:
-// chunked prefill == one prefill, document resets == fresh state, a left-padded batch == each
-// sequence alone, and a state whose size does not depend on the tokens processed.
+// Properties any correct model of either family must have, on the fixtures and on random models
+// across the ablation family: chunked prefill == one prefill, document resets == fresh state, a
+// left-padded batch == each sequence alone, and state bytes == the analytic size at every length.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "core/model/model_state.h"
+#include <cctype>
+
 #include "core/model/language_model.h"
+#include "core/model/model_state.h"
 #include "core/runtime/generate.h"
 #include "test_util.h"
 
@@ -29,12 +31,12 @@ at::Tensor Arange(int64_t batch, int64_t T) {
   return at::arange(T, at::kLong).expand({batch, T}).contiguous();
 }
 
-class GriffinProperties : public ::testing::TestWithParam<std::string> {
+class ModelProperties : public ::testing::TestWithParam<std::string> {
  protected:
   at::InferenceMode inference_;
 };
 
-TEST_P(GriffinProperties, ChunkedPrefillEqualsOnePrefill) {
+TEST_P(ModelProperties, ChunkedPrefillEqualsOnePrefill) {
   const auto model = Model(GetParam());
   const int64_t T = 45;
   const at::Tensor ids = RandomIds(2, T, model->config().vocab_size, 1);
@@ -55,11 +57,12 @@ TEST_P(GriffinProperties, ChunkedPrefillEqualsOnePrefill) {
   }
 }
 
-TEST_P(GriffinProperties, DocumentResetEqualsAFreshState) {
+TEST_P(ModelProperties, DocumentResetEqualsAFreshState) {
   const auto model = Model(GetParam());
   const at::Tensor ids = RandomIds(1, 40, model->config().vocab_size, 2);
   // Two documents in one stream: positions restart at token 23.
-  const at::Tensor pos = at::cat({at::arange(23, at::kLong), at::arange(17, at::kLong)}).unsqueeze(0);
+  const at::Tensor pos =
+      at::cat({at::arange(23, at::kLong), at::arange(17, at::kLong)}).unsqueeze(0);
   auto state = model->NewState(1);
   const at::Tensor both = model->Forward(ids, pos, *state);
   auto fresh = model->NewState(1);
@@ -75,7 +78,7 @@ TEST_P(GriffinProperties, DocumentResetEqualsAFreshState) {
   EXPECT_LE(RelativeError(at::cat(steps, 1), second), 1e-5);
 }
 
-TEST_P(GriffinProperties, LeftPaddedBatchEqualsEachSequenceAlone) {
+TEST_P(ModelProperties, LeftPaddedBatchEqualsEachSequenceAlone) {
   const auto model = Model(GetParam());
   const int64_t V = model->config().vocab_size;
   std::vector<std::vector<int64_t>> seqs;
@@ -103,30 +106,44 @@ TEST_P(GriffinProperties, LeftPaddedBatchEqualsEachSequenceAlone) {
   }
 }
 
-TEST_P(GriffinProperties, StateSizeIsFixedAndMatchesTheFormula) {
+TEST_P(ModelProperties, StateBytesMatchTheAnalyticSizeAtEveryLength) {
   const auto model = Model(GetParam());
+  const ModelConfig& c = model->config();
+  const bool grows = c.CountBlocks(BlockType::kAttention) > 0 && c.attention_window == 0;
   auto state = model->NewState(2);
-  const int64_t empty = state->Bytes();
-  EXPECT_EQ(empty, AnalyticStateSize(model->config(), 2, 0, at::kFloat).total());
-  const at::Tensor ids = RandomIds(2, 100, model->config().vocab_size, 3);
+  EXPECT_EQ(state->Bytes(), AnalyticStateSize(c, 2, 0, at::kFloat).total());
+  const at::Tensor ids = RandomIds(2, 100, c.vocab_size, 3);
   model->Forward(ids, Arange(2, 100), *state);
-  EXPECT_EQ(state->Bytes(), empty);
+  EXPECT_EQ(state->Bytes(), AnalyticStateSize(c, 2, 100, at::kFloat).total());
+  const int64_t after_prefill = state->Bytes();
   for (int64_t t = 100; t < 110; ++t) {
     model->Forward(ids.narrow(1, 0, 1), at::full({2, 1}, t, at::kLong), *state);
   }
-  EXPECT_EQ(state->Bytes(), empty);
+  EXPECT_EQ(state->Bytes(), AnalyticStateSize(c, 2, 110, at::kFloat).total());
+  EXPECT_EQ(state->Bytes() > after_prefill, grows) << "only a global-attention cache grows";
+  EXPECT_GE(state->ReservedBytes(), state->Bytes());
   EXPECT_EQ(state->tokens_seen(), 110);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, GriffinProperties,
-                         ::testing::Values(testing::FixtureDir("tiny-recurrentgemma"),
-                                           "preset:tiny-griffin", "preset:tiny-hawk"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           n = n.substr(n.find_last_of("/:") + 1);
-                           for (char& ch : n) if (ch == '-') ch = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Models, ModelProperties,
+    ::testing::Values(testing::FixtureDir("tiny-recurrentgemma"), testing::FixtureDir("tiny-gemma"),
+                      "preset:tiny-griffin", "preset:tiny-hawk", "preset:tiny-gemma",
+                      "preset:tiny-griffin,window=0",  // Griffin with global attention
+                      "preset:tiny-gemma,window=5",    // local-attention-only Transformer
+                      "preset:tiny-gemma,kv_heads=4",  // MHA instead of MQA
+                      "preset:tiny-gemma,kv_heads=2",  // grouped queries
+                      "preset:tiny-griffin,pattern=RA,window=5",  // other block patterns
+                      "preset:tiny-griffin,pattern=RRRA,lru_width=64,layers=8"),
+    [](const auto& info) {
+      std::string n = info.param;
+      const bool preset = n.rfind("preset:", 0) == 0;
+      n = (preset ? "preset_" : "fixture_") + n.substr(n.find_last_of("/:") + 1);
+      for (char& ch : n) {
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      }
+      return n;
+    });
 
 }  // namespace
 }  // namespace griffin
