@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   const std::string command_line = griffin::cli::CommandLine(argc, argv);
   griffin::cli::AddLogitsCommand(app, command_line);
   griffin::cli::AddGenerateCommand(app);
+  griffin::cli::AddBenchCommand(app, command_line);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {

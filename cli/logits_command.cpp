@@ -7,7 +7,7 @@
 #include "cli/model_args.h"
 #include "core/io/h5.h"
 #include "core/runtime/generate.h"
-#include "core/runtime/provenance.h"
+#include "core/io/results.h"
 
 namespace griffin::cli {
 
@@ -57,12 +57,7 @@ void AddLogitsCommand(CLI::App& app, const std::string& command_line) {
     }
     root.WriteFloat32("logits", logits.sizes().vec(), logits.data_ptr<float>());
     root.WriteInt64("ids", {static_cast<int64_t>(args->ids.size())}, args->ids.data());
-    const Provenance p = CollectProvenance();
-    root.SetAttr("", "schema", std::string("griffin-logits"));
-    root.SetAttr("", "schema_version", int64_t{1});
-    root.SetAttr("", "git_commit", p.git_commit);
-    root.SetAttr("", "git_dirty", int64_t{p.git_dirty});
-    root.SetAttr("", "command_line", command_line);
+    WriteProvenance(root, "griffin-logits", 1, command_line);
     root.SetAttr("", "checkpoint", args->model.checkpoint);
     root.SetAttr("", "dtype", std::string(DTypeName(model->config().dtype)));
     root.SetAttr("", "device", args->model.device);

@@ -1,0 +1,41 @@
+// Timing and memory readings that work on both devices: CUDA events and the caching allocator's
+// statistics on a GPU, the steady clock (and nothing) on the CPU.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <memory>
+
+namespace griffin {
+
+// Times device work: Start() and Stop() enqueue events on the current stream; Seconds() waits for
+// the stop event. On the CPU it is a steady-clock stopwatch.
+class DeviceTimer {
+ public:
+  explicit DeviceTimer(c10::Device device);
+  ~DeviceTimer();
+  DeviceTimer(const DeviceTimer&) = delete;
+  DeviceTimer& operator=(const DeviceTimer&) = delete;
+  void Start();
+  void Stop();
+  double Seconds();  // synchronises with the stop event
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Waits for all work queued on `device`.
+void SynchronizeDevice(c10::Device device);
+
+// Bytes currently allocated by the device's caching allocator and the peak since the last reset
+// (0 on the CPU, where no allocator statistics exist).
+struct DeviceMemory {
+  int64_t allocated = 0;
+  int64_t peak = 0;
+};
+DeviceMemory ReadDeviceMemory(c10::Device device);
+void ResetPeakDeviceMemory(c10::Device device);
+
+}  // namespace griffin

@@ -1,0 +1,71 @@
+// DeviceTimer and memory readings for builds with CUDA (the CPU path is used for CPU devices).
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <cuda_runtime_api.h>
+
+#include <chrono>
+
+#include "core/runtime/device_timer.h"
+
+namespace griffin {
+
+struct DeviceTimer::Impl {
+  c10::Device device;
+  cudaEvent_t start = nullptr, stop = nullptr;
+  std::chrono::steady_clock::time_point t0, t1;
+};
+
+DeviceTimer::DeviceTimer(c10::Device device) : impl_(std::make_unique<Impl>(Impl{device})) {
+  if (device.is_cuda()) {
+    cudaEventCreate(&impl_->start);
+    cudaEventCreate(&impl_->stop);
+  }
+}
+
+DeviceTimer::~DeviceTimer() {
+  if (impl_->start != nullptr) cudaEventDestroy(impl_->start);
+  if (impl_->stop != nullptr) cudaEventDestroy(impl_->stop);
+}
+
+void DeviceTimer::Start() {
+  if (impl_->device.is_cuda()) {
+    cudaEventRecord(impl_->start, at::cuda::getCurrentCUDAStream());
+  } else {
+    impl_->t0 = std::chrono::steady_clock::now();
+  }
+}
+
+void DeviceTimer::Stop() {
+  if (impl_->device.is_cuda()) {
+    cudaEventRecord(impl_->stop, at::cuda::getCurrentCUDAStream());
+  } else {
+    impl_->t1 = std::chrono::steady_clock::now();
+  }
+}
+
+double DeviceTimer::Seconds() {
+  if (!impl_->device.is_cuda()) return std::chrono::duration<double>(impl_->t1 - impl_->t0).count();
+  cudaEventSynchronize(impl_->stop);
+  float ms = 0.0f;
+  cudaEventElapsedTime(&ms, impl_->start, impl_->stop);
+  return ms * 1e-3;
+}
+
+void SynchronizeDevice(c10::Device device) {
+  if (device.is_cuda()) cudaDeviceSynchronize();
+}
+
+DeviceMemory ReadDeviceMemory(c10::Device device) {
+  if (!device.is_cuda()) return {};
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+  const auto& a = stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)];
+  return {a.current, a.peak};
+}
+
+void ResetPeakDeviceMemory(c10::Device device) {
+  if (device.is_cuda()) {
+    c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
+  }
+}
+
+}  // namespace griffin

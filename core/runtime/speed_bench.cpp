@@ -1,0 +1,92 @@
+#include "core/runtime/speed_bench.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+
+#include "core/runtime/device_timer.h"
+
+namespace griffin {
+
+double Quantile(std::vector<double> s, double q) {
+  if (s.empty()) return 0.0;
+  std::sort(s.begin(), s.end());
+  const double pos = q * static_cast<double>(s.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  const size_t hi = std::min(lo + 1, s.size() - 1);
+  return s[lo] + (s[hi] - s[lo]) * (pos - static_cast<double>(lo));
+}
+
+namespace {
+
+at::Tensor Positions(int64_t batch, int64_t start, int64_t count) {
+  return at::arange(start, start + count, at::kLong).expand({batch, count}).contiguous();
+}
+
+}  // namespace
+
+std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOptions& o,
+                                     const SpeedProgress& progress) {
+  const at::InferenceMode inference;
+  const c10::Device device = model.device();
+  const int64_t vocab = model.config().vocab_size;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  std::vector<SpeedPoint> points;
+  for (int64_t batch : o.batches) {
+    for (int64_t prompt : o.prompt_tokens) {
+      SpeedPoint p;
+      p.batch = batch;
+      p.prompt_tokens = prompt;
+      p.weight_bytes = model.WeightBytes();
+      const at::Tensor ids = at::randint(1, vocab, {batch, prompt}, gen, at::kLong);
+      const at::Tensor pos = Positions(batch, 0, prompt);
+      DeviceTimer timer(device);
+      for (int w = 0; w < o.warmup; ++w) {  // kernels loaded, allocator grown, cuBLAS plans made
+        if (progress) progress(fmt::format("B={} prompt={}: warm-up", batch, prompt));
+        auto state = model.NewState(batch);
+        at::Tensor logits = model.Forward(ids, pos, *state);
+        for (int64_t t = 0; t < std::min<int64_t>(3, o.decode_tokens); ++t) {
+          logits = model.Forward(logits.select(1, -1).argmax(-1, true), Positions(batch, prompt + t, 1), *state);
+        }
+        SynchronizeDevice(device);
+      }
+      std::unique_ptr<DecodeState> state;
+      at::Tensor logits;
+      for (int r = 0; r < o.repeats; ++r) {
+        if (progress) progress(fmt::format("B={} prompt={}: prefill {}/{}", batch, prompt, r + 1, o.repeats));
+        state = model.NewState(batch);
+        logits = at::Tensor();
+        SynchronizeDevice(device);
+        ResetPeakDeviceMemory(device);
+        timer.Start();
+        logits = model.Forward(ids, pos, *state);
+        timer.Stop();
+        p.prefill_seconds.push_back(timer.Seconds());
+        p.peak_prefill_bytes = std::max(p.peak_prefill_bytes, ReadDeviceMemory(device).peak);
+      }
+      p.state_bytes_after_prefill = state->Bytes();
+      if (progress) progress(fmt::format("B={} prompt={}: decode {} tokens", batch, prompt, o.decode_tokens));
+      ResetPeakDeviceMemory(device);
+      // Greedy: the next token is chosen on the device, as a serving loop would.
+      at::Tensor next = logits.select(1, -1).argmax(-1, true);
+      logits = at::Tensor();
+      for (int64_t t = 0; t < o.decode_tokens; ++t) {
+        const at::Tensor step_pos = Positions(batch, prompt + t, 1);
+        timer.Start();
+        next = model.Forward(next, step_pos, *state).select(1, -1).argmax(-1, true);
+        timer.Stop();
+        p.decode_step_seconds.push_back(timer.Seconds());
+      }
+      p.peak_decode_bytes = ReadDeviceMemory(device).peak;
+      p.state_bytes_after_decode = state->Bytes();
+      p.state_reserved_after_decode = state->ReservedBytes();
+      points.push_back(std::move(p));
+    }
+  }
+  return points;
+}
+
+}  // namespace griffin

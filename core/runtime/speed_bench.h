@@ -1,0 +1,43 @@
+// End-to-end speed of a model (what `griffin bench` reports, llama-bench style): prefill time for
+// prompt lengths, then decode time per token at that depth, with device memory. Raw samples are
+// kept; medians and p90 are derived from them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/model/language_model.h"
+
+namespace griffin {
+
+struct SpeedOptions {
+  std::vector<int64_t> prompt_tokens = {512};
+  std::vector<int64_t> batches = {1};
+  int64_t decode_tokens = 128;
+  int repeats = 3;  // prefills timed per point; decoding continues from the last one
+  int warmup = 1;
+  uint64_t seed = 0;  // random prompt ids
+};
+
+struct SpeedPoint {
+  int64_t batch = 0, prompt_tokens = 0;
+  std::vector<double> prefill_seconds;      // one per repeat
+  std::vector<double> decode_step_seconds;  // one per decoded token (all rows advance one token)
+  int64_t state_bytes_after_prefill = 0, state_bytes_after_decode = 0;
+  int64_t state_reserved_after_decode = 0;
+  int64_t peak_prefill_bytes = 0, peak_decode_bytes = 0;  // allocator peaks (GPU), weights included
+  int64_t weight_bytes = 0;
+};
+
+// Called before each measurement with a short description, for progress reporting.
+using SpeedProgress = std::function<void(const std::string&)>;
+
+std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOptions& options,
+                                     const SpeedProgress& progress = nullptr);
+
+// q-quantile (0..1) of samples, by linear interpolation between order statistics.
+double Quantile(std::vector<double> samples, double q);
+
+}  // namespace griffin
