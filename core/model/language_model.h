@@ -50,9 +50,11 @@ class LanguageModel {
   virtual std::unique_ptr<DecodeState> NewState(int64_t batch) const = 0;
   // tokens, positions: int64 [batch, T]. positions are positions within the document: 0 marks a
   // document start (the state resets there), -1 marks left padding. Returns float32 logits
-  // [batch, T, vocab] and advances the state by T tokens.
+  // [batch, T, vocab] (or [batch, 1, vocab] for the last token only, which is all a prefill
+  // before sampling needs: at 8k tokens the full logits are 8 GB) and advances the state.
   virtual at::Tensor Forward(const at::Tensor& tokens, const at::Tensor& positions,
-                             DecodeState& state, const ActivationHook* hook = nullptr) const = 0;
+                             DecodeState& state, const ActivationHook* hook = nullptr,
+                             bool last_logits_only = false) const = 0;
   virtual int64_t WeightBytes() const = 0;
 };
 

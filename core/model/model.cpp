@@ -41,7 +41,8 @@ at::Tensor Model::RecurrentBlock(const at::Tensor& x, const at::Tensor& position
 }
 
 at::Tensor Model::Forward(const at::Tensor& tokens_in, const at::Tensor& positions_in,
-                          DecodeState& state_base, const ActivationHook* hook) const {
+                          DecodeState& state_base, const ActivationHook* hook,
+                          bool last_logits_only) const {
   CheckForwardInputs(tokens_in, positions_in, state_base);
   auto* state = dynamic_cast<ModelState*>(&state_base);
   TORCH_CHECK(state != nullptr, "Model::Forward needs a state made by Model::NewState");
@@ -86,6 +87,7 @@ at::Tensor Model::Forward(const at::Tensor& tokens_in, const at::Tensor& positio
     x = x + mlp;
     emit(prefix + "out", x);
   }
+  if (last_logits_only) x = x.narrow(1, T - 1, 1);
   x = RmsNorm(x, weights_.final_norm, config_.rms_eps);
   emit("final_norm", x);
   const at::Tensor logits = OutputLogits(x, weights_, config_);

@@ -18,7 +18,8 @@ class Model : public LanguageModel {
   c10::Device device() const override { return device_; }
   std::unique_ptr<DecodeState> NewState(int64_t batch) const override;
   at::Tensor Forward(const at::Tensor& tokens, const at::Tensor& positions, DecodeState& state,
-                     const ActivationHook* hook = nullptr) const override;
+                     const ActivationHook* hook = nullptr,
+                     bool last_logits_only = false) const override;
   int64_t WeightBytes() const override { return weights_.Bytes(); }
   const ModelWeights& weights() const { return weights_; }
 

@@ -44,7 +44,8 @@ std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int6
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.sampling.seed);
   auto state = model.NewState(1);
   const int64_t P = static_cast<int64_t>(prompt.size());
-  at::Tensor logits = model.Forward(Row(prompt, 0, P), Positions(0, P), *state);
+  at::Tensor logits = model.Forward(Row(prompt, 0, P), Positions(0, P), *state, nullptr,
+                                    /*last_logits_only=*/true);
   std::vector<int64_t> out;
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
     const int64_t next = SampleToken(logits[0][logits.size(1) - 1], o.sampling, gen);
