@@ -92,7 +92,7 @@ at::Tensor Model::Forward(const at::Tensor& tokens_in, const at::Tensor& positio
   emit("final_norm", x);
   const at::Tensor logits = OutputLogits(x, weights_, config_);
   emit("logits", logits);
-  state->docs_started = docs.select(1, T - 1).contiguous();
+  state->docs_started = docs.select(1, T - 1).clone();  // a copy: never a view of `docs`
   state->Advance(T);
   return logits;
 }
