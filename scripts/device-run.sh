@@ -7,7 +7,8 @@
 #   device: run(command="GRIFFIN_GIT_COMMIT=<hash> GRIFFIN_GIT_DIRTY=0 scripts/device-run.sh",
 #               carry=[".deps"])   (the copy there has no .git; write the hash in literally)
 # Toggles: GRIFFIN_SKIP_TESTS=1, GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_MODEL_BENCH=1,
-# GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000).
+# GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000),
+# GRIFFIN_MODEL_BENCH_SPECS="preset:scan ..." (default "gemma-2b:reference recurrentgemma-2b:cuda").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/device-out}
@@ -57,7 +58,7 @@ fi
 
 if [[ "${GRIFFIN_SKIP_MODEL_BENCH:-0}" != 1 ]]; then
   decode=${GRIFFIN_MODEL_BENCH_DECODE:-1000}
-  for spec in "gemma-2b:reference" "recurrentgemma-2b:cuda"; do
+  for spec in ${GRIFFIN_MODEL_BENCH_SPECS:-gemma-2b:reference recurrentgemma-2b:cuda}; do
     model=${spec%%:*} scan=${spec##*:}
     step "griffin bench $model (bf16, random weights, scan $scan)"
     "$BUILD/bin/griffin" bench --checkpoint "preset:$model" --device cuda --dtype bfloat16 \
