@@ -125,6 +125,22 @@ TEST_P(ModelProperties, StateBytesMatchTheAnalyticSizeAtEveryLength) {
   EXPECT_EQ(state->tokens_seen(), 110);
 }
 
+TEST_P(ModelProperties, StateOwnsItsMemoryAfterABatchOnePrefill) {
+  // A state tensor that is a view of a prefill buffer keeps the whole buffer alive (at batch 1 a
+  // narrow is "contiguous", so contiguous() does not copy): every tensor must own exactly its bytes.
+  const auto model = Model(GetParam());
+  auto base = model->NewState(1);
+  model->Forward(RandomIds(1, 200, model->config().vocab_size, 4), Arange(1, 200), *base);
+  const auto& state = dynamic_cast<const ModelState&>(*base);
+  auto owns = [](const at::Tensor& t) { return t.storage().nbytes() == t.nbytes(); };
+  EXPECT_TRUE(owns(state.docs_started));
+  for (const RecurrentState& r : state.recurrent) {
+    EXPECT_TRUE(owns(r.rnn));
+    EXPECT_TRUE(owns(r.conv));
+    EXPECT_TRUE(owns(r.conv_pos));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Models, ModelProperties,
     ::testing::Values(testing::FixtureDir("tiny-recurrentgemma"), testing::FixtureDir("tiny-gemma"),
