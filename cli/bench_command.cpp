@@ -17,9 +17,11 @@ namespace {
 constexpr double kMiB = 1024.0 * 1024.0;
 
 void PrintTable(const LanguageModel& model, const std::vector<SpeedPoint>& points) {
-  fmt::print("| model | dtype | device | batch | prompt | prefill ms | prefill tok/s | decode ms/token "
-             "(median) | p90 | decode tok/s | state MiB | peak above weights MiB (prefill / decode) |\n");
-  fmt::print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  fmt::print(
+      "| model | dtype | device | batch | prompt | prefill ms | prefill tok/s | decode ms/token "
+      "(median) | p90 | decode tok/s | state MiB | peak above weights MiB (prefill / decode) |\n");
+  fmt::print(
+      "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (const SpeedPoint& p : points) {
     const double prefill = Quantile(p.prefill_seconds, 0.5);
     const double step = Quantile(p.decode_step_seconds, 0.5);
@@ -29,11 +31,12 @@ void PrintTable(const LanguageModel& model, const std::vector<SpeedPoint>& point
             ? fmt::format("{:.1f} / {:.1f}", (p.peak_prefill_bytes - p.weight_bytes) / kMiB,
                           (p.peak_decode_bytes - p.weight_bytes) / kMiB)
             : "n/a (CPU)";
-    fmt::print("| {} | {} | {} | {} | {} | {:.2f} | {:.0f} | {:.3f} | {:.3f} | {:.1f} | {:.2f} | {} |\n",
-               model.config().name, DTypeName(model.config().dtype), model.device().str(), p.batch,
-               p.prompt_tokens, prefill * 1e3, p.batch * p.prompt_tokens / prefill, step * 1e3,
-               Quantile(p.decode_step_seconds, 0.9) * 1e3, step > 0 ? p.batch / step : 0.0,
-               p.state_bytes_after_decode / kMiB, peaks);
+    fmt::print(
+        "| {} | {} | {} | {} | {} | {:.2f} | {:.0f} | {:.3f} | {:.3f} | {:.1f} | {:.2f} | {} |\n",
+        model.config().name, DTypeName(model.config().dtype), model.device().str(), p.batch,
+        p.prompt_tokens, prefill * 1e3, p.batch * p.prompt_tokens / prefill, step * 1e3,
+        Quantile(p.decode_step_seconds, 0.9) * 1e3, step > 0 ? p.batch / step : 0.0,
+        p.state_bytes_after_decode / kMiB, peaks);
   }
 }
 
@@ -54,7 +57,8 @@ void WriteResults(const std::string& path, const std::string& command_line, cons
   for (const SpeedPoint& p : points) {
     batch.push_back(p.batch);
     prompt.push_back(p.prompt_tokens);
-    const double pre = Quantile(p.prefill_seconds, 0.5), step = Quantile(p.decode_step_seconds, 0.5);
+    const double pre = Quantile(p.prefill_seconds, 0.5),
+                 step = Quantile(p.decode_step_seconds, 0.5);
     prefill_ms.push_back(pre * 1e3);
     prefill_tps.push_back(p.batch * p.prompt_tokens / pre);
     decode_med.push_back(step * 1e3);
@@ -72,11 +76,16 @@ void WriteResults(const std::string& path, const std::string& command_line, cons
   root.WriteInt64("points/batch", {n}, batch.data());
   root.WriteInt64("points/prompt_tokens", {n}, prompt.data());
   WriteMetric(root, "prefill_ms", prefill_ms, "ms", false, "median prefill time of the prompt");
-  WriteMetric(root, "prefill_tokens_per_s", prefill_tps, "tokens/s", true, "batch x prompt / median prefill time");
-  WriteMetric(root, "decode_ms_per_token", decode_med, "ms", false, "median time of one decode step");
-  WriteMetric(root, "decode_ms_per_token_p90", decode_p90, "ms", false, "90th percentile decode step");
-  WriteMetric(root, "decode_tokens_per_s", decode_tps, "tokens/s", true, "batch / median decode step");
-  WriteMetric(root, "state_bytes", state, "bytes", false, "decode state held after prefill + decode");
+  WriteMetric(root, "prefill_tokens_per_s", prefill_tps, "tokens/s", true,
+              "batch x prompt / median prefill time");
+  WriteMetric(root, "decode_ms_per_token", decode_med, "ms", false,
+              "median time of one decode step");
+  WriteMetric(root, "decode_ms_per_token_p90", decode_p90, "ms", false,
+              "90th percentile decode step");
+  WriteMetric(root, "decode_tokens_per_s", decode_tps, "tokens/s", true,
+              "batch / median decode step");
+  WriteMetric(root, "state_bytes", state, "bytes", false,
+              "decode state held after prefill + decode");
   WriteMetric(root, "state_reserved_bytes", reserved, "bytes", false, "decode state allocated");
   WriteMetric(root, "peak_prefill_bytes_above_weights", peak_prefill, "bytes", false,
               "allocator peak during prefill minus weight bytes (GPU only)");

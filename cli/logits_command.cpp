@@ -6,8 +6,8 @@
 #include "cli/commands.h"
 #include "cli/model_args.h"
 #include "core/io/h5.h"
-#include "core/runtime/generate.h"
 #include "core/io/results.h"
+#include "core/runtime/generate.h"
 
 namespace griffin::cli {
 

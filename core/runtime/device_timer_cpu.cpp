@@ -13,7 +13,9 @@ DeviceTimer::DeviceTimer(c10::Device) : impl_(std::make_unique<Impl>()) {}
 DeviceTimer::~DeviceTimer() = default;
 void DeviceTimer::Start() { impl_->t0 = std::chrono::steady_clock::now(); }
 void DeviceTimer::Stop() { impl_->t1 = std::chrono::steady_clock::now(); }
-double DeviceTimer::Seconds() { return std::chrono::duration<double>(impl_->t1 - impl_->t0).count(); }
+double DeviceTimer::Seconds() {
+  return std::chrono::duration<double>(impl_->t1 - impl_->t0).count();
+}
 void SynchronizeDevice(c10::Device) {}
 DeviceMemory ReadDeviceMemory(c10::Device) { return {}; }
 void ResetPeakDeviceMemory(c10::Device) {}

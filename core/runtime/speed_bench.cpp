@@ -49,14 +49,16 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
         auto state = model.NewState(batch);
         at::Tensor logits = model.Forward(ids, pos, *state, nullptr, /*last_logits_only=*/true);
         for (int64_t t = 0; t < std::min<int64_t>(3, o.decode_tokens); ++t) {
-          logits = model.Forward(logits.select(1, -1).argmax(-1, true), Positions(batch, prompt + t, 1), *state);
+          logits = model.Forward(logits.select(1, -1).argmax(-1, true),
+                                 Positions(batch, prompt + t, 1), *state);
         }
         SynchronizeDevice(device);
       }
       std::unique_ptr<DecodeState> state;
       at::Tensor logits;
       for (int r = 0; r < o.repeats; ++r) {
-        if (progress) progress(fmt::format("B={} prompt={}: prefill {}/{}", batch, prompt, r + 1, o.repeats));
+        if (progress)
+          progress(fmt::format("B={} prompt={}: prefill {}/{}", batch, prompt, r + 1, o.repeats));
         state = model.NewState(batch);
         logits = at::Tensor();
         SynchronizeDevice(device);
@@ -68,7 +70,8 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
         p.peak_prefill_bytes = std::max(p.peak_prefill_bytes, ReadDeviceMemory(device).peak);
       }
       p.state_bytes_after_prefill = state->Bytes();
-      if (progress) progress(fmt::format("B={} prompt={}: decode {} tokens", batch, prompt, o.decode_tokens));
+      if (progress)
+        progress(fmt::format("B={} prompt={}: decode {} tokens", batch, prompt, o.decode_tokens));
       // Greedy: the next token is chosen on the device, as a serving loop would. The prefill's
       // logits are released before the decode peak is measured.
       at::Tensor next = logits.select(1, -1).argmax(-1, true);

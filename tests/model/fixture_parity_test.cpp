@@ -66,7 +66,8 @@ TEST_P(FixtureParity, PrefillLogitsMatchReferenceForBothSequences) {
   const at::Tensor logits = model->Forward(ids, positions, *state);
   EXPECT_LE(RelativeError(logits, Ref("logits")), 1e-5);
   auto last_state = model->NewState(2);
-  const at::Tensor last = model->Forward(ids, positions, *last_state, nullptr, /*last_logits_only=*/true);
+  const at::Tensor last =
+      model->Forward(ids, positions, *last_state, nullptr, /*last_logits_only=*/true);
   ASSERT_EQ(last.size(1), 1);
   EXPECT_LE(RelativeError(last, Ref("logits").narrow(1, 35, 1)), 1e-5);
 }

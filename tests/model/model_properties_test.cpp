@@ -127,7 +127,8 @@ TEST_P(ModelProperties, StateBytesMatchTheAnalyticSizeAtEveryLength) {
 
 TEST_P(ModelProperties, StateOwnsItsMemoryAfterABatchOnePrefill) {
   // A state tensor that is a view of a prefill buffer keeps the whole buffer alive (at batch 1 a
-  // narrow is "contiguous", so contiguous() does not copy): every tensor must own exactly its bytes.
+  // narrow is "contiguous", so contiguous() does not copy): every tensor must own exactly its
+  // bytes.
   const auto model = Model(GetParam());
   auto base = model->NewState(1);
   model->Forward(RandomIds(1, 200, model->config().vocab_size, 4), Arange(1, 200), *base);
