@@ -124,6 +124,33 @@ TEST_F(CheckpointTest, DeepMindNamingLoadsTheSameModel) {
   EXPECT_LE(RelativeError(Logits(dir_), Logits(FixtureDir("tiny-recurrentgemma"))), 1e-7);
 }
 
+TEST_F(CheckpointTest, GemmaPytorchFusedQkvNamingLoadsTheSameModel) {
+  // gemma_pytorch stores q, k, v as one [(H + 2 KV) * hd, D] matrix and the embedding as
+  // `embedder.weight`.
+  const std::string gemma = FixtureDir("tiny-gemma");
+  CopyFile(gemma + "/config.json", In("config.json"));
+  const auto src = SafetensorsFile::Open(gemma + "/model.safetensors");
+  std::map<std::string, at::Tensor> t;
+  for (const auto& [name, _] : src->entries()) t[name] = src->Tensor(name);
+  std::map<std::string, at::Tensor> fused;
+  for (const auto& [name, value] : t) {
+    const auto q = name.find("self_attn.q_proj.weight");
+    if (name == "model.embed_tokens.weight") {
+      fused["embedder.weight"] = value;
+    } else if (q != std::string::npos) {
+      const std::string p = name.substr(0, q) + "self_attn.";
+      fused[p + "qkv_proj.weight"] =
+          at::cat({value, t.at(p + "k_proj.weight"), t.at(p + "v_proj.weight")}, 0);
+    } else if (name.find("k_proj") == std::string::npos &&
+               name.find("v_proj") == std::string::npos) {
+      fused[name] = value;
+    }
+  }
+  WriteSafetensors(In("model.safetensors"), fused);
+  ASSERT_TRUE(Checkpoint::Open(dir_).deepmind_naming());
+  EXPECT_LE(RelativeError(Logits(dir_), Logits(gemma)), 1e-7);
+}
+
 TEST_F(CheckpointTest, BFloat16StorageLoads) {
   std::map<std::string, at::Tensor> t = SourceTensors();
   for (auto& [name, value] : t) value = value.to(at::kBFloat16);

@@ -6,7 +6,10 @@
 
 #include <cctype>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include "core/model/language_model.h"
+
 #include "core/model/model_state.h"
 #include "core/runtime/generate.h"
 #include "test_util.h"
@@ -38,14 +41,26 @@ class ModelProperties : public ::testing::TestWithParam<std::string> {
 
 TEST_P(ModelProperties, ChunkedPrefillEqualsOnePrefill) {
   const auto model = Model(GetParam());
-  const int64_t T = 45;
+  const int64_t T = 45;  // several windows of the local-attention configs (12 and 5)
   const at::Tensor ids = RandomIds(2, T, model->config().vocab_size, 1);
   const at::Tensor pos = Arange(2, T);
   auto whole_state = model->NewState(2);
   const at::Tensor whole = model->Forward(ids, pos, *whole_state);
-  // Chunks longer than the window, single tokens, and a chunk straddling the ring's wrap.
-  for (const std::vector<int64_t>& splits :
-       {std::vector<int64_t>{7, 1, 20, 17}, {1, 1, 1, 42}, {30, 15}, {13, 13, 13, 6}}) {
+  // Fixed splits (chunks longer than the window, single decode steps, a chunk straddling the
+  // ring's wrap) and random ones from a seeded generator.
+  std::vector<std::vector<int64_t>> all_splits = {
+      {7, 1, 20, 17}, {1, 1, 1, 42}, {30, 15}, {13, 13, 13, 6}};
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(2024);
+  for (int trial = 0; trial < 4; ++trial) {
+    std::vector<int64_t> splits;
+    for (int64_t left = T; left > 0;) {
+      const int64_t n = std::min(left, at::randint(1, 16, {1}, gen, at::kLong).item<int64_t>());
+      splits.push_back(n);
+      left -= n;
+    }
+    all_splits.push_back(splits);
+  }
+  for (const std::vector<int64_t>& splits : all_splits) {
     auto state = model->NewState(2);
     std::vector<at::Tensor> parts;
     int64_t start = 0;
@@ -53,7 +68,8 @@ TEST_P(ModelProperties, ChunkedPrefillEqualsOnePrefill) {
       parts.push_back(model->Forward(ids.narrow(1, start, n), pos.narrow(1, start, n), *state));
       start += n;
     }
-    EXPECT_LE(RelativeError(at::cat(parts, 1), whole), 1e-5) << splits[0] << "," << splits[1];
+    EXPECT_LE(RelativeError(at::cat(parts, 1), whole), 1e-5)
+        << fmt::format("{}", fmt::join(splits, ","));
   }
 }
 
@@ -123,6 +139,28 @@ TEST_P(ModelProperties, StateBytesMatchTheAnalyticSizeAtEveryLength) {
   EXPECT_EQ(state->Bytes() > after_prefill, grows) << "only a global-attention cache grows";
   EXPECT_GE(state->ReservedBytes(), state->Bytes());
   EXPECT_EQ(state->tokens_seen(), 110);
+}
+
+TEST_P(ModelProperties, StateBytesAfterOneTenAndHundredWindows) {
+  // Fixed-size for Griffin and the local-attention models, growing for global attention, and
+  // always the analytic size: after 1x, 10x and 100x the window (12 where attention is global).
+  const auto model = Model(GetParam());
+  const ModelConfig& c = model->config();
+  const int64_t window = c.attention_window > 0 ? c.attention_window : 12;
+  auto state = model->NewState(1);
+  int64_t seen = 0;
+  std::vector<int64_t> bytes;
+  for (int64_t multiple : {1, 10, 100}) {
+    const int64_t n = multiple * window - seen;
+    model->Forward(RandomIds(1, n, c.vocab_size, 5 + multiple),
+                   at::arange(seen, seen + n, at::kLong).unsqueeze(0), *state, nullptr,
+                   /*last_logits_only=*/true);
+    seen += n;
+    bytes.push_back(state->Bytes());
+    EXPECT_EQ(state->Bytes(), AnalyticStateSize(c, 1, seen, at::kFloat).total()) << seen;
+  }
+  const bool fixed = c.CountBlocks(BlockType::kAttention) == 0 || c.attention_window > 0;
+  EXPECT_EQ(bytes[0] == bytes[1] && bytes[1] == bytes[2], fixed);
 }
 
 TEST_P(ModelProperties, StateOwnsItsMemoryAfterABatchOnePrefill) {
