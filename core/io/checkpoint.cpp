@@ -179,7 +179,6 @@ Checkpoint Checkpoint::Open(const std::string& dir) {
             fmt::format("{}: tensor '{}' is stored in both {} and {}", dir, name, it->second, p));
       }
       where[name] = p;
-      ck.stored_names_.push_back(name);
       const StoredTensor s{file, name};
       if (MapDeepMindName(name, s, &ck.tensors_)) {
         ck.deepmind_naming_ = true;
@@ -202,8 +201,6 @@ std::vector<std::string> Checkpoint::Names() const {
   for (const auto& [name, _] : tensors_) names.push_back(name);
   return names;
 }
-
-std::vector<std::string> Checkpoint::StoredNames() const { return stored_names_; }
 
 at::Tensor Checkpoint::Get(const std::string& hf_name) const {
   const auto it = tensors_.find(hf_name);

@@ -33,8 +33,6 @@ class Checkpoint {
   std::vector<std::string> Names() const;
   // CPU tensor in HF layout; a zero-copy view of the mapped file where no transform is needed.
   at::Tensor Get(const std::string& hf_name) const;
-  // Stored names that no loader asked for are reported, not silently ignored.
-  std::vector<std::string> StoredNames() const;
 
  private:
   std::string dir_;
@@ -42,7 +40,6 @@ class Checkpoint {
   bool deepmind_naming_ = false;
   std::vector<std::shared_ptr<const SafetensorsFile>> files_;
   std::map<std::string, std::function<at::Tensor()>> tensors_;  // HF name -> producer
-  std::vector<std::string> stored_names_;
 };
 
 }  // namespace griffin

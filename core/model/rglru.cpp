@@ -17,7 +17,7 @@ at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w, const a
 }
 
 at::Tensor RgLru(const at::Tensor& c, const at::Tensor& positions, const RecurrentWeights& w,
-                 int64_t /*num_heads*/, at::Tensor& state, OpImpl scan_impl) {
+                 at::Tensor& state, OpImpl scan_impl) {
   const at::Tensor c32 = c.to(at::kFloat);
   const at::Tensor gate_x = at::sigmoid(BlockDiagonalLinear(c32, w.input_gate_w, w.input_gate_b));
   const at::Tensor gate_a = at::sigmoid(BlockDiagonalLinear(c32, w.a_gate_w, w.a_gate_b));

@@ -15,7 +15,7 @@ namespace griffin {
 // c: [B, T, L] (conv output); positions: int64 [B, T]; state: [B, L] float32, replaced by the
 // state after the last token. Returns h [B, T, L] in c's dtype. The scan runs on `scan_impl`.
 at::Tensor RgLru(const at::Tensor& c, const at::Tensor& positions, const RecurrentWeights& w,
-                 int64_t num_heads, at::Tensor& state, OpImpl scan_impl);
+                 at::Tensor& state, OpImpl scan_impl);
 
 // y[..., h, j] = sum_i x[..., h, i] w[h, i, j] + b[h, j] over H diagonal blocks of L/H channels.
 at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b);

@@ -39,7 +39,7 @@ class RgLruVectors : public ::testing::Test {
 TEST_F(RgLruVectors, PrefillMatchesClosedForm) {
   at::Tensor state = at::zeros({1, 4});
   const at::Tensor y =
-      RgLru(c_, at::tensor({0, 1, 2}, at::kLong).unsqueeze(0), w_, 2, state, OpImpl::kReference);
+      RgLru(c_, at::tensor({0, 1, 2}, at::kLong).unsqueeze(0), w_, state, OpImpl::kReference);
   const at::Tensor want = T({0.5f, -1.4621172f, 0.1344707f, 1.8673780f,        //
                              0.1560056f, 1.0079888f, -0.2525191f, 1.2450496f,  //
                              -0.2397609f, 0.0597512f, 0.5068446f, -0.6223721f})
@@ -50,15 +50,15 @@ TEST_F(RgLruVectors, PrefillMatchesClosedForm) {
 
 TEST_F(RgLruVectors, DecodeStepAndResetMatchClosedForm) {
   at::Tensor state = at::zeros({1, 4});
-  RgLru(c_.narrow(1, 0, 2), at::tensor({0, 1}, at::kLong).unsqueeze(0), w_, 2, state,
+  RgLru(c_.narrow(1, 0, 2), at::tensor({0, 1}, at::kLong).unsqueeze(0), w_, state,
         OpImpl::kReference);
   at::Tensor step_state = state.clone();
-  const at::Tensor y2 = RgLru(c_.narrow(1, 2, 1), at::tensor({2}, at::kLong).unsqueeze(0), w_, 2,
+  const at::Tensor y2 = RgLru(c_.narrow(1, 2, 1), at::tensor({2}, at::kLong).unsqueeze(0), w_,
                               step_state, OpImpl::kReference);
   EXPECT_LE(RelativeError(y2.flatten(), T({-0.2397609f, 0.0597512f, 0.5068446f, -0.6223721f})),
             1e-6);
   const at::Tensor y2_reset = RgLru(c_.narrow(1, 2, 1), at::tensor({0}, at::kLong).unsqueeze(0), w_,
-                                    2, state, OpImpl::kReference);
+                                    state, OpImpl::kReference);
   EXPECT_LE(RelativeError(y2_reset.flatten(), T({-0.25f, 0.0f, 0.5378828f, -0.6224593f})), 1e-6);
 }
 
