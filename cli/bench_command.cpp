@@ -111,17 +111,17 @@ void AddBenchCommand(CLI::App& app, const std::string& command_line) {
   AddModelOptions(cmd, args->model);
   cmd->add_option("--prompt", args->speed.prompt_tokens, "prompt lengths, comma separated")
       ->delimiter(',')
-      ->check(CLI::PositiveNumber)
+      ->check(PositiveInteger())
       ->capture_default_str();
   cmd->add_option("--batch", args->speed.batches, "batch sizes, comma separated")
       ->delimiter(',')
-      ->check(CLI::PositiveNumber)
+      ->check(PositiveInteger())
       ->capture_default_str();
   cmd->add_option("--decode", args->speed.decode_tokens, "tokens decoded after each prompt")
-      ->check(CLI::PositiveNumber)
+      ->check(PositiveInteger())
       ->capture_default_str();
   cmd->add_option("--repeats", args->speed.repeats, "timed prefills per point")
-      ->check(CLI::PositiveNumber)
+      ->check(PositiveInteger())
       ->capture_default_str();
   cmd->add_option("--warmup", args->speed.warmup, "untimed runs per point")
       ->check(CLI::NonNegativeNumber)

@@ -29,7 +29,7 @@ void AddGenerateCommand(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "tokens to generate")
       ->required()
-      ->check(CLI::PositiveNumber);
+      ->check(PositiveInteger());
   auto* greedy = cmd->add_flag("--greedy", args->greedy, "argmax decoding (the default)");
   auto* temp = cmd->add_option("--temperature", args->temperature, "sampling temperature")
                    ->check(CLI::PositiveNumber);

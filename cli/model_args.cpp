@@ -38,6 +38,20 @@ std::unique_ptr<LanguageModel> LoadModelFromArgs(const ModelArgs& a) {
   return LoadModel(a.checkpoint, o);
 }
 
+const CLI::Validator& PositiveInteger() {
+  static const CLI::Validator v(
+      [](std::string& text) -> std::string {
+        try {
+          size_t used = 0;
+          if (std::stoll(text, &used) > 0 && used == text.size()) return "";
+        } catch (const std::exception&) {
+        }
+        return "'" + text + "' is not a positive integer";
+      },
+      "INT > 0");
+  return v;
+}
+
 std::string CommandLine(int argc, char** argv) {
   std::string s;
   for (int i = 0; i < argc; ++i) {

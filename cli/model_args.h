@@ -22,6 +22,9 @@ struct ModelArgs {
 void AddModelOptions(CLI::App* cmd, ModelArgs& args);
 std::unique_ptr<LanguageModel> LoadModelFromArgs(const ModelArgs& args);
 
+// Accepts integers > 0 with a readable message (CLI11's PositiveNumber prints a 300-digit bound).
+const CLI::Validator& PositiveInteger();
+
 // The command line as one string, for provenance in result files.
 std::string CommandLine(int argc, char** argv);
 

@@ -286,9 +286,10 @@ File::File(std::string path, std::string open_path, Handle h, bool writing)
 File File::Create(const std::string& path) {
   SilenceHdf5();
   const std::string tmp = path + ".tmp";
-  Handle h(Check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                 "cannot create HDF5 file " + tmp),
-           kFile);
+  Handle h(
+      Check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+            "cannot create HDF5 file " + tmp + " (does its folder exist, and is it writable?)"),
+      kFile);
   return File(path, tmp, std::move(h), true);
 }
 
