@@ -1,32 +1,98 @@
-// griffin generate: continue a prompt of token ids; the last stdout line is the new ids.
+// griffin generate: continue a prompt, given as token ids (the last stdout line is the new ids)
+// or as text (streamed as it is generated, with per-token latency at the end).
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <chrono>
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "cli/model_args.h"
+#include "core/io/paths.h"
+#include "core/io/tokenizer.h"
 #include "core/runtime/generate.h"
+#include "core/runtime/speed_bench.h"
 
 namespace griffin::cli {
+namespace {
+
+struct GenerateArgs {
+  ModelArgs model;
+  std::vector<int64_t> ids;
+  std::string prompt, tokenizer;
+  bool chat = false;
+  std::vector<std::string> stops;
+  int64_t max_new_tokens = 32;
+  double temperature = 1.0, top_p = 1.0, repetition_penalty = 1.0;
+  int64_t top_k = 0;
+  uint64_t sample_seed = 0;
+  bool greedy = false;
+};
+
+// Text mode: stream the continuation, stop on EOS, <end_of_turn> and the stop strings, then
+// report time to first token and per-token latency.
+void GenerateText(const LanguageModel& model, const GenerateArgs& a, GenerateOptions o) {
+  std::string path = a.tokenizer;
+  if (path.empty()) {
+    if (a.model.checkpoint.rfind("preset:", 0) == 0) {
+      throw std::invalid_argument("--prompt with a preset checkpoint needs --tokenizer PATH");
+    }
+    path = paths::Join(a.model.checkpoint, "tokenizer.model");
+  }
+  const Tokenizer tokenizer = Tokenizer::Load(path);
+  if (tokenizer.vocab_size() > model.config().vocab_size) {
+    throw std::invalid_argument(fmt::format("{} has {} pieces but the model only {} embeddings",
+                                            path, tokenizer.vocab_size(),
+                                            model.config().vocab_size));
+  }
+  const std::vector<int64_t> prompt = PromptIds(tokenizer, a.prompt, a.chat);
+  o.stop_ids = {tokenizer.eos_id()};
+  if (tokenizer.end_of_turn_id() >= 0) o.stop_ids.push_back(tokenizer.end_of_turn_id());
+  StreamDecoder stream(tokenizer);
+  StopStrings stops(a.stops);
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto last = start;
+  std::vector<double> gaps;  // seconds between consecutive tokens; gaps[0] = time to first token
+  o.on_token = [&](int64_t id) {
+    const auto now = Clock::now();
+    gaps.push_back(std::chrono::duration<double>(now - last).count());
+    last = now;
+    if (std::find(o.stop_ids.begin(), o.stop_ids.end(), id) != o.stop_ids.end()) return true;
+    std::fputs(stops.Push(stream.Push(id)).c_str(), stdout);
+    std::fflush(stdout);
+    return !stops.stopped();
+  };
+  Generate(model, prompt, o);
+  std::fputs(stops.Push(stream.Flush()).c_str(), stdout);
+  std::fputs(stops.Flush().c_str(), stdout);
+  std::fputs("\n", stdout);
+  if (gaps.empty()) return;
+  const std::vector<double> steps(gaps.begin() + 1, gaps.end());
+  fmt::print(stderr,
+             "[generate] {} prompt tokens, {} new: time to first token {:.1f} ms; "
+             "per token median {:.2f} ms, p99 {:.2f} ms\n",
+             prompt.size(), gaps.size(), gaps[0] * 1e3, Quantile(steps, 0.5) * 1e3,
+             Quantile(steps, 0.99) * 1e3);
+}
+
+}  // namespace
 
 void AddGenerateCommand(CLI::App& app) {
-  struct Args {
-    ModelArgs model;
-    std::vector<int64_t> ids;
-    int64_t max_new_tokens = 32;
-    bool greedy = false;
-    double temperature = 1.0;
-    int64_t top_k = 0;
-    double top_p = 1.0;
-    uint64_t sample_seed = 0;
-  };
-  auto args = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand("generate", "continue a prompt of token ids");
+  auto args = std::make_shared<GenerateArgs>();
+  CLI::App* cmd = app.add_subcommand("generate", "continue a prompt (token ids or text)");
   AddModelOptions(cmd, args->model);
-  // --seed seeds random weights (shared option); sampling has its own seed.
-  cmd->add_option("--ids", args->ids, "prompt token ids, comma separated")
-      ->required()
-      ->delimiter(',');
+  auto* ids =
+      cmd->add_option("--ids", args->ids, "prompt token ids, comma separated")->delimiter(',');
+  auto* prompt =
+      cmd->add_option("--prompt", args->prompt, "prompt text (streams the continuation)");
+  ids->excludes(prompt);
+  cmd->add_option("--tokenizer", args->tokenizer,
+                  "sentencepiece model (default: CHECKPOINT/tokenizer.model)");
+  cmd->add_flag("--chat", args->chat, "wrap the prompt in the Gemma instruction format")
+      ->needs(prompt);
+  cmd->add_option("--stop", args->stops, "stop when this text appears (repeatable)")->needs(prompt);
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "tokens to generate")
       ->required()
       ->check(PositiveInteger());
@@ -36,9 +102,15 @@ void AddGenerateCommand(CLI::App& app) {
   cmd->add_option("--top-k", args->top_k, "keep the k most likely tokens (0 = all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-p", args->top_p, "nucleus mass to keep")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--repetition-penalty", args->repetition_penalty,
+                  "> 1 discourages tokens already in the context")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--sample-seed", args->sample_seed, "seed of the sampler");
   greedy->excludes(temp);
-  cmd->callback([args, temp] {
+  cmd->callback([args, temp, ids, prompt] {
+    if (ids->count() == 0 && prompt->count() == 0) {
+      throw std::invalid_argument("generate needs --ids or --prompt");
+    }
     const auto model = LoadModelFromArgs(args->model);
     GenerateOptions o;
     o.max_new_tokens = args->max_new_tokens;
@@ -46,8 +118,13 @@ void AddGenerateCommand(CLI::App& app) {
     o.sampling.temperature = args->temperature;
     o.sampling.top_k = args->top_k;
     o.sampling.top_p = args->top_p;
+    o.sampling.repetition_penalty = args->repetition_penalty;
     o.sampling.seed = args->sample_seed;
     const at::InferenceMode inference;
+    if (prompt->count() > 0) {
+      GenerateText(*model, *args, o);
+      return;
+    }
     const std::vector<int64_t> out = Generate(*model, args->ids, o);
     fmt::print("{}\n", fmt::join(out, " "));
   });

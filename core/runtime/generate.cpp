@@ -17,8 +17,16 @@ at::Tensor Positions(int64_t start, int64_t count) {
 }
 }  // namespace
 
-int64_t SampleToken(const at::Tensor& logits_in, const SamplingOptions& o, at::Generator& gen) {
-  const at::Tensor logits = logits_in.to(at::kCPU, at::kFloat).flatten();
+int64_t SampleToken(const at::Tensor& logits_in, const SamplingOptions& o, at::Generator& gen,
+                    const std::vector<int64_t>& context) {
+  at::Tensor logits = logits_in.to(at::kCPU, at::kFloat).flatten().clone();
+  if (o.repetition_penalty != 1.0 && !context.empty()) {
+    if (!(o.repetition_penalty > 0)) throw std::invalid_argument("repetition penalty must be > 0");
+    const at::Tensor seen = std::get<0>(at::_unique(at::tensor(context, at::kLong)));
+    const at::Tensor v = logits.index_select(0, seen);
+    logits.index_copy_(0, seen,
+                       at::where(v > 0, v / o.repetition_penalty, v * o.repetition_penalty));
+  }
   if (o.greedy) return logits.argmax().item<int64_t>();
   if (!(o.temperature > 0)) throw std::invalid_argument("temperature must be > 0");
   at::Tensor scores = logits / o.temperature;
@@ -47,9 +55,11 @@ std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int6
   at::Tensor logits = model.Forward(Row(prompt, 0, P), Positions(0, P), *state, nullptr,
                                     /*last_logits_only=*/true);
   std::vector<int64_t> out;
+  std::vector<int64_t> context = prompt;
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
-    const int64_t next = SampleToken(logits[0][logits.size(1) - 1], o.sampling, gen);
+    const int64_t next = SampleToken(logits[0][logits.size(1) - 1], o.sampling, gen, context);
     out.push_back(next);
+    context.push_back(next);
     if (o.on_token && !o.on_token(next)) break;
     if (std::find(o.stop_ids.begin(), o.stop_ids.end(), next) != o.stop_ids.end()) break;
     if (step + 1 == o.max_new_tokens) break;
@@ -76,6 +86,45 @@ at::Tensor SequenceLogits(const LanguageModel& model, const std::vector<int64_t>
   }
   if (parts.empty()) return at::empty({0, model.config().vocab_size}, at::kFloat);
   return at::cat(parts, 0);
+}
+
+StopStrings::StopStrings(std::vector<std::string> stops) : stops_(std::move(stops)) {
+  for (const std::string& s : stops_) {
+    if (s.empty()) throw std::invalid_argument("a stop string is empty");
+  }
+}
+
+std::string StopStrings::Push(const std::string& delta) {
+  if (stopped_) return "";
+  held_ += delta;
+  for (const std::string& stop : stops_) {
+    const size_t at = held_.find(stop);
+    if (at != std::string::npos) {
+      stopped_ = true;
+      std::string out = held_.substr(0, at);
+      held_.clear();
+      return out;
+    }
+  }
+  // Keep back the longest suffix of the text that is a prefix of some stop string.
+  size_t keep = 0;
+  for (const std::string& stop : stops_) {
+    for (size_t n = std::min(stop.size() - 1, held_.size()); n > keep; --n) {
+      if (held_.compare(held_.size() - n, n, stop, 0, n) == 0) {
+        keep = n;
+        break;
+      }
+    }
+  }
+  std::string out = held_.substr(0, held_.size() - keep);
+  held_.erase(0, held_.size() - keep);
+  return out;
+}
+
+std::string StopStrings::Flush() {
+  std::string out;
+  if (!stopped_) out.swap(held_);
+  return out;
 }
 
 std::pair<at::Tensor, at::Tensor> LeftPadBatch(const std::vector<std::vector<int64_t>>& seqs,

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/model/language_model.h"
@@ -16,6 +17,9 @@ struct SamplingOptions {
   double temperature = 1.0;
   int64_t top_k = 0;   // 0 = off
   double top_p = 1.0;  // 1 = off
+  // > 1 discourages tokens already in the context (CTRL-style: positive logits divided by it,
+  // negative ones multiplied); 1 = off. Applies to greedy decoding too.
+  double repetition_penalty = 1.0;
   uint64_t seed = 0;
 };
 
@@ -27,8 +31,26 @@ struct GenerateOptions {
   std::function<bool(int64_t)> on_token;
 };
 
-// Picks the next token from float32 logits [vocab] (CPU or GPU).
-int64_t SampleToken(const at::Tensor& logits, const SamplingOptions& options, at::Generator& gen);
+// Picks the next token from float32 logits [vocab] (CPU or GPU); `context` (prompt and output so
+// far) feeds the repetition penalty.
+int64_t SampleToken(const at::Tensor& logits, const SamplingOptions& options, at::Generator& gen,
+                    const std::vector<int64_t>& context = {});
+
+// Holds back generated text that could be the start of a stop string, so a stop string is never
+// printed: Push returns the text safe to show; once a stop string appears, stopped() is true and
+// the text before it is all that was returned.
+class StopStrings {
+ public:
+  explicit StopStrings(std::vector<std::string> stops);  // empty strings throw
+  std::string Push(const std::string& delta);
+  std::string Flush();  // the held-back tail at the end of generation (empty once stopped)
+  bool stopped() const { return stopped_; }
+
+ private:
+  std::vector<std::string> stops_;
+  std::string held_;
+  bool stopped_ = false;
+};
 
 // Generates up to max_new_tokens after `prompt` (batch 1; prompt[0] is usually BOS at position 0).
 // Returns only the new ids.

@@ -66,6 +66,21 @@ def check_fixture(name, fixture, tmp):
     check(got == list(ref["greedy_ids"][0]), f"{name}: generate --greedy reproduces the reference's ids")
 
 
+def check_text_generation(name, fixture):
+    tokenizer = os.path.join(SOURCE, "data", "tokenizer", "test-gemma-384.model")
+    for extra in ([], ["--chat"], ["--temperature", "0.7", "--top-p", "0.9", "--sample-seed", "4"]):
+        r = run("generate", "--checkpoint", fixture, "--tokenizer", tokenizer,
+                "--prompt", "This License applies to naïve 🙂 users", "--max-new-tokens", "50", *extra)
+        check(r.returncode == 0 and len(r.stdout.strip()) > 0 and "time to first token" in r.stderr
+              and "per token median" in r.stderr,
+              f"{name}: generate --prompt {' '.join(extra)} streams text and reports latency")
+    r = run("generate", "--checkpoint", fixture, "--prompt", "x", "--max-new-tokens", "3")
+    check(r.returncode != 0 and "tokenizer.model" in r.stderr, f"{name}: missing tokenizer is named")
+    r = run("generate", "--checkpoint", fixture, "--tokenizer", tokenizer, "--prompt", "",
+            "--max-new-tokens", "3")
+    check(r.returncode != 0 and "prompt is empty" in r.stderr, f"{name}: empty prompt is an error")
+
+
 def check_bad_input(fixture, tmp):
     bad = os.path.join(tmp, "bad.h5")
     for args, needle in [
@@ -87,6 +102,7 @@ def check_bad_input(fixture, tmp):
 with tempfile.TemporaryDirectory() as tmp:
     for name, fixture in FIXTURES.items():
         check_fixture(name, fixture, tmp)
+        check_text_generation(name, fixture)
     check_bad_input(FIXTURES["tiny-recurrentgemma"], tmp)
 
 print(f"{len(failures)} failure(s)")

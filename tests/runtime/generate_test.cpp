@@ -1,0 +1,91 @@
+// Sampling and stopping: seeded reproducibility, top-k = 1 equals greedy, the repetition penalty,
+// stop strings that are never printed, and generation on the fixtures.
+#include "core/runtime/generate.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace griffin {
+namespace {
+
+std::vector<int64_t> Sample(const SamplingOptions& o, int n) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  auto logits_gen = at::make_generator<at::CPUGeneratorImpl>(99);
+  std::vector<int64_t> out;
+  for (int i = 0; i < n; ++i) out.push_back(SampleToken(at::randn({384}, logits_gen), o, gen));
+  return out;
+}
+
+TEST(Sampling, SeededAndReproducible) {
+  SamplingOptions o;
+  o.greedy = false;
+  o.temperature = 1.5;
+  o.seed = 7;
+  EXPECT_EQ(Sample(o, 50), Sample(o, 50));
+  SamplingOptions other = o;
+  other.seed = 8;
+  EXPECT_NE(Sample(o, 50), Sample(other, 50));
+}
+
+TEST(Sampling, TopKOneEqualsGreedy) {
+  SamplingOptions greedy;
+  SamplingOptions top1;
+  top1.greedy = false;
+  top1.temperature = 2.0;
+  top1.top_k = 1;
+  top1.seed = 3;
+  EXPECT_EQ(Sample(top1, 40), Sample(greedy, 40));
+  // A tiny nucleus keeps only the most likely token too.
+  SamplingOptions nucleus = top1;
+  nucleus.top_k = 0;
+  nucleus.top_p = 1e-6;
+  EXPECT_EQ(Sample(nucleus, 40), Sample(greedy, 40));
+}
+
+TEST(Sampling, RepetitionPenaltyDemotesSeenTokens) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
+  const at::Tensor logits = at::tensor({1.0f, 3.0f, 2.9f, -1.0f});
+  SamplingOptions o;
+  EXPECT_EQ(SampleToken(logits, o, gen, {1}), 1);
+  o.repetition_penalty = 1.5;  // 3.0 / 1.5 = 2.0 < 2.9
+  EXPECT_EQ(SampleToken(logits, o, gen, {1}), 2);
+  EXPECT_EQ(SampleToken(logits, o, gen, {}), 1);
+}
+
+TEST(StopStrings, StopsAndNeverPrintsTheStopString) {
+  StopStrings s({"</end>", "STOP"});
+  std::string shown = s.Push("Hello </e");
+  EXPECT_EQ(shown, "Hello ");  // "</e" might start "</end>": held back
+  shown += s.Push("nd> tail");
+  EXPECT_TRUE(s.stopped());
+  EXPECT_EQ(shown, "Hello ");
+  StopStrings t({"STOP"});
+  std::string all = t.Push("no ST");
+  EXPECT_EQ(all, "no ");  // "ST" might start "STOP": held back
+  all += t.Push("ill here");
+  all += t.Flush();
+  EXPECT_FALSE(t.stopped());
+  EXPECT_EQ(all, "no STill here");
+  testing::ExpectErrorContaining([] { StopStrings({""}); }, {"stop string is empty"});
+}
+
+TEST(Generate, StopIdsEndGenerationAndEmptyPromptsAreErrors) {
+  const auto model = LoadModel(testing::FixtureDir("tiny-recurrentgemma"), {});
+  const at::InferenceMode guard;
+  GenerateOptions o;
+  o.max_new_tokens = 28;
+  const std::vector<int64_t> prompt = {2, 220, 121, 171};
+  const std::vector<int64_t> all = Generate(*model, prompt, o);
+  ASSERT_EQ(all.size(), 28u);
+  o.stop_ids = {all[5]};
+  const std::vector<int64_t> stopped = Generate(*model, prompt, o);
+  const size_t first = std::find(all.begin(), all.end(), all[5]) - all.begin();
+  EXPECT_EQ(stopped, std::vector<int64_t>(all.begin(), all.begin() + first + 1));
+  testing::ExpectErrorContaining([&] { Generate(*model, {}, o); }, {"prompt is empty"});
+}
+
+}  // namespace
+}  // namespace griffin
