@@ -9,4 +9,5 @@ namespace griffin::cli {
 void AddLogitsCommand(CLI::App& app, const std::string& command_line);
 void AddGenerateCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app, const std::string& command_line);
+void AddChatCommand(CLI::App& app);
 }  // namespace griffin::cli

@@ -4,13 +4,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <chrono>
-#include <cstdio>
-
 #include "cli/commands.h"
 #include "cli/model_args.h"
-#include "core/io/paths.h"
-#include "core/io/tokenizer.h"
+#include "cli/text_generation.h"
 #include "core/runtime/generate.h"
 #include "core/runtime/speed_bench.h"
 
@@ -30,51 +26,18 @@ struct GenerateArgs {
   bool greedy = false;
 };
 
-// Text mode: stream the continuation, stop on EOS, <end_of_turn> and the stop strings, then
-// report time to first token and per-token latency.
-void GenerateText(const LanguageModel& model, const GenerateArgs& a, GenerateOptions o) {
-  std::string path = a.tokenizer;
-  if (path.empty()) {
-    if (a.model.checkpoint.rfind("preset:", 0) == 0) {
-      throw std::invalid_argument("--prompt with a preset checkpoint needs --tokenizer PATH");
-    }
-    path = paths::Join(a.model.checkpoint, "tokenizer.model");
-  }
-  const Tokenizer tokenizer = Tokenizer::Load(path);
-  if (tokenizer.vocab_size() > model.config().vocab_size) {
-    throw std::invalid_argument(fmt::format("{} has {} pieces but the model only {} embeddings",
-                                            path, tokenizer.vocab_size(),
-                                            model.config().vocab_size));
-  }
+// Text mode: stream the continuation, then report time to first token and per-token latency.
+void GenerateText(const LanguageModel& model, const GenerateArgs& a, const GenerateOptions& o) {
+  const Tokenizer tokenizer = LoadTokenizerFor(a.model, a.tokenizer, model);
   const std::vector<int64_t> prompt = PromptIds(tokenizer, a.prompt, a.chat);
-  o.stop_ids = {tokenizer.eos_id()};
-  if (tokenizer.end_of_turn_id() >= 0) o.stop_ids.push_back(tokenizer.end_of_turn_id());
-  StreamDecoder stream(tokenizer);
-  StopStrings stops(a.stops);
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  auto last = start;
-  std::vector<double> gaps;  // seconds between consecutive tokens; gaps[0] = time to first token
-  o.on_token = [&](int64_t id) {
-    const auto now = Clock::now();
-    gaps.push_back(std::chrono::duration<double>(now - last).count());
-    last = now;
-    if (std::find(o.stop_ids.begin(), o.stop_ids.end(), id) != o.stop_ids.end()) return true;
-    std::fputs(stops.Push(stream.Push(id)).c_str(), stdout);
-    std::fflush(stdout);
-    return !stops.stopped();
-  };
-  Generate(model, prompt, o);
-  std::fputs(stops.Push(stream.Flush()).c_str(), stdout);
-  std::fputs(stops.Flush().c_str(), stdout);
-  std::fputs("\n", stdout);
-  if (gaps.empty()) return;
-  const std::vector<double> steps(gaps.begin() + 1, gaps.end());
+  Conversation conversation(model, o.sampling.seed);
+  const ReplyStats r = StreamReply(conversation, prompt, tokenizer, o, a.stops);
+  if (r.tokens == 0) return;
   fmt::print(stderr,
              "[generate] {} prompt tokens, {} new: time to first token {:.1f} ms; "
              "per token median {:.2f} ms, p99 {:.2f} ms\n",
-             prompt.size(), gaps.size(), gaps[0] * 1e3, Quantile(steps, 0.5) * 1e3,
-             Quantile(steps, 0.99) * 1e3);
+             prompt.size(), r.tokens, r.first_token_s * 1e3, Quantile(r.step_s, 0.5) * 1e3,
+             Quantile(r.step_s, 0.99) * 1e3);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   griffin::cli::AddLogitsCommand(app, command_line);
   griffin::cli::AddGenerateCommand(app);
   griffin::cli::AddBenchCommand(app, command_line);
+  griffin::cli::AddChatCommand(app);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {

@@ -46,27 +46,38 @@ int64_t SampleToken(const at::Tensor& logits_in, const SamplingOptions& o, at::G
   return at::multinomial(probs, 1, false, gen).item<int64_t>();
 }
 
-std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int64_t>& prompt,
-                              const GenerateOptions& o) {
-  if (prompt.empty()) throw std::invalid_argument("generate: the prompt is empty");
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.sampling.seed);
-  auto state = model.NewState(1);
-  const int64_t P = static_cast<int64_t>(prompt.size());
-  at::Tensor logits = model.Forward(Row(prompt, 0, P), Positions(0, P), *state, nullptr,
-                                    /*last_logits_only=*/true);
+Conversation::Conversation(const LanguageModel& model, uint64_t sampling_seed)
+    : model_(model),
+      state_(model.NewState(1)),
+      generator_(at::make_generator<at::CPUGeneratorImpl>(sampling_seed)) {}
+
+std::vector<int64_t> Conversation::Continue(const std::vector<int64_t>& tokens,
+                                            const GenerateOptions& o) {
+  context_.insert(context_.end(), tokens.begin(), tokens.end());
+  const int64_t pending = static_cast<int64_t>(context_.size()) - fed_;
+  if (pending <= 0) throw std::invalid_argument("generate: the prompt is empty");
+  at::Tensor logits = model_.Forward(Row(context_, fed_, pending), Positions(fed_, pending),
+                                     *state_, nullptr, /*last_logits_only=*/true);
+  fed_ += pending;
   std::vector<int64_t> out;
-  std::vector<int64_t> context = prompt;
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
-    const int64_t next = SampleToken(logits[0][logits.size(1) - 1], o.sampling, gen, context);
+    const int64_t next =
+        SampleToken(logits[0][logits.size(1) - 1], o.sampling, generator_, context_);
     out.push_back(next);
-    context.push_back(next);
+    context_.push_back(next);  // fed with the next step, or with the next Continue
     if (o.on_token && !o.on_token(next)) break;
     if (std::find(o.stop_ids.begin(), o.stop_ids.end(), next) != o.stop_ids.end()) break;
     if (step + 1 == o.max_new_tokens) break;
-    logits =
-        model.Forward(at::tensor({next}, at::kLong).unsqueeze(0), Positions(P + step, 1), *state);
+    logits = model_.Forward(Row(context_, fed_, 1), Positions(fed_, 1), *state_);
+    ++fed_;
   }
   return out;
+}
+
+std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int64_t>& prompt,
+                              const GenerateOptions& o) {
+  if (prompt.empty()) throw std::invalid_argument("generate: the prompt is empty");
+  return Conversation(model, o.sampling.seed).Continue(prompt, o);
 }
 
 at::Tensor SequenceLogits(const LanguageModel& model, const std::vector<int64_t>& ids,

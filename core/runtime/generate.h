@@ -52,6 +52,25 @@ class StopStrings {
   bool stopped_ = false;
 };
 
+// A conversation with one model through one decode state (batch 1): each Continue feeds only the
+// new tokens (plus the last sampled one, not yet fed) and generates, so earlier turns are never
+// prefilled again. The state stays as big as the model's state for the context held.
+class Conversation {
+ public:
+  Conversation(const LanguageModel& model, uint64_t sampling_seed);
+  // Feeds `tokens` (may be empty after the first turn), then generates up to max_new_tokens.
+  std::vector<int64_t> Continue(const std::vector<int64_t>& tokens, const GenerateOptions& options);
+  const DecodeState& state() const { return *state_; }
+  int64_t tokens_held() const { return static_cast<int64_t>(context_.size()); }
+
+ private:
+  const LanguageModel& model_;
+  std::unique_ptr<DecodeState> state_;
+  at::Generator generator_;
+  std::vector<int64_t> context_;  // every token fed or sampled so far
+  int64_t fed_ = 0;               // tokens of context_ already through the state
+};
+
 // Generates up to max_new_tokens after `prompt` (batch 1; prompt[0] is usually BOS at position 0).
 // Returns only the new ids.
 std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int64_t>& prompt,

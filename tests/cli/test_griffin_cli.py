@@ -74,6 +74,12 @@ def check_text_generation(name, fixture):
         check(r.returncode == 0 and len(r.stdout.strip()) > 0 and "time to first token" in r.stderr
               and "per token median" in r.stderr,
               f"{name}: generate --prompt {' '.join(extra)} streams text and reports latency")
+    r = subprocess.run([GRIFFIN, "chat", "--checkpoint", fixture, "--tokenizer", tokenizer,
+                        "--max-new-tokens", "12"], input="Hello there\n\nWhat is the license?\n",
+                       capture_output=True, text=True, timeout=300)
+    held = [int(line.split()[1]) for line in r.stderr.splitlines() if "tokens in context" in line]
+    check(r.returncode == 0 and len(held) == 2 and held[1] > held[0],
+          f"{name}: chat answers two turns through one state (context {held})")
     r = run("generate", "--checkpoint", fixture, "--prompt", "x", "--max-new-tokens", "3")
     check(r.returncode != 0 and "tokenizer.model" in r.stderr, f"{name}: missing tokenizer is named")
     r = run("generate", "--checkpoint", fixture, "--tokenizer", tokenizer, "--prompt", "",

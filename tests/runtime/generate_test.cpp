@@ -87,5 +87,25 @@ TEST(Generate, StopIdsEndGenerationAndEmptyPromptsAreErrors) {
   testing::ExpectErrorContaining([&] { Generate(*model, {}, o); }, {"prompt is empty"});
 }
 
+TEST(Conversation, LaterTurnsEqualGeneratingFromTheWholeHistory) {
+  // Both families: a second turn through the kept state == a fresh prefill of everything.
+  for (const char* fixture : {"tiny-recurrentgemma", "tiny-gemma"}) {
+    const auto model = LoadModel(testing::FixtureDir(fixture), {});
+    const at::InferenceMode guard;
+    GenerateOptions o;
+    o.max_new_tokens = 9;
+    Conversation chat(*model, 0);
+    const std::vector<int64_t> turn1 = {2, 4, 17, 18, 19, 5, 4, 20};
+    const std::vector<int64_t> reply1 = chat.Continue(turn1, o);
+    const std::vector<int64_t> turn2 = {5, 4, 30, 31, 5, 4};
+    const std::vector<int64_t> reply2 = chat.Continue(turn2, o);
+    std::vector<int64_t> history = turn1;
+    history.insert(history.end(), reply1.begin(), reply1.end());
+    history.insert(history.end(), turn2.begin(), turn2.end());
+    EXPECT_EQ(reply2, Generate(*model, history, o)) << fixture;
+    EXPECT_EQ(chat.tokens_held(), static_cast<int64_t>(history.size() + reply2.size()));
+  }
+}
+
 }  // namespace
 }  // namespace griffin

@@ -1,0 +1,67 @@
+#include "cli/text_generation.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+
+#include "core/io/paths.h"
+
+namespace griffin::cli {
+
+Tokenizer LoadTokenizerFor(const ModelArgs& a, const std::string& given,
+                           const LanguageModel& model) {
+  std::string path = given;
+  if (path.empty()) {
+    if (a.checkpoint.rfind("preset:", 0) == 0) {
+      throw std::invalid_argument("text prompts with a preset checkpoint need --tokenizer PATH");
+    }
+    path = paths::Join(a.checkpoint, "tokenizer.model");
+  }
+  Tokenizer tokenizer = Tokenizer::Load(path);
+  if (tokenizer.vocab_size() > model.config().vocab_size) {
+    throw std::invalid_argument(fmt::format("{} has {} pieces but the model only {} embeddings",
+                                            path, tokenizer.vocab_size(),
+                                            model.config().vocab_size));
+  }
+  return tokenizer;
+}
+
+ReplyStats StreamReply(Conversation& conversation, const std::vector<int64_t>& tokens,
+                       const Tokenizer& tokenizer, GenerateOptions o,
+                       const std::vector<std::string>& stop_strings) {
+  o.stop_ids = {tokenizer.eos_id()};
+  if (tokenizer.end_of_turn_id() >= 0) o.stop_ids.push_back(tokenizer.end_of_turn_id());
+  StreamDecoder stream(tokenizer);
+  StopStrings stops(stop_strings);
+  ReplyStats stats;
+  using Clock = std::chrono::steady_clock;
+  auto last = Clock::now();
+  o.on_token = [&](int64_t id) {
+    const auto now = Clock::now();
+    const double gap = std::chrono::duration<double>(now - last).count();
+    last = now;
+    if (stats.tokens++ == 0) {
+      stats.first_token_s = gap;
+    } else {
+      stats.step_s.push_back(gap);
+    }
+    if (std::find(o.stop_ids.begin(), o.stop_ids.end(), id) != o.stop_ids.end()) {
+      stats.ended_turn = true;
+      return true;  // Generate stops on it; it is not printed
+    }
+    std::fputs(stops.Push(stream.Push(id)).c_str(), stdout);
+    std::fflush(stdout);
+    return !stops.stopped();
+  };
+  conversation.Continue(tokens, o);
+  std::fputs(stops.Push(stream.Flush()).c_str(), stdout);
+  std::fputs(stops.Flush().c_str(), stdout);
+  std::fputs("\n", stdout);
+  std::fflush(stdout);
+  return stats;
+}
+
+}  // namespace griffin::cli

@@ -1,0 +1,29 @@
+// Shared by `generate --prompt` and `chat`: finding the tokenizer and streaming one reply.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/model_args.h"
+#include "core/io/tokenizer.h"
+#include "core/runtime/generate.h"
+
+namespace griffin::cli {
+
+// `path`, or CHECKPOINT/tokenizer.model; checks the tokenizer fits the model's vocabulary.
+Tokenizer LoadTokenizerFor(const ModelArgs& model_args, const std::string& path,
+                           const LanguageModel& model);
+
+struct ReplyStats {
+  int64_t tokens = 0;
+  double first_token_s = 0.0;
+  std::vector<double> step_s;  // between consecutive tokens after the first
+  bool ended_turn = false;     // stopped on EOS or <end_of_turn>
+};
+
+// Streams the reply to `tokens` to stdout as text (stops on EOS, <end_of_turn> and `stops`).
+ReplyStats StreamReply(Conversation& conversation, const std::vector<int64_t>& tokens,
+                       const Tokenizer& tokenizer, GenerateOptions options,
+                       const std::vector<std::string>& stops);
+
+}  // namespace griffin::cli
