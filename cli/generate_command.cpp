@@ -16,7 +16,8 @@ namespace {
 struct GenerateArgs {
   ModelArgs model;
   std::vector<int64_t> ids;
-  std::string prompt, tokenizer;
+  std::vector<std::string> prompts;
+  std::string tokenizer;
   bool chat = false;
   std::vector<std::string> stops;
   int64_t max_new_tokens = 32;
@@ -29,7 +30,26 @@ struct GenerateArgs {
 // Text mode: stream the continuation, then report time to first token and per-token latency.
 void GenerateText(const LanguageModel& model, const GenerateArgs& a, const GenerateOptions& o) {
   const Tokenizer tokenizer = LoadTokenizerFor(a.model, a.tokenizer, model);
-  const std::vector<int64_t> prompt = PromptIds(tokenizer, a.prompt, a.chat);
+  if (a.prompts.size() > 1) {  // a batch: left-padded, generated together, printed per prompt
+    std::vector<std::vector<int64_t>> ids;
+    for (const std::string& p : a.prompts) ids.push_back(PromptIds(tokenizer, p, a.chat));
+    GenerateOptions batch = o;
+    batch.stop_ids = {tokenizer.eos_id()};
+    if (tokenizer.end_of_turn_id() >= 0) batch.stop_ids.push_back(tokenizer.end_of_turn_id());
+    const auto outs = GenerateBatch(model, ids, batch, tokenizer.pad_id());
+    for (size_t i = 0; i < outs.size(); ++i) {
+      std::vector<int64_t> shown = outs[i];
+      if (!shown.empty() && std::find(batch.stop_ids.begin(), batch.stop_ids.end(), shown.back()) !=
+                                batch.stop_ids.end()) {
+        shown.pop_back();
+      }
+      StopStrings stops(a.stops);
+      const std::string text = stops.Push(tokenizer.Decode(shown));
+      fmt::print("[{}] {}{}\n", i, text, stops.Flush());
+    }
+    return;
+  }
+  const std::vector<int64_t> prompt = PromptIds(tokenizer, a.prompts[0], a.chat);
   Conversation conversation(model, o.sampling.seed);
   const ReplyStats r = StreamReply(conversation, prompt, tokenizer, o, a.stops);
   if (r.tokens == 0) return;
@@ -48,8 +68,8 @@ void AddGenerateCommand(CLI::App& app) {
   AddModelOptions(cmd, args->model);
   auto* ids =
       cmd->add_option("--ids", args->ids, "prompt token ids, comma separated")->delimiter(',');
-  auto* prompt =
-      cmd->add_option("--prompt", args->prompt, "prompt text (streams the continuation)");
+  auto* prompt = cmd->add_option("--prompt", args->prompts,
+                                 "prompt text; streams the continuation (repeat for a batch)");
   ids->excludes(prompt);
   cmd->add_option("--tokenizer", args->tokenizer,
                   "sentencepiece model (default: CHECKPOINT/tokenizer.model)");

@@ -80,6 +80,40 @@ std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int6
   return Conversation(model, o.sampling.seed).Continue(prompt, o);
 }
 
+std::vector<std::vector<int64_t>> GenerateBatch(const LanguageModel& model,
+                                                const std::vector<std::vector<int64_t>>& prompts,
+                                                const GenerateOptions& o, int64_t pad_id) {
+  if (prompts.empty()) throw std::invalid_argument("generate: no prompts");
+  for (const auto& p : prompts) {
+    if (p.empty()) throw std::invalid_argument("generate: a prompt is empty");
+  }
+  const int64_t B = static_cast<int64_t>(prompts.size());
+  auto [tokens, positions] = LeftPadBatch(prompts, pad_id);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.sampling.seed);
+  auto state = model.NewState(B);
+  at::Tensor logits = model.Forward(tokens, positions, *state, nullptr, /*last_logits_only=*/true);
+  at::Tensor next_pos = positions.select(1, positions.size(1) - 1).unsqueeze(1) + 1;  // [B, 1]
+  std::vector<std::vector<int64_t>> out(B), context = prompts;
+  std::vector<bool> done(B, false);
+  for (int64_t step = 0; step < o.max_new_tokens; ++step) {
+    const at::Tensor last = logits.select(1, logits.size(1) - 1).to(at::kCPU);
+    std::vector<int64_t> chosen(B, pad_id);
+    bool all_done = true;
+    for (int64_t b = 0; b < B; ++b) {
+      if (done[b]) continue;  // finished rows keep stepping on a pad; their output is closed
+      chosen[b] = SampleToken(last[b], o.sampling, gen, context[b]);
+      out[b].push_back(chosen[b]);
+      context[b].push_back(chosen[b]);
+      done[b] = std::find(o.stop_ids.begin(), o.stop_ids.end(), chosen[b]) != o.stop_ids.end();
+      all_done = all_done && done[b];
+    }
+    if (all_done || step + 1 == o.max_new_tokens) break;
+    logits = model.Forward(at::tensor(chosen, at::kLong).unsqueeze(1), next_pos, *state);
+    next_pos = next_pos + 1;
+  }
+  return out;
+}
+
 at::Tensor SequenceLogits(const LanguageModel& model, const std::vector<int64_t>& ids,
                           std::optional<int64_t> decode_from, const ActivationHook* hook) {
   const int64_t T = static_cast<int64_t>(ids.size());

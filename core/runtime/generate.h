@@ -76,6 +76,13 @@ class Conversation {
 std::vector<int64_t> Generate(const LanguageModel& model, const std::vector<int64_t>& prompt,
                               const GenerateOptions& options);
 
+// Several prompts at once, left-padded into one batch (pads at position -1 stay out of every
+// state); each row stops on its own at a stop id. Returns each row's new ids. Greedy rows give
+// exactly what Generate gives each prompt alone; sampled rows draw from one seeded generator.
+std::vector<std::vector<int64_t>> GenerateBatch(const LanguageModel& model,
+                                                const std::vector<std::vector<int64_t>>& prompts,
+                                                const GenerateOptions& options, int64_t pad_id = 0);
+
 // Logits [T, vocab] of `ids` (batch 1): positions < decode_from go through one prefill call, the
 // rest one token at a time through the decode state. decode_from absent = everything prefilled.
 // `hook` sees every named activation of every Forward call made.

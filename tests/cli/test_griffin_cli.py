@@ -74,6 +74,10 @@ def check_text_generation(name, fixture):
         check(r.returncode == 0 and len(r.stdout.strip()) > 0 and "time to first token" in r.stderr
               and "per token median" in r.stderr,
               f"{name}: generate --prompt {' '.join(extra)} streams text and reports latency")
+    r = run("generate", "--checkpoint", fixture, "--tokenizer", tokenizer, "--prompt", "Hello",
+            "--prompt", "The license grants", "--prompt", "x", "--max-new-tokens", "8")
+    rows = [line for line in r.stdout.splitlines() if line[:3] in ("[0]", "[1]", "[2]")]
+    check(r.returncode == 0 and len(rows) == 3, f"{name}: a batch of three prompts gives three rows")
     r = subprocess.run([GRIFFIN, "chat", "--checkpoint", fixture, "--tokenizer", tokenizer,
                         "--max-new-tokens", "12"], input="Hello there\n\nWhat is the license?\n",
                        capture_output=True, text=True, timeout=300)

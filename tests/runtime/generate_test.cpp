@@ -87,6 +87,31 @@ TEST(Generate, StopIdsEndGenerationAndEmptyPromptsAreErrors) {
   testing::ExpectErrorContaining([&] { Generate(*model, {}, o); }, {"prompt is empty"});
 }
 
+TEST(GenerateBatch, GreedyRowsEqualEachPromptAlone) {
+  for (const char* fixture : {"tiny-recurrentgemma", "tiny-gemma"}) {
+    const auto model = LoadModel(testing::FixtureDir(fixture), {});
+    const at::InferenceMode guard;
+    GenerateOptions o;
+    o.max_new_tokens = 20;
+    const std::vector<std::vector<int64_t>> prompts = {
+        {2, 220, 121, 171, 85, 232, 148, 190, 128, 155, 371, 261, 160, 167}, {2, 17, 5}, {2, 99}};
+    const auto batched = GenerateBatch(*model, prompts, o);
+    ASSERT_EQ(batched.size(), 3u);
+    for (size_t b = 0; b < prompts.size(); ++b) {
+      EXPECT_EQ(batched[b], Generate(*model, prompts[b], o)) << fixture << " row " << b;
+    }
+    // A row that hits a stop id closes while the others go on.
+    o.stop_ids = {batched[1][2]};
+    const auto stopped = GenerateBatch(*model, prompts, o);
+    for (size_t b = 0; b < prompts.size(); ++b) {
+      const auto end = std::find(batched[b].begin(), batched[b].end(), o.stop_ids[0]);
+      EXPECT_EQ(stopped[b],
+                std::vector<int64_t>(batched[b].begin(), end == batched[b].end() ? end : end + 1))
+          << fixture << " row " << b;
+    }
+  }
+}
+
 TEST(Conversation, LaterTurnsEqualGeneratingFromTheWholeHistory) {
   // Both families: a second turn through the kept state == a fresh prefill of everything.
   for (const char* fixture : {"tiny-recurrentgemma", "tiny-gemma"}) {
