@@ -44,8 +44,12 @@ def check_fixture(name, fixture, tmp):
         with h5py.File(out, "r") as f:
             logits = f["logits"][:]
             err = relative_error(logits, ref["logits"][0].astype(np.float64))
-            check(logits.shape == (36, 384) and err <= 1e-5,
-                  f"{name}: logits --decode-from {decode_from}: relative error {err:.2e} <= 1e-5")
+            ok = logits.shape == (36, 384) and err <= 1e-5
+            check(ok, f"{name}: logits --decode-from {decode_from}: relative error {err:.2e} <= 1e-5")
+            if not ok:  # evidence for a rare failure seen once under parallel ctest
+                rows = [(t, relative_error(logits[t], ref["logits"][0][t].astype(np.float64)))
+                        for t in range(logits.shape[0])]
+                print("     per-position errors:", [(t, f"{e:.1e}") for t, e in rows if e > 1e-5])
             check(f.attrs["schema"] == "griffin-logits" and len(f.attrs["git_commit"]) > 0,
                   f"{name}: provenance attributes present")
         check(not os.path.exists(out + ".tmp"), f"{name}: no .tmp left behind")

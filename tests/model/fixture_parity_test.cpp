@@ -76,7 +76,7 @@ TEST_P(FixtureParity, DecodePathLogitsMatchReference) {
   const auto model = Load();
   const std::vector<int64_t> ids = Ids(Ref("input_ids")[0]);
   const at::Tensor want = Ref("logits")[0];
-  for (int64_t p : {0, 1, 5, 12, 13, 30}) {
+  for (int64_t p : {0, 1, 5, 7, 12, 13, 20, 30}) {
     const at::Tensor got = SequenceLogits(*model, ids, p);
     EXPECT_LE(RelativeError(got.narrow(0, p, 36 - p), want.narrow(0, p, 36 - p)), 1e-5)
         << "decode from " << p;
