@@ -19,9 +19,7 @@ void AddChatCommand(CLI::App& app) {
     ModelArgs model;
     std::string tokenizer;
     int64_t max_new_tokens = 256;
-    double temperature = 1.0, top_p = 1.0, repetition_penalty = 1.0;
-    int64_t top_k = 0;
-    uint64_t sample_seed = 0;
+    SamplingArgs sampling;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd =
@@ -32,16 +30,8 @@ void AddChatCommand(CLI::App& app) {
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "longest reply")
       ->check(PositiveInteger())
       ->capture_default_str();
-  auto* temp = cmd->add_option("--temperature", args->temperature, "sample instead of greedy")
-                   ->check(CLI::PositiveNumber);
-  cmd->add_option("--top-k", args->top_k, "keep the k most likely tokens (0 = all)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-p", args->top_p, "nucleus mass to keep")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--repetition-penalty", args->repetition_penalty,
-                  "> 1 discourages tokens already in the context")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--sample-seed", args->sample_seed, "seed of the sampler");
-  cmd->callback([args, temp] {
+  args->sampling.AddTo(cmd);
+  cmd->callback([args] {
     const auto model = LoadModelFromArgs(args->model);
     const Tokenizer tokenizer = LoadTokenizerFor(args->model, args->tokenizer, *model);
     if (tokenizer.start_of_turn_id() < 0) {
@@ -49,12 +39,7 @@ void AddChatCommand(CLI::App& app) {
     }
     GenerateOptions o;
     o.max_new_tokens = args->max_new_tokens;
-    o.sampling.greedy = temp->count() == 0;
-    o.sampling.temperature = args->temperature;
-    o.sampling.top_k = args->top_k;
-    o.sampling.top_p = args->top_p;
-    o.sampling.repetition_penalty = args->repetition_penalty;
-    o.sampling.seed = args->sample_seed;
+    o.sampling = args->sampling.Options();
     const at::InferenceMode inference;
     Conversation conversation(*model, o.sampling.seed);
     bool first = true, ended_turn = true;

@@ -21,10 +21,7 @@ struct GenerateArgs {
   bool chat = false;
   std::vector<std::string> stops;
   int64_t max_new_tokens = 32;
-  double temperature = 1.0, top_p = 1.0, repetition_penalty = 1.0;
-  int64_t top_k = 0;
-  uint64_t sample_seed = 0;
-  bool greedy = false;
+  SamplingArgs sampling;
 };
 
 // Text mode: stream the continuation, then report time to first token and per-token latency.
@@ -79,30 +76,15 @@ void AddGenerateCommand(CLI::App& app) {
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "tokens to generate")
       ->required()
       ->check(PositiveInteger());
-  auto* greedy = cmd->add_flag("--greedy", args->greedy, "argmax decoding (the default)");
-  auto* temp = cmd->add_option("--temperature", args->temperature, "sampling temperature")
-                   ->check(CLI::PositiveNumber);
-  cmd->add_option("--top-k", args->top_k, "keep the k most likely tokens (0 = all)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-p", args->top_p, "nucleus mass to keep")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--repetition-penalty", args->repetition_penalty,
-                  "> 1 discourages tokens already in the context")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--sample-seed", args->sample_seed, "seed of the sampler");
-  greedy->excludes(temp);
-  cmd->callback([args, temp, ids, prompt] {
+  args->sampling.AddTo(cmd);
+  cmd->callback([args, ids, prompt] {
     if (ids->count() == 0 && prompt->count() == 0) {
       throw std::invalid_argument("generate needs --ids or --prompt");
     }
     const auto model = LoadModelFromArgs(args->model);
     GenerateOptions o;
     o.max_new_tokens = args->max_new_tokens;
-    o.sampling.greedy = temp->count() == 0;
-    o.sampling.temperature = args->temperature;
-    o.sampling.top_k = args->top_k;
-    o.sampling.top_p = args->top_p;
-    o.sampling.repetition_penalty = args->repetition_penalty;
-    o.sampling.seed = args->sample_seed;
+    o.sampling = args->sampling.Options();
     const at::InferenceMode inference;
     if (prompt->count() > 0) {
       GenerateText(*model, *args, o);

@@ -11,6 +11,27 @@
 
 namespace griffin::cli {
 
+void SamplingArgs::AddTo(CLI::App* cmd) {
+  auto* greedy = cmd->add_flag("--greedy", greedy_flag_, "argmax decoding (the default)");
+  temperature_ = cmd->add_option("--temperature", values_.temperature,
+                                 "sample at this temperature instead of greedy")
+                     ->check(CLI::PositiveNumber);
+  cmd->add_option("--top-k", values_.top_k, "keep the k most likely tokens (0 = all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-p", values_.top_p, "nucleus mass to keep")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--repetition-penalty", values_.repetition_penalty,
+                  "> 1 discourages tokens already in the context")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--sample-seed", values_.seed, "seed of the sampler");
+  greedy->excludes(temperature_);
+}
+
+SamplingOptions SamplingArgs::Options() const {
+  SamplingOptions o = values_;
+  o.greedy = temperature_ == nullptr || temperature_->count() == 0;
+  return o;
+}
+
 Tokenizer LoadTokenizerFor(const ModelArgs& a, const std::string& given,
                            const LanguageModel& model) {
   std::string path = given;

@@ -4,11 +4,26 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/model_args.h"
 #include "core/io/tokenizer.h"
 #include "core/runtime/generate.h"
 
 namespace griffin::cli {
+
+// The sampling options `generate` and `chat` share (--greedy, --temperature, --top-k, --top-p,
+// --repetition-penalty, --sample-seed); Options() reads them after parsing.
+class SamplingArgs {
+ public:
+  void AddTo(CLI::App* cmd);
+  SamplingOptions Options() const;
+
+ private:
+  SamplingOptions values_;
+  bool greedy_flag_ = false;
+  CLI::Option* temperature_ = nullptr;
+};
 
 // `path`, or CHECKPOINT/tokenizer.model; checks the tokenizer fits the model's vocabulary.
 Tokenizer LoadTokenizerFor(const ModelArgs& model_args, const std::string& path,
