@@ -47,14 +47,24 @@ Tokenizer LoadTokenizerFor(const ModelArgs& a, const std::string& given,
                                             path, tokenizer.vocab_size(),
                                             model.config().vocab_size));
   }
+  if (tokenizer.vocab_size() < model.config().vocab_size) {
+    fmt::print(stderr,
+               "[tokenizer] {} has {} pieces, the model {} embeddings: ids >= {} are never "
+               "sampled\n",
+               path, tokenizer.vocab_size(), model.config().vocab_size, tokenizer.vocab_size());
+  }
   return tokenizer;
 }
 
 ReplyStats StreamReply(Conversation& conversation, const std::vector<int64_t>& tokens,
                        const Tokenizer& tokenizer, GenerateOptions o,
-                       const std::vector<std::string>& stop_strings) {
-  o.stop_ids = {tokenizer.eos_id()};
-  if (tokenizer.end_of_turn_id() >= 0) o.stop_ids.push_back(tokenizer.end_of_turn_id());
+                       const std::vector<std::string>& stop_strings, bool ignore_end) {
+  o.stop_ids.clear();
+  if (!ignore_end) {
+    o.stop_ids.push_back(tokenizer.eos_id());
+    if (tokenizer.end_of_turn_id() >= 0) o.stop_ids.push_back(tokenizer.end_of_turn_id());
+  }
+  o.sampling.vocab_limit = tokenizer.vocab_size();
   StreamDecoder stream(tokenizer);
   StopStrings stops(stop_strings);
   ReplyStats stats;

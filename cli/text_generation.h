@@ -36,9 +36,10 @@ struct ReplyStats {
   bool ended_turn = false;     // stopped on EOS or <end_of_turn>
 };
 
-// Streams the reply to `tokens` to stdout as text (stops on EOS, <end_of_turn> and `stops`).
+// Streams the reply to `tokens` to stdout as text. Stops on EOS, <end_of_turn> (unless
+// ignore_end, for length benchmarks) and `stops`; never samples an id the tokenizer lacks.
 ReplyStats StreamReply(Conversation& conversation, const std::vector<int64_t>& tokens,
                        const Tokenizer& tokenizer, GenerateOptions options,
-                       const std::vector<std::string>& stops);
+                       const std::vector<std::string>& stops, bool ignore_end = false);
 
 }  // namespace griffin::cli

@@ -8,7 +8,9 @@
 #               carry=[".deps"])   (the copy there has no .git; write the hash in literally)
 # Toggles: GRIFFIN_SKIP_TESTS=1, GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_MODEL_BENCH=1,
 # GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000),
-# GRIFFIN_MODEL_BENCH_SPECS="preset:scan ..." (default "gemma-2b:reference recurrentgemma-2b:cuda").
+# GRIFFIN_MODEL_BENCH_SPECS="preset:scan ..." (default "gemma-2b:reference recurrentgemma-2b:cuda"),
+# GRIFFIN_MODEL_BENCH_PROMPTS=512,2048,8192, GRIFFIN_STREAM_SPECS="preset:tokens ..." (streamed
+# text generation with per-token latency by depth; default none, e.g. "recurrentgemma-2b:20000").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/device-out}
@@ -62,8 +64,20 @@ if [[ "${GRIFFIN_SKIP_MODEL_BENCH:-0}" != 1 ]]; then
     model=${spec%%:*} scan=${spec##*:}
     step "griffin bench $model (bf16, random weights, scan $scan)"
     "$BUILD/bin/griffin" bench --checkpoint "preset:$model" --device cuda --dtype bfloat16 \
-      --scan "$scan" --prompt 512,2048,8192 --decode "$decode" --repeats 3 --warmup 1 \
+      --scan "$scan" --prompt "${GRIFFIN_MODEL_BENCH_PROMPTS:-512,2048,8192}" --decode "$decode" \
+      --repeats 3 --warmup 1 \
       --out "$OUT/bench_$model.h5" 2>>"$LOG" | tee -a "$OUT/summary.md" || status=1
   done
 fi
+for spec in ${GRIFFIN_STREAM_SPECS:-}; do
+  model=${spec%%:*} tokens=${spec##*:}
+  step "griffin generate $model: $tokens tokens streamed (bf16, random weights, test tokenizer)"
+  "$BUILD/bin/griffin" generate --checkpoint "preset:$model" --device cuda --dtype bfloat16 \
+    --tokenizer data/tokenizer/test-gemma-384.model --prompt "The history of the" \
+    --max-new-tokens "$tokens" --ignore-eos --temperature 1.0 --sample-seed 1 \
+    --latency-out "$OUT/stream_$model.json" >"$OUT/stream_$model.txt" 2>"$OUT/stream_$model.log" ||
+    status=1
+  grep -v "^\[tokenizer\]" "$OUT/stream_$model.log" | tee -a "$OUT/summary.md"
+  gzip -f "$OUT/stream_$model.txt"
+done
 exit $status

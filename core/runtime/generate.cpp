@@ -27,6 +27,9 @@ int64_t SampleToken(const at::Tensor& logits_in, const SamplingOptions& o, at::G
     logits.index_copy_(0, seen,
                        at::where(v > 0, v / o.repetition_penalty, v * o.repetition_penalty));
   }
+  if (o.vocab_limit < 0) throw std::invalid_argument("vocab limit must be >= 0");
+  if (o.vocab_limit > 0 && o.vocab_limit < logits.numel())
+    logits = logits.narrow(0, 0, o.vocab_limit);
   if (o.greedy) return logits.argmax().item<int64_t>();
   if (!(o.temperature > 0)) throw std::invalid_argument("temperature must be > 0");
   at::Tensor scores = logits / o.temperature;

@@ -21,6 +21,10 @@ struct SamplingOptions {
   // negative ones multiplied); 1 = off. Applies to greedy decoding too.
   double repetition_penalty = 1.0;
   uint64_t seed = 0;
+  // Only ids below this are ever sampled (0 = the whole vocabulary): a tokenizer with fewer
+  // pieces than the model has embeddings (a test tokenizer on a preset with random weights)
+  // cannot decode the rest.
+  int64_t vocab_limit = 0;
 };
 
 struct GenerateOptions {

@@ -11,15 +11,6 @@
 
 namespace griffin {
 
-double Quantile(std::vector<double> s, double q) {
-  if (s.empty()) return 0.0;
-  std::sort(s.begin(), s.end());
-  const double pos = q * static_cast<double>(s.size() - 1);
-  const size_t lo = static_cast<size_t>(pos);
-  const size_t hi = std::min(lo + 1, s.size() - 1);
-  return s[lo] + (s[hi] - s[lo]) * (pos - static_cast<double>(lo));
-}
-
 namespace {
 
 at::Tensor Positions(int64_t batch, int64_t start, int64_t count) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/model/language_model.h"
+#include "core/runtime/latency_stats.h"
 
 namespace griffin {
 
@@ -36,8 +37,5 @@ using SpeedProgress = std::function<void(const std::string&)>;
 
 std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOptions& options,
                                      const SpeedProgress& progress = nullptr);
-
-// q-quantile (0..1) of samples, by linear interpolation between order statistics.
-double Quantile(std::vector<double> samples, double q);
 
 }  // namespace griffin

@@ -4,6 +4,7 @@ its HDF5 output with h5py exactly as users' scripts do.
 
 usage: test_griffin_cli.py GRIFFIN_BINARY SOURCE_DIR
 """
+import json
 import os
 import subprocess
 import sys
@@ -90,6 +91,27 @@ def check_text_generation(name, fixture):
           f"{name}: chat answers two turns through one state (context {held})")
     r = run("generate", "--checkpoint", fixture, "--prompt", "x", "--max-new-tokens", "3")
     check(r.returncode != 0 and "tokenizer.model" in r.stderr, f"{name}: missing tokenizer is named")
+
+
+def check_long_stream(tmp):
+    # A preset with random weights and more embeddings than the test tokenizer has pieces: only
+    # decodable ids are sampled, --ignore-eos runs to the length asked, and the latency JSON holds
+    # every step with the by-depth summary.
+    tokenizer = os.path.join(SOURCE, "data", "tokenizer", "test-gemma-384.model")
+    latency = os.path.join(tmp, "latency.json")
+    r = run("generate", "--checkpoint", "preset:tiny-griffin,vocab_size=5000", "--tokenizer",
+            tokenizer, "--prompt", "Once upon a time", "--max-new-tokens", "1200", "--ignore-eos",
+            "--temperature", "1.0", "--sample-seed", "3", "--latency-out", latency)
+    ok = r.returncode == 0 and "ids >= 384 are never sampled" in r.stderr
+    if ok:
+        with open(latency) as f:
+            j = json.load(f)
+        ok = (j["new_tokens"] == 1200 and len(j["step_ms"]) == 1199
+              and [d["token"] for d in j["at_depth"]] == [1000, 1200]
+              and "at token    1000" in r.stderr and j["state_bytes"] > 0)
+    check(ok, "generate --ignore-eos --latency-out: 1200 tokens from a preset, latency by depth"
+          + ("" if ok else f" (rc {r.returncode}: {r.stderr[-400:]})"))
+    check(not os.path.exists(latency + ".tmp"), "the latency JSON is renamed into place")
     r = run("generate", "--checkpoint", fixture, "--tokenizer", tokenizer, "--prompt", "",
             "--max-new-tokens", "3")
     check(r.returncode != 0 and "prompt is empty" in r.stderr, f"{name}: empty prompt is an error")
@@ -117,6 +139,7 @@ with tempfile.TemporaryDirectory() as tmp:
     for name, fixture in FIXTURES.items():
         check_fixture(name, fixture, tmp)
         check_text_generation(name, fixture)
+    check_long_stream(tmp)
     check_bad_input(FIXTURES["tiny-recurrentgemma"], tmp)
 
 print(f"{len(failures)} failure(s)")

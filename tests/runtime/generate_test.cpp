@@ -6,6 +6,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
+#include "core/runtime/latency_stats.h"
 #include "test_util.h"
 
 namespace griffin {
@@ -53,6 +54,21 @@ TEST(Sampling, RepetitionPenaltyDemotesSeenTokens) {
   o.repetition_penalty = 1.5;  // 3.0 / 1.5 = 2.0 < 2.9
   EXPECT_EQ(SampleToken(logits, o, gen, {1}), 2);
   EXPECT_EQ(SampleToken(logits, o, gen, {}), 1);
+}
+
+TEST(Sampling, VocabLimitKeepsIdsTheTokenizerCanDecode) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
+  at::Tensor logits = at::zeros({1000});
+  logits[900] = 50.0f;  // by far the most likely, but beyond the limit
+  SamplingOptions o;
+  o.vocab_limit = 384;
+  EXPECT_LT(SampleToken(logits, o, gen), 384);
+  o.greedy = false;
+  o.repetition_penalty = 1.3;  // the context may hold any id; the penalty still applies
+  for (int i = 0; i < 200; ++i) EXPECT_LT(SampleToken(logits, o, gen, {900, 5}), 384);
+  o.vocab_limit = 0;
+  o.greedy = true;
+  EXPECT_EQ(SampleToken(logits, o, gen), 900);
 }
 
 TEST(StopStrings, StopsAndNeverPrintsTheStopString) {
@@ -130,6 +146,31 @@ TEST(Conversation, LaterTurnsEqualGeneratingFromTheWholeHistory) {
     EXPECT_EQ(reply2, Generate(*model, history, o)) << fixture;
     EXPECT_EQ(chat.tokens_held(), static_cast<int64_t>(history.size() + reply2.size()));
   }
+}
+
+
+TEST(LatencyAtDepths, SummarisesTheSpanEndingAtEachDepth) {
+  // 20000 tokens: steps before token 10000 take 1 ms, later ones 3 ms, one 50 ms outlier.
+  std::vector<double> steps(19999);
+  for (size_t i = 0; i < steps.size(); ++i) steps[i] = (i + 2 <= 10000) ? 1e-3 : 3e-3;
+  steps[19998 - 10] = 50e-3;
+  const auto d = LatencyAtDepths(steps, 100);
+  std::vector<int64_t> tokens;
+  for (const auto& x : d) tokens.push_back(x.token);
+  EXPECT_EQ(tokens, (std::vector<int64_t>{1000, 2000, 5000, 10000, 20000}));
+  EXPECT_DOUBLE_EQ(d[0].median_s, 1e-3);
+  EXPECT_EQ(d[0].span, 100);
+  EXPECT_DOUBLE_EQ(d[3].median_s, 1e-3);  // the span ending at token 10000 is all before it
+  EXPECT_DOUBLE_EQ(d[4].median_s, 3e-3);
+  EXPECT_GT(d[4].p99_s, 3e-3);  // the outlier shows in the tail, not the median
+  // Short runs: only the last token, over what there is.
+  const auto short_run = LatencyAtDepths({2e-3, 4e-3, 6e-3}, 100);
+  ASSERT_EQ(short_run.size(), 1u);
+  EXPECT_EQ(short_run[0].token, 4);
+  EXPECT_EQ(short_run[0].span, 3);
+  EXPECT_DOUBLE_EQ(short_run[0].median_s, 4e-3);
+  EXPECT_TRUE(LatencyAtDepths({}, 100).empty());
+  EXPECT_THROW(LatencyAtDepths(steps, 0), std::invalid_argument);
 }
 
 }  // namespace
