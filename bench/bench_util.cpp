@@ -1,8 +1,10 @@
 #include "bench_util.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <chrono>
 #include <map>
-#include <mutex>
 
 #ifdef GRIFFIN_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -16,6 +18,30 @@ std::map<std::string, double>& ReferenceTable() {
   return table;
 }
 }  // namespace
+
+std::string Shape::Key() const {
+  return fmt::format("B{}_T{}_D{}_{}", batch, seq_len, dim, dtype == at::kFloat ? "f32" : "bf16");
+}
+
+std::vector<Shape> ShapeGrid(bool cuda, int live_tensors) {
+  std::vector<Shape> shapes;
+  const std::vector<int64_t> batches =
+      cuda ? std::vector<int64_t>{1, 8, 64} : std::vector<int64_t>{1};
+  const std::vector<int64_t> lengths =
+      cuda ? std::vector<int64_t>{1, 2048, 16384, 131072} : std::vector<int64_t>{2048};
+  const int64_t budget = (live_tensors <= 4 ? int64_t{2} : int64_t{1}) << 30;
+  for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    for (int64_t b : batches) {
+      for (int64_t t : lengths) {
+        for (int64_t d : {2560, 4096}) {
+          if (b * t * d * static_cast<int64_t>(at::elementSize(dtype)) > budget) continue;
+          shapes.push_back({b, t, d, dtype});
+        }
+      }
+    }
+  }
+  return shapes;
+}
 
 double TimeOnce(const at::Device& device, const std::function<void()>& fn) {
 #ifdef GRIFFIN_WITH_CUDA
@@ -48,13 +74,43 @@ double TimeOnce(const at::Device& device, const std::function<void()>& fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void RecordReferenceSeconds(const std::string& shape_key, double seconds) {
-  ReferenceTable()[shape_key] = seconds;
+void TimeAndReport(benchmark::State& state, const std::string& key, double bytes, OpImpl impl,
+                   const at::Device& device, const std::function<void()>& call) {
+  call();  // warm-up: module load, allocator growth
+  std::vector<double> samples;
+  for (auto _ : state) {
+    const double s = TimeOnce(device, call);
+    state.SetIterationTime(s);
+    samples.push_back(s);
+  }
+  std::sort(samples.begin(), samples.end());
+  const double median = samples[samples.size() / 2];
+  if (impl == OpImpl::kReference) ReferenceTable()[key] = median;
+  state.counters["median_us"] = median * 1e6;
+  state.counters["GB/s"] = bytes / median * 1e-9;
+  state.counters["ceiling_frac"] = device.is_cuda() ? bytes / median * 1e-9 / kCopyCeilingGBps : 0;
+  const auto ref = ReferenceTable().find(key);
+  state.counters["speedup_vs_ref"] =
+      impl != OpImpl::kReference && ref != ReferenceTable().end() ? ref->second / median : 0.0;
+  state.SetLabel(fmt::format("{} on {}", OpImplName(impl), device.str()));
 }
 
-double ReferenceSeconds(const std::string& shape_key) {
-  const auto it = ReferenceTable().find(shape_key);
-  return it == ReferenceTable().end() ? 0.0 : it->second;
+void RegisterOverShapes(const std::string& name, const std::vector<Shape>& shapes,
+                        int64_t reference_max_seq_len, const BenchBody& run) {
+  const bool cuda = at::hasCUDA();
+  const at::Device device = cuda ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+  for (OpImpl impl : BuiltOpImpls()) {
+    if (impl == OpImpl::kCuda && !cuda) continue;
+    for (const Shape& s : shapes) {
+      if (impl == OpImpl::kReference && s.seq_len > reference_max_seq_len) continue;
+      benchmark::RegisterBenchmark(
+          fmt::format("{}/{}/{}", name, OpImplName(impl), s.Key()).c_str(),
+          [run, s, impl, device](benchmark::State& st) { run(st, s, impl, device); })
+          ->UseManualTime()
+          ->Iterations(impl == OpImpl::kReference ? 3 : 20)
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
 }
 
 }  // namespace griffin::bench

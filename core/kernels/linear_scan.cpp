@@ -12,16 +12,18 @@ void CheckLinearScanArgs(const at::Tensor& a, const at::Tensor& x,
               a.sizes());
   TORCH_CHECK(a.scalar_type() == x.scalar_type(), "linear_scan: a (", a.scalar_type(), ") and x (",
               x.scalar_type(), ") must have the same dtype");
-  TORCH_CHECK(a.scalar_type() == at::kFloat || a.scalar_type() == at::kBFloat16,
-              "linear_scan: dtype must be float32 or bfloat16, got ", a.scalar_type());
+  TORCH_CHECK(a.scalar_type() == at::kFloat || a.scalar_type() == at::kBFloat16 ||
+                  a.scalar_type() == at::kDouble,
+              "linear_scan: dtype must be float32, bfloat16 or float64, got ", a.scalar_type());
   TORCH_CHECK(a.device() == x.device(), "linear_scan: a is on ", a.device(), " but x is on ",
               x.device());
   if (h0.has_value()) {
     TORCH_CHECK(h0->dim() == 2 && h0->size(0) == a.size(0) && h0->size(1) == a.size(2),
                 "linear_scan: h0 must be [batch, dim] = [", a.size(0), ", ", a.size(2), "], got ",
                 h0->sizes());
-    TORCH_CHECK(h0->scalar_type() == at::kFloat, "linear_scan: h0 must be float32, got ",
-                h0->scalar_type());
+    const at::ScalarType state = a.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+    TORCH_CHECK(h0->scalar_type() == state, "linear_scan: h0 must be ",
+                state == at::kDouble ? "float64" : "float32", ", got ", h0->scalar_type());
     TORCH_CHECK(h0->device() == a.device(), "linear_scan: h0 is on ", h0->device(), " but a is on ",
                 a.device());
   }
@@ -47,17 +49,24 @@ LinearScanResult LinearScan(const at::Tensor& a, const at::Tensor& x,
 
 namespace detail {
 
-// One ATen step per time index, state in float32: slow, obviously right, any device.
+// One ATen step per time index, state in float32 (float64 for float64 input): slow, obviously
+// right, any device, differentiable.
 LinearScanResult LinearScanReference(const at::Tensor& a, const at::Tensor& x,
                                      const std::optional<at::Tensor>& h0) {
-  const at::Tensor a32 = a.to(at::kFloat);
-  const at::Tensor x32 = x.to(at::kFloat);
+  const at::ScalarType acc = a.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const at::Tensor a32 = a.to(acc);
+  const at::Tensor x32 = x.to(acc);
   at::Tensor h = h0.has_value() ? h0->clone() : at::zeros({a.size(0), a.size(2)}, a32.options());
-  at::Tensor y = at::empty_like(x32);
-  for (int64_t t = 0; t < a.size(1); ++t) {
-    h = at::addcmul(x32.select(1, t), a32.select(1, t), h);
-    y.select(1, t).copy_(h);
+  // unbind and stack rather than select and copy into slices: autograd through T selects or
+  // slice copies would materialise a whole-sequence gradient at every step (quadratic in T).
+  const std::vector<at::Tensor> as = a32.unbind(1), xs = x32.unbind(1);
+  std::vector<at::Tensor> steps;
+  steps.reserve(as.size());
+  for (size_t t = 0; t < as.size(); ++t) {
+    h = at::addcmul(xs[t], as[t], h);
+    steps.push_back(h);
   }
+  const at::Tensor y = steps.empty() ? at::empty_like(x32) : at::stack(steps, 1);
   return {y.to(x.scalar_type()), h};
 }
 

@@ -1,88 +1,95 @@
-// Linear-recurrence scan, sequential over time: one thread owns one (batch, channel) pair and
-// keeps h in an fp32 register while it walks the sequence. Adjacent threads own adjacent
-// channels, so every load and store is coalesced across the warp. This parallelises only over
-// batch x channels; the chunked kernel that also splits time is the next step (issue 5).
+// The linear-recurrence scan h_t = a_t h_{t-1} + x_t as a chunked scan (chunked_scan.cuh): every
+// block owns 128 channels x 64 time steps, so batch 1 at long T fills the GPU as well as large
+// batches do, and the carries between chunks pass through a single-pass look-back. Reads a and
+// x once and writes y once.
 #include <cuda_bf16.h>
 
+#include "core/kernels/chunked_scan.cuh"
 #include "core/kernels/linear_scan.cuh"
+#include "core/kernels/vector_access.cuh"
 
 namespace griffin::kernels {
 namespace {
 
-template <typename T>
-__device__ __forceinline__ float ToFloat(T v);
-template <>
-__device__ __forceinline__ float ToFloat<float>(float v) {
-  return v;
-}
-template <>
-__device__ __forceinline__ float ToFloat<__nv_bfloat16>(__nv_bfloat16 v) {
-  return __bfloat162float(v);
-}
+using namespace chunked;
 
-template <typename T>
-__device__ __forceinline__ T FromFloat(float v);
-template <>
-__device__ __forceinline__ float FromFloat<float>(float v) {
-  return v;
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
+template <typename T, typename Acc>
+struct PlainScanSource {
+  const T* a;
+  const T* x;
+  T* y;
+  const Acc* h0;
+  Acc* h_last;
+  int64_t seq_len, dim;
+  int64_t a_bs, a_ts, x_bs, x_ts, y_bs, y_ts;
+  bool vec;
 
-constexpr int kThreads = 128;
-// Loads issued ahead of the dependent multiply-adds, so each thread has several in flight.
-constexpr int kPrefetch = 8;
-
-template <typename T>
-__global__ void __launch_bounds__(kThreads) LinearScanSequentialKernel(LinearScanParams p) {
-  const int64_t d = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
-  const int64_t b = blockIdx.y;
-  if (d >= p.dim) return;
-  const T* __restrict__ a = static_cast<const T*>(p.a) + b * p.a_batch_stride + d;
-  const T* __restrict__ x = static_cast<const T*>(p.x) + b * p.x_batch_stride + d;
-  T* __restrict__ y = static_cast<T*>(p.y) + b * p.y_batch_stride + d;
-
-  float h = p.h0 != nullptr ? p.h0[b * p.dim + d] : 0.0f;
-  int64_t t = 0;
-  for (; t + kPrefetch <= p.seq_len; t += kPrefetch) {
-    float av[kPrefetch], xv[kPrefetch];
-#pragma unroll
-    for (int i = 0; i < kPrefetch; ++i) {
-      av[i] = ToFloat(a[(t + i) * p.a_seq_stride]);
-      xv[i] = ToFloat(x[(t + i) * p.x_seq_stride]);
-    }
-#pragma unroll
-    for (int i = 0; i < kPrefetch; ++i) {
-      h = fmaf(av[i], h, xv[i]);
-      y[(t + i) * p.y_seq_stride] = FromFloat<T>(h);
-    }
+  __device__ void Load(int64_t b, int64_t t, int64_t d0, Acc (&av)[kVec], Acc (&xv)[kVec]) const {
+    const int64_t valid = dim - d0;
+    LoadVec(a + b * a_bs + t * a_ts + d0, valid, vec, Acc(1), av);
+    LoadVec(x + b * x_bs + t * x_ts + d0, valid, vec, Acc(0), xv);
   }
-  for (; t < p.seq_len; ++t) {
-    h = fmaf(ToFloat(a[t * p.a_seq_stride]), h, ToFloat(x[t * p.x_seq_stride]));
-    y[t * p.y_seq_stride] = FromFloat<T>(h);
+  __device__ void Store(int64_t b, int64_t t, int64_t d0, const Acc (&h)[kVec]) const {
+    StoreVec(y + b * y_bs + t * y_ts + d0, dim - d0, vec, h);
   }
-  if (p.h_last != nullptr) p.h_last[b * p.dim + d] = h;
+};
+
+template <typename T, typename Acc>
+cudaError_t Launch(const LinearScanParams& p, cudaStream_t stream) {
+  const ScanWorkspaceShape shape = ChunkedScanShape(p.batch, p.seq_len, p.dim);
+  Acc* values = static_cast<Acc*>(p.workspace.values);
+  const Links<Acc> links{values,
+                         values + shape.values_per_array,
+                         values + 2 * shape.values_per_array,
+                         p.workspace.flags,
+                         p.workspace.flags + shape.flag_count - 1,
+                         p.batch,
+                         shape.chunks,
+                         shape.tiles};
+  const bool vec = VectorAligned(p.a, p.a_batch_stride, p.a_seq_stride, p.kind) &&
+                   VectorAligned(p.x, p.x_batch_stride, p.x_seq_stride, p.kind) &&
+                   VectorAligned(p.y, p.y_batch_stride, p.y_seq_stride, p.kind);
+  const PlainScanSource<T, Acc> src{static_cast<const T*>(p.a),
+                                    static_cast<const T*>(p.x),
+                                    static_cast<T*>(p.y),
+                                    static_cast<const Acc*>(p.h0),
+                                    static_cast<Acc*>(p.h_last),
+                                    p.seq_len,
+                                    p.dim,
+                                    p.a_batch_stride,
+                                    p.a_seq_stride,
+                                    p.x_batch_stride,
+                                    p.x_seq_stride,
+                                    p.y_batch_stride,
+                                    p.y_seq_stride,
+                                    vec};
+  const int64_t blocks = p.batch * shape.tiles * shape.chunks;
+  if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  ChunkedScanForward<Acc><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(src, links);
+  return cudaGetLastError();
 }
 
 }  // namespace
 
-cudaError_t LaunchLinearScan(const LinearScanParams& params, cudaStream_t stream) {
-  if (params.batch == 0 || params.dim == 0) return cudaSuccess;
-  const dim3 grid(static_cast<unsigned>((params.dim + kThreads - 1) / kThreads),
-                  static_cast<unsigned>(params.batch));
-  switch (params.kind) {
-    case ScalarKind::kFloat32:
-      LinearScanSequentialKernel<float><<<grid, kThreads, 0, stream>>>(params);
-      break;
-    case ScalarKind::kBFloat16:
-      LinearScanSequentialKernel<__nv_bfloat16><<<grid, kThreads, 0, stream>>>(params);
-      break;
-    default:
-      return cudaErrorInvalidValue;
+cudaError_t LaunchLinearScan(const LinearScanParams& p, cudaStream_t stream) {
+  if (p.batch == 0 || p.dim == 0) return cudaSuccess;
+  if (p.seq_len == 0) {
+    // No steps: the final state is the initial one (or zero).
+    const size_t bytes = p.batch * p.dim * (p.kind == ScalarKind::kFloat64 ? 8 : 4);
+    if (p.h_last == nullptr) return cudaSuccess;
+    return p.h0 != nullptr
+               ? cudaMemcpyAsync(p.h_last, p.h0, bytes, cudaMemcpyDeviceToDevice, stream)
+               : cudaMemsetAsync(p.h_last, 0, bytes, stream);
   }
-  return cudaGetLastError();
+  switch (p.kind) {
+    case ScalarKind::kFloat32:
+      return Launch<float, float>(p, stream);
+    case ScalarKind::kBFloat16:
+      return Launch<__nv_bfloat16, float>(p, stream);
+    case ScalarKind::kFloat64:
+      return Launch<double, double>(p, stream);
+  }
+  return cudaErrorInvalidValue;
 }
 
 }  // namespace griffin::kernels

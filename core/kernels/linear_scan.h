@@ -1,9 +1,9 @@
 // The linear-recurrence scan at the heart of the RG-LRU:
 //   h_t = a_t * h_{t-1} + x_t,  y_t = h_t,  with h_{-1} = h0 (zero when absent).
-// Inputs a, x: [batch, seq_len, dim], float32 or bfloat16, same dtype and device, channel
-// stride 1. The state is float32 always (bf16 would round decays above ~0.998 to 1.0).
-// Returns y in the dtype of x and the final state [batch, dim] in float32, so a long prefill
-// can be chunked and decoding can continue from it.
+// Inputs a, x: [batch, seq_len, dim], float32, bfloat16 or float64 (for gradient checks), same
+// dtype and device. The state is float32 (float64 for float64 input), never bf16: bf16 would
+// round decays above ~0.998 to 1.0. Returns y in the dtype of x and the final state
+// [batch, dim], so a long prefill can be chunked and decoding can continue from it.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,10 +1,11 @@
-// ATen-facing wrapper of the CUDA linear scan: device guard, stream, layout, launch check.
+// ATen-facing wrapper of the CUDA linear scan: device guard, stream, layout, workspace, launch.
 #include <ATen/ATen.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 
 #include "core/kernels/linear_scan.cuh"
 #include "core/kernels/linear_scan.h"
+#include "core/kernels/scan_workspace_alloc.h"
 
 namespace griffin::detail {
 
@@ -12,24 +13,25 @@ LinearScanResult LinearScanCuda(const at::Tensor& a_in, const at::Tensor& x_in,
                                 const std::optional<at::Tensor>& h0_in) {
   TORCH_CHECK(a_in.is_cuda(), "linear_scan[cuda]: inputs must be on a CUDA device, got ",
               a_in.device());
-  TORCH_CHECK(a_in.size(0) <= 65535, "linear_scan[cuda]: batch ", a_in.size(0),
-              " exceeds the kernel's grid limit of 65535");
   const c10::cuda::CUDAGuard guard(a_in.device());
+  const at::ScalarType acc = AccumulationType(a_in.scalar_type());
   // The kernel needs unit channel stride; anything else is copied once here.
   const at::Tensor a = a_in.stride(2) == 1 ? a_in : a_in.contiguous();
   const at::Tensor x = x_in.stride(2) == 1 ? x_in : x_in.contiguous();
   std::optional<at::Tensor> h0;
-  if (h0_in.has_value()) h0 = h0_in->contiguous();
+  if (h0_in.has_value()) h0 = h0_in->to(acc).contiguous();
 
   at::Tensor y = at::empty(a.sizes(), x.options().memory_format(at::MemoryFormat::Contiguous));
-  at::Tensor h_last = at::empty({a.size(0), a.size(2)}, a.options().dtype(at::kFloat));
+  at::Tensor h_last = at::empty({a.size(0), a.size(2)}, a.options().dtype(acc));
+  const ScanWorkspaceTensors ws =
+      AllocateScanWorkspace(a.size(0), a.size(1), a.size(2), acc, a.device());
 
   kernels::LinearScanParams p{};
   p.a = a.data_ptr();
   p.x = x.data_ptr();
   p.y = y.data_ptr();
-  p.h0 = h0.has_value() ? h0->data_ptr<float>() : nullptr;
-  p.h_last = h_last.data_ptr<float>();
+  p.h0 = h0.has_value() ? h0->data_ptr() : nullptr;
+  p.h_last = h_last.data_ptr();
   p.batch = a.size(0);
   p.seq_len = a.size(1);
   p.dim = a.size(2);
@@ -39,8 +41,8 @@ LinearScanResult LinearScanCuda(const at::Tensor& a_in, const at::Tensor& x_in,
   p.x_seq_stride = x.stride(1);
   p.y_batch_stride = y.stride(0);
   p.y_seq_stride = y.stride(1);
-  p.kind = a.scalar_type() == at::kBFloat16 ? kernels::ScalarKind::kBFloat16
-                                            : kernels::ScalarKind::kFloat32;
+  p.kind = KernelScalarKind(a.scalar_type());
+  p.workspace = ws.view();
   const cudaError_t err = kernels::LaunchLinearScan(p, at::cuda::getCurrentCUDAStream());
   TORCH_CHECK(err == cudaSuccess, "linear_scan[cuda]: launch failed: ", cudaGetErrorString(err));
   return {y, h_last};

@@ -2,7 +2,7 @@
 
 #include <ATen/ATen.h>
 
-#include "core/kernels/linear_scan.h"
+#include "core/kernels/rglru_scan.h"
 
 namespace griffin {
 
@@ -17,19 +17,16 @@ at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w, const a
 }
 
 at::Tensor RgLru(const at::Tensor& c, const at::Tensor& positions, const RecurrentWeights& w,
-                 at::Tensor& state, OpImpl scan_impl) {
+                 at::Tensor& state, OpImpl impl) {
   const at::Tensor c32 = c.to(at::kFloat);
-  const at::Tensor gate_x = at::sigmoid(BlockDiagonalLinear(c32, w.input_gate_w, w.input_gate_b));
-  const at::Tensor gate_a = at::sigmoid(BlockDiagonalLinear(c32, w.a_gate_w, w.a_gate_b));
-  const at::Tensor log_a = -8.0 * gate_a * at::softplus(w.a_param);
-  // a^2 as exp(2 log a), as the references compute it (not a * a).
-  const at::Tensor a = at::exp(log_a);
-  const at::Tensor a_square = at::exp(2.0 * log_a);
-  const at::Tensor reset = positions.eq(0).unsqueeze(-1);
-  const at::Tensor multiplier = at::where(reset, at::ones_like(a), at::sqrt(1.0 - a_square));
-  const at::Tensor x = c32 * gate_x * multiplier;
-  const at::Tensor decay = at::where(reset, at::zeros_like(a), a);
-  LinearScanResult r = LinearScan(decay, x, state, scan_impl);
+  RgLruScanArgs args;
+  args.x = c32;
+  args.gate_x = BlockDiagonalLinear(c32, w.input_gate_w, w.input_gate_b);
+  args.gate_a = BlockDiagonalLinear(c32, w.a_gate_w, w.a_gate_b);
+  args.a_param = w.a_param;
+  args.positions = positions;
+  args.h0 = state;
+  RgLruScanResult r = RgLruScan(args, impl);
   state = r.h_last;
   return r.y.to(c.scalar_type());
 }

@@ -13,7 +13,8 @@
 namespace griffin {
 
 // c: [B, T, L] (conv output); positions: int64 [B, T]; state: [B, L] float32, replaced by the
-// state after the last token. Returns h [B, T, L] in c's dtype. The scan runs on `scan_impl`.
+// state after the last token. Returns h [B, T, L] in c's dtype. The gate projections run in ATen;
+// the gates, decay and scan run on `scan_impl` (core/kernels/rglru_scan.h).
 at::Tensor RgLru(const at::Tensor& c, const at::Tensor& positions, const RecurrentWeights& w,
                  at::Tensor& state, OpImpl scan_impl);
 

@@ -13,6 +13,14 @@ namespace {
 
 using testing::RelativeError;
 
+at::ScalarType StateType(at::ScalarType input) {
+  return input == at::kDouble ? at::kDouble : at::kFloat;
+}
+
+const char* DTypeTag(at::ScalarType t) {
+  return t == at::kFloat ? "f32" : t == at::kBFloat16 ? "bf16" : "f64";
+}
+
 struct Case {
   int64_t batch, seq_len, dim;
   at::ScalarType dtype;
@@ -20,7 +28,7 @@ struct Case {
 };
 
 void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.batch << "x" << c.seq_len << "x" << c.dim << (c.dtype == at::kFloat ? " f32" : " bf16")
+  *os << c.batch << "x" << c.seq_len << "x" << c.dim << " " << DTypeTag(c.dtype)
       << (c.with_h0 ? " h0" : "");
 }
 
@@ -30,19 +38,22 @@ TEST_P(LinearScanCuda, MatchesReference) {
   GRIFFIN_REQUIRE_CUDA();
   const Case c = GetParam();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(c.batch * 7919 + c.seq_len * 31 + c.dim);
-  const at::Tensor a = (0.5 + 0.5 * at::rand({c.batch, c.seq_len, c.dim}, gen)).to(c.dtype);
+  // Decays in (0.5, 1), with about 1% zeros: the resets the RG-LRU makes at document starts.
+  const at::Tensor decay = 0.5 + 0.5 * at::rand({c.batch, c.seq_len, c.dim}, gen);
+  const at::Tensor a =
+      at::where(at::rand({c.batch, c.seq_len, c.dim}, gen) < 0.01, 0.0, decay).to(c.dtype);
   const at::Tensor x = at::randn({c.batch, c.seq_len, c.dim}, gen).to(c.dtype);
   std::optional<at::Tensor> h0;
-  if (c.with_h0) h0 = at::randn({c.batch, c.dim}, gen);
+  if (c.with_h0) h0 = at::randn({c.batch, c.dim}, gen).to(StateType(c.dtype));
 
   const LinearScanResult ref = LinearScan(a, x, h0, OpImpl::kReference);
   std::optional<at::Tensor> h0_gpu;
   if (h0) h0_gpu = h0->cuda();
   const LinearScanResult got = LinearScan(a.cuda(), x.cuda(), h0_gpu, OpImpl::kCuda);
   ASSERT_EQ(got.y.scalar_type(), c.dtype);
-  ASSERT_EQ(got.h_last.scalar_type(), at::kFloat);
+  ASSERT_EQ(got.h_last.scalar_type(), StateType(c.dtype));
   // The state is fp32 in both, so only the output rounding differs for bf16.
-  const double tol = c.dtype == at::kFloat ? 1e-5 : 1e-2;
+  const double tol = c.dtype == at::kBFloat16 ? 1e-2 : 1e-5;
   EXPECT_LE(RelativeError(got.y, ref.y), tol);
   EXPECT_LE(RelativeError(got.h_last, ref.h_last), 1e-5);
 }
@@ -64,8 +75,10 @@ std::vector<Case> Cases() {
                                                                            {2, 129, 100},
                                                                            {3, 1000, 130},
                                                                            {1, 4097, 257},
-                                                                           {8, 33, 4096}}) {
-    for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
+                                                                           {8, 33, 4096},
+                                                                           {2, 20000, 64},
+                                                                           {1, 16384, 2560}}) {
+    for (at::ScalarType dt : {at::kFloat, at::kBFloat16, at::kDouble}) {
       for (bool h0 : {false, true}) cases.push_back({b, t, d, dt, h0});
     }
   }
@@ -76,8 +89,7 @@ INSTANTIATE_TEST_SUITE_P(AwkwardSizes, LinearScanCuda, ::testing::ValuesIn(Cases
                          [](const ::testing::TestParamInfo<Case>& info) {
                            const Case& c = info.param;
                            return "B" + std::to_string(c.batch) + "_T" + std::to_string(c.seq_len) +
-                                  "_D" + std::to_string(c.dim) + "_" +
-                                  (c.dtype == at::kFloat ? "f32" : "bf16") +
+                                  "_D" + std::to_string(c.dim) + "_" + DTypeTag(c.dtype) +
                                   (c.with_h0 ? "_h0" : "");
                          });
 

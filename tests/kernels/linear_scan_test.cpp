@@ -101,7 +101,7 @@ TEST(LinearScanChecks, RejectsBadArgumentsWithClearErrors) {
                "same dtype");
   expect_error(
       [&] { LinearScan(a.to(at::kHalf), a.to(at::kHalf), std::nullopt, OpImpl::kReference); },
-      "float32 or bfloat16");
+      "float32, bfloat16 or float64");
   expect_error(
       [&] {
         LinearScan(a, a, at::zeros({2, 4}), OpImpl::kReference);

@@ -1,0 +1,313 @@
+// Device-side machinery shared by the chunked scans (the plain linear scan, the fused RG-LRU
+// forward and its backward): the block geometry, vector I/O of four channels, and the
+// single-pass carry propagation between chunks ("decoupled look-back", as in CUB's device scan,
+// here with one value per channel).
+//
+// Geometry: a block owns kChannels channels of one batch row over kChunk time steps; each of its
+// kWarps warps owns kSteps consecutive steps and each lane kVec adjacent channels, so a warp
+// reads 32 x kVec contiguous channels of one time step per load (the [B, T, D] layout the model
+// holds, channel stride 1). A step of the recurrence is the affine map h -> a h + b, and maps
+// compose associatively, so a chunk is summarised by (A, H): h_end = A h_start + H.
+//
+// Carries: blocks take chunk indices in launch order from an atomic ticket, so a block only ever
+// waits on blocks that are already running (no deadlock whatever the scheduler does). Each block
+// publishes its aggregate (A, H) at once, then walks back over its predecessors, composing their
+// aggregates until it meets one whose inclusive value (the true state at its end) is published;
+// then it publishes its own inclusive value. Data is written before a __threadfence() and the flag
+// after it; readers spin on the flag, fence, then read through L2 (__ldcg).
+#pragma once
+
+#include <cuda_bf16.h>
+
+#include <cstdint>
+#include <type_traits>
+
+namespace griffin::kernels::chunked {
+
+constexpr int kWarps = 8;
+constexpr int kSteps = 8;
+constexpr int kVec = 4;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kChannels = 32 * kVec;
+constexpr int kChunk = kWarps * kSteps;
+
+enum : int { kEmpty = 0, kAggregate = 1, kInclusive = 2 };
+
+inline int64_t Chunks(int64_t seq_len) {
+  return seq_len == 0 ? 0 : (seq_len + kChunk - 1) / kChunk;
+}
+inline int64_t Tiles(int64_t dim) { return (dim + kChannels - 1) / kChannels; }
+
+// The per-launch workspace. Values are [batch, chunks, tiles * kChannels] in the accumulation
+// type; flags [batch, tiles, chunks]; one ticket counter. Flags and ticket start at zero.
+template <typename Acc>
+struct Links {
+  Acc* agg_a;
+  Acc* agg_h;
+  Acc* incl;  // the state at the end of each chunk: the forward's saved carries
+  int* flags;
+  int* ticket;
+  int64_t batch, chunks, tiles;
+};
+
+struct BlockCoord {
+  int64_t b, tile, chunk;
+};
+
+// Which (row, tile, chunk) this block works on: chunk-major in ticket order; `reverse` walks the
+// chunks from the last (for backward scans).
+template <typename Acc>
+__device__ BlockCoord TakeTicket(const Links<Acc>& l, bool reverse) {
+  __shared__ int64_t id;
+  if (threadIdx.x == 0) id = atomicAdd(l.ticket, 1);
+  __syncthreads();
+  const int64_t rows = l.batch * l.tiles;
+  int64_t chunk = id / rows;
+  const int64_t rem = id % rows;
+  if (reverse) chunk = l.chunks - 1 - chunk;
+  return {rem / l.tiles, rem % l.tiles, chunk};
+}
+
+template <typename Acc, typename T>
+__device__ __forceinline__ Acc ToAcc(T v) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    return static_cast<Acc>(__bfloat162float(v));
+  } else {
+    return static_cast<Acc>(v);
+  }
+}
+
+template <typename T, typename Acc>
+__device__ __forceinline__ T FromAcc(Acc v) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    return __float2bfloat16_rn(static_cast<float>(v));
+  } else {
+    return static_cast<T>(v);
+  }
+}
+
+// Loads kVec channels starting at p; `valid` of them exist (the rest read as `fill`). `vec`
+// says the pointer and the row are aligned for one vector load (checked on the host).
+template <typename T, typename Acc>
+__device__ __forceinline__ void LoadVec(const T* p, int64_t valid, bool vec, Acc fill,
+                                        Acc (&out)[kVec]) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (vec && valid >= kVec) {
+      const float4 v = *reinterpret_cast<const float4*>(p);
+      out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+      return;
+    }
+  } else if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    if (vec && valid >= kVec) {
+      const uint2 raw = *reinterpret_cast<const uint2*>(p);
+      const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+      const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+      out[0] = lo.x, out[1] = lo.y, out[2] = hi.x, out[3] = hi.y;
+      return;
+    }
+  }
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) out[v] = v < valid ? ToAcc<Acc>(p[v]) : fill;
+}
+
+template <typename T, typename Acc>
+__device__ __forceinline__ void StoreVec(T* p, int64_t valid, bool vec, const Acc (&in)[kVec]) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (vec && valid >= kVec) {
+      *reinterpret_cast<float4*>(p) = make_float4(in[0], in[1], in[2], in[3]);
+      return;
+    }
+  } else if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    if (vec && valid >= kVec) {
+      uint2 raw;
+      *reinterpret_cast<__nv_bfloat162*>(&raw.x) = __floats2bfloat162_rn(in[0], in[1]);
+      *reinterpret_cast<__nv_bfloat162*>(&raw.y) = __floats2bfloat162_rn(in[2], in[3]);
+      *reinterpret_cast<uint2*>(p) = raw;
+      return;
+    }
+  }
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) {
+    if (v < valid) p[v] = FromAcc<T>(in[v]);
+  }
+}
+
+// Workspace values are always padded to whole tiles, so they need no bounds.
+template <typename Acc>
+__device__ __forceinline__ void StoreLink(Acc* p, const Acc (&in)[kVec]) {
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) p[v] = in[v];
+}
+template <typename Acc>
+__device__ __forceinline__ void LoadLink(const Acc* p, Acc (&out)[kVec]) {
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) out[v] = __ldcg(p + v);
+}
+
+// Run by warp 0 only (all 32 lanes; lane l owns channels l*kVec ..). Given this chunk's aggregate
+// (A, H) and `start` (the state before the first chunk in scan order), returns the carry into
+// this chunk and publishes this chunk's inclusive value A carry + H. `reverse` scans from the
+// last chunk to the first.
+template <typename Acc>
+__device__ void PropagateCarry(const Links<Acc>& l, const BlockCoord& c, bool reverse,
+                               const Acc (&A)[kVec], const Acc (&H)[kVec], const Acc (&start)[kVec],
+                               Acc (&carry)[kVec]) {
+  const int lane = threadIdx.x & 31;
+  const int64_t padded = l.tiles * kChannels;
+  auto value_at = [&](Acc* base, int64_t chunk) {
+    return base + (c.b * l.chunks + chunk) * padded + c.tile * kChannels + lane * kVec;
+  };
+  int* flags = l.flags + (c.b * l.tiles + c.tile) * l.chunks;
+  const bool first = reverse ? c.chunk == l.chunks - 1 : c.chunk == 0;
+  if (first) {
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) carry[v] = start[v];
+  } else {
+    StoreLink(value_at(l.agg_a, c.chunk), A);
+    StoreLink(value_at(l.agg_h, c.chunk), H);
+    __threadfence();
+    __syncwarp();
+    if (lane == 0) atomicExch(flags + c.chunk, kAggregate);
+    Acc acc_a[kVec], acc_h[kVec];
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) acc_a[v] = Acc(1), acc_h[v] = Acc(0);
+    for (int64_t j = reverse ? c.chunk + 1 : c.chunk - 1;; j += reverse ? 1 : -1) {
+      int flag = kEmpty;
+      if (lane == 0) {
+        const volatile int* f = flags + j;
+        while ((flag = *f) == kEmpty) {
+        }
+      }
+      flag = __shfl_sync(0xffffffffu, flag, 0);
+      __threadfence();
+      if (flag == kInclusive) {
+        Acc incl[kVec];
+        LoadLink(value_at(l.incl, j), incl);
+#pragma unroll
+        for (int v = 0; v < kVec; ++v) carry[v] = acc_a[v] * incl[v] + acc_h[v];
+        break;
+      }
+      Acc a[kVec], h[kVec];
+      LoadLink(value_at(l.agg_a, j), a);
+      LoadLink(value_at(l.agg_h, j), h);
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) {
+        acc_h[v] = acc_a[v] * h[v] + acc_h[v];
+        acc_a[v] *= a[v];
+      }
+    }
+  }
+  Acc incl[kVec];
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) incl[v] = A[v] * carry[v] + H[v];
+  StoreLink(value_at(l.incl, c.chunk), incl);
+  __threadfence();
+  __syncwarp();
+  if (lane == 0) atomicExch(flags + c.chunk, kInclusive);
+}
+
+// Composes the warps' aggregates of one chunk in scan order (warp 0 first, or last when
+// `reverse`): on return s_a[w], s_h[w] hold the map from the chunk's start to warp w's start, and
+// (A, H) the whole chunk's. Run by warp 0; lane l handles its kVec channels.
+template <typename Acc>
+__device__ void ComposeWarps(Acc (*s_a)[kChannels], Acc (*s_h)[kChannels], bool reverse,
+                             Acc (&A)[kVec], Acc (&H)[kVec]) {
+  const int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) A[v] = Acc(1), H[v] = Acc(0);
+  for (int i = 0; i < kWarps; ++i) {
+    const int w = reverse ? kWarps - 1 - i : i;
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      const int ch = lane * kVec + v;
+      const Acc wa = s_a[w][ch], wh = s_h[w][ch];
+      s_a[w][ch] = A[v];
+      s_h[w][ch] = H[v];
+      H[v] = wa * H[v] + wh;
+      A[v] *= wa;
+    }
+  }
+}
+
+// Loads this thread's kSteps steps from t0 (all loads first, so each thread has 2 x kSteps
+// vector loads in flight); steps past the sequence are the identity.
+template <typename Acc, class Source>
+__device__ __forceinline__ void LoadSteps(const Source& src, int64_t b, int64_t t0, int64_t d0,
+                                          Acc (&a)[kSteps][kVec], Acc (&x)[kSteps][kVec]) {
+#pragma unroll
+  for (int s = 0; s < kSteps; ++s) {
+    if (t0 + s < src.seq_len) {
+      src.Load(b, t0 + s, d0, a[s], x[s]);
+    } else {
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) a[s][v] = Acc(1), x[s][v] = Acc(0);
+    }
+  }
+}
+
+// The aggregate (A, H) of this thread's steps, into its lane's slots of its warp's row.
+template <typename Acc>
+__device__ __forceinline__ void StoreWarpAggregate(const Acc (&a)[kSteps][kVec],
+                                                   const Acc (&x)[kSteps][kVec], Acc* s_a,
+                                                   Acc* s_h) {
+  const int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) {
+    Acc A = Acc(1), H = Acc(0);
+#pragma unroll
+    for (int s = 0; s < kSteps; ++s) {
+      H = a[s][v] * H + x[s][v];
+      A *= a[s][v];
+    }
+    s_a[lane * kVec + v] = A;
+    s_h[lane * kVec + v] = H;
+  }
+}
+
+// The forward chunked scan over any Source of steps. Source provides seq_len, dim, h0 and h_last
+// (Acc*, [batch, dim], either may be null), Load(b, t, d0, a, x) giving step t's map
+// h -> a h + x for the kVec channels at d0 (t < seq_len; channels past dim read as the identity
+// a = 1, x = 0) and Store(b, t, d0, h).
+template <typename Acc, class Source>
+__global__ void __launch_bounds__(kThreads) ChunkedScanForward(Source src, Links<Acc> links) {
+  __shared__ Acc s_a[kWarps][kChannels];
+  __shared__ Acc s_h[kWarps][kChannels];
+  const BlockCoord c = TakeTicket(links, /*reverse=*/false);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t d0 = c.tile * kChannels + lane * kVec;
+  const int64_t t0 = c.chunk * kChunk + warp * kSteps;
+
+  Acc a[kSteps][kVec], x[kSteps][kVec];
+  LoadSteps(src, c.b, t0, d0, a, x);
+  StoreWarpAggregate(a, x, s_a[warp], s_h[warp]);
+  __syncthreads();
+  if (warp == 0) {
+    Acc A[kVec], H[kVec], start[kVec], carry[kVec];
+    ComposeWarps(s_a, s_h, /*reverse=*/false, A, H);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      start[v] = src.h0 != nullptr && d0 + v < src.dim ? src.h0[c.b * src.dim + d0 + v] : Acc(0);
+    }
+    PropagateCarry(links, c, /*reverse=*/false, A, H, start, carry);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      const int ch = lane * kVec + v;
+      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry[v] + s_h[w][ch];
+      if (c.chunk == links.chunks - 1 && src.h_last != nullptr && d0 + v < src.dim) {
+        src.h_last[c.b * src.dim + d0 + v] = A[v] * carry[v] + H[v];
+      }
+    }
+  }
+  __syncthreads();
+  Acc h[kVec];
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) h[v] = s_h[warp][lane * kVec + v];
+#pragma unroll
+  for (int s = 0; s < kSteps; ++s) {
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) h[v] = a[s][v] * h[v] + x[s][v];
+    if (t0 + s < src.seq_len) src.Store(c.b, t0 + s, d0, h);
+  }
+}
+
+}  // namespace griffin::kernels::chunked

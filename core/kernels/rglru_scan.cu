@@ -1,0 +1,373 @@
+// The fused RG-LRU forward and backward as chunked scans (chunked_scan.cuh). The gates, the decay
+// and the input normaliser are computed from the gate inputs as each step is loaded, in fp32
+// (fp64 for fp64 inputs), so the only memory traffic is the inputs and the output.
+#include <cuda_bf16.h>
+
+#include "core/kernels/chunked_scan.cuh"
+#include "core/kernels/rglru_scan.cuh"
+#include "core/kernels/vector_access.cuh"
+
+namespace griffin::kernels {
+namespace {
+
+using namespace chunked;
+
+__device__ __forceinline__ float Exp(float v) { return expf(v); }
+__device__ __forceinline__ double Exp(double v) { return exp(v); }
+__device__ __forceinline__ float Sqrt(float v) { return sqrtf(v); }
+__device__ __forceinline__ double Sqrt(double v) { return sqrt(v); }
+__device__ __forceinline__ float Tanh(float v) { return tanhf(v); }
+__device__ __forceinline__ double Tanh(double v) { return tanh(v); }
+
+template <typename Acc>
+__device__ __forceinline__ Acc Sigmoid(Acc v) {
+  return Acc(1) / (Acc(1) + Exp(-v));
+}
+
+template <typename Acc>
+__device__ __forceinline__ Acc GeluTanh(Acc v) {
+  const Acc k = Acc(0.7978845608028654);  // sqrt(2 / pi)
+  return Acc(0.5) * v * (Acc(1) + Tanh(k * (v + Acc(0.044715) * v * v * v)));
+}
+
+// One step's gate values for one channel, exactly as the reference computes them.
+template <typename Acc>
+struct Gates {
+  Acc i, r, a, a_square, mult;
+  __device__ Gates(Acc gate_x, Acc gate_a, Acc softplus_a, bool reset) {
+    i = Sigmoid(gate_x);
+    r = Sigmoid(gate_a);
+    const Acc log_a = Acc(-8) * r * softplus_a;
+    a = Exp(log_a);
+    a_square = Exp(Acc(2) * log_a);  // as the references do, not a * a
+    mult = Sqrt(Acc(1) - a_square);
+    if (reset) a = Acc(0), mult = Acc(1);
+  }
+};
+
+// Typed view of RgLruInputs for one thread's kVec channels of one step.
+template <typename T, typename Acc>
+struct RgLruStepInputs {
+  const T* x;
+  const T* gate_x;
+  const T* gate_a;
+  const int64_t* positions;
+  const Acc* softplus_a;
+  const Acc* h0;
+  int64_t seq_len, dim;
+  bool vec;
+
+  explicit RgLruStepInputs(const RgLruInputs& in)
+      : x(static_cast<const T*>(in.x)),
+        gate_x(static_cast<const T*>(in.gate_x)),
+        gate_a(static_cast<const T*>(in.gate_a)),
+        positions(in.positions),
+        softplus_a(static_cast<const Acc*>(in.softplus_a)),
+        h0(static_cast<const Acc*>(in.h0)),
+        seq_len(in.seq_len),
+        dim(in.dim),
+        vec(VectorAligned(in.x, in.seq_len * in.dim, in.dim, in.kind) &&
+            VectorAligned(in.gate_x, 0, 0, in.kind) && VectorAligned(in.gate_a, 0, 0, in.kind)) {}
+
+  __device__ int64_t Offset(int64_t b, int64_t t, int64_t d0) const {
+    return (b * seq_len + t) * dim + d0;
+  }
+  // Raw inputs of step t and whether it starts a document.
+  __device__ bool Read(int64_t b, int64_t t, int64_t d0, Acc (&xv)[kVec], Acc (&gx)[kVec],
+                       Acc (&ga)[kVec], Acc (&sp)[kVec]) const {
+    const int64_t off = Offset(b, t, d0), valid = dim - d0;
+    LoadVec(x + off, valid, vec, Acc(0), xv);
+    LoadVec(gate_x + off, valid, vec, Acc(0), gx);
+    LoadVec(gate_a + off, valid, vec, Acc(0), ga);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) sp[v] = v < valid ? softplus_a[d0 + v] : Acc(0);
+    return positions[b * seq_len + t] == 0;
+  }
+};
+
+template <typename T, typename Acc>
+struct RgLruSource {
+  RgLruStepInputs<T, Acc> in;
+  const T* gelu_in;
+  T* y;
+  const Acc* h0;
+  Acc* h_last;
+  int64_t seq_len, dim;
+
+  // Channels past dim get x = 0 and a = exp(0) = 1 (sp = 0): the identity step.
+  __device__ void Load(int64_t b, int64_t t, int64_t d0, Acc (&a)[kVec], Acc (&bx)[kVec]) const {
+    Acc xv[kVec], gx[kVec], ga[kVec], sp[kVec];
+    const bool reset = in.Read(b, t, d0, xv, gx, ga, sp);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      const Gates<Acc> g(gx[v], ga[v], sp[v], reset);
+      a[v] = g.a;
+      bx[v] = xv[v] * g.i * g.mult;
+    }
+  }
+  __device__ void Store(int64_t b, int64_t t, int64_t d0, const Acc (&h)[kVec]) const {
+    const int64_t off = in.Offset(b, t, d0);
+    if (gelu_in == nullptr) {
+      StoreVec(y + off, dim - d0, in.vec, h);
+      return;
+    }
+    Acc gate[kVec], out[kVec];
+    LoadVec(gelu_in + off, dim - d0, in.vec, Acc(0), gate);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) out[v] = h[v] * GeluTanh(gate[v]);
+    StoreVec(y + off, dim - d0, in.vec, out);
+  }
+};
+
+template <typename Acc>
+Links<Acc> MakeLinks(const ScanWorkspace& ws, int64_t batch, int64_t seq_len, int64_t dim) {
+  const ScanWorkspaceShape shape = ChunkedScanShape(batch, seq_len, dim);
+  Acc* values = static_cast<Acc*>(ws.values);
+  return {values,
+          values + shape.values_per_array,
+          values + 2 * shape.values_per_array,
+          ws.flags,
+          ws.flags + shape.flag_count - 1,
+          batch,
+          shape.chunks,
+          shape.tiles};
+}
+
+template <typename T, typename Acc>
+cudaError_t LaunchForward(const RgLruForwardParams& p, cudaStream_t stream) {
+  const RgLruInputs& in = p.in;
+  const Links<Acc> links = MakeLinks<Acc>(p.workspace, in.batch, in.seq_len, in.dim);
+  RgLruSource<T, Acc> src{RgLruStepInputs<T, Acc>(in),
+                          static_cast<const T*>(p.gelu_in),
+                          static_cast<T*>(p.y),
+                          static_cast<const Acc*>(in.h0),
+                          static_cast<Acc*>(p.h_last),
+                          in.seq_len,
+                          in.dim};
+  src.in.vec = src.in.vec && VectorAligned(p.y, 0, 0, in.kind) &&
+               (p.gelu_in == nullptr || VectorAligned(p.gelu_in, 0, 0, in.kind));
+  const int64_t blocks = in.batch * links.tiles * links.chunks;
+  if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  ChunkedScanForward<Acc><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(src, links);
+  return cudaGetLastError();
+}
+
+template <typename T, typename Acc>
+struct BackwardArgs {
+  RgLruSource<T, Acc> fwd;  // loads steps exactly as the forward does
+  RgLruStepInputs<T, Acc> in;
+  const T* grad_y;
+  const Acc* carries;
+  T* grad_x;
+  T* grad_gate_x;
+  T* grad_gate_a;
+  Acc* grad_softplus_partial;
+  Acc* grad_h0;
+};
+
+// d sqrt(u) / du with the reference's bound (SqrtBoundDerivative: at most 1000, i.e. u floored at
+// 1 / (4 * 1000^2)), which keeps bf16 training from producing infinities as a -> 1.
+template <typename Acc>
+__device__ __forceinline__ Acc SqrtBoundDerivative(Acc u) {
+  const Acc floor = Acc(1) / (Acc(4) * Acc(1000) * Acc(1000));
+  return Acc(0.5) / Sqrt(u > floor ? u : floor);
+}
+
+// Backward of h_t = a_t h_{t-1} + b_t given dL/dh_t = g_t (plus what flows back from t+1):
+//   dh_t = g_t + a_{t+1} dh_{t+1},  db_t = dh_t,  da_t = dh_t h_{t-1},
+// a reverse scan of the "message" m_t = a_t dh_t, chunked like the forward (carries flow from the
+// last chunk to the first). h_{t-1} is recomputed from the forward's carry at each chunk start.
+template <typename T, typename Acc>
+__global__ void __launch_bounds__(kThreads)
+    RgLruBackwardKernel(BackwardArgs<T, Acc> p, Links<Acc> links) {
+  __shared__ Acc s_a[kWarps][kChannels];
+  __shared__ Acc s_h[kWarps][kChannels];
+  const BlockCoord c = TakeTicket(links, /*reverse=*/true);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t d0 = c.tile * kChannels + lane * kVec;
+  const int64_t t0 = c.chunk * kChunk + warp * kSteps;
+  const int64_t seq_len = p.in.seq_len, dim = p.in.dim;
+  const int64_t padded = links.tiles * kChannels;
+
+  // 1. Decays and normalised inputs (h_prev holds b_t for now), and each warp's aggregate.
+  Acc a[kSteps][kVec], h_prev[kSteps][kVec];
+  LoadSteps(p.fwd, c.b, t0, d0, a, h_prev);
+  StoreWarpAggregate(a, h_prev, s_a[warp], s_h[warp]);
+  __syncthreads();
+  // 2. The state entering each warp's steps, from the chunk's saved carry.
+  if (warp == 0) {
+    Acc A[kVec], H[kVec];
+    ComposeWarps(s_a, s_h, /*reverse=*/false, A, H);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      Acc carry = Acc(0);
+      if (c.chunk > 0) {
+        carry = p.carries[(c.b * links.chunks + c.chunk - 1) * padded + d0 + v];
+      } else if (p.in.h0 != nullptr && d0 + v < dim) {
+        carry = p.in.h0[c.b * dim + d0 + v];
+      }
+      const int ch = lane * kVec + v;
+      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry + s_h[w][ch];
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) {
+    Acc h = s_h[warp][lane * kVec + v];
+#pragma unroll
+    for (int s = 0; s < kSteps; ++s) {
+      const Acc next = a[s][v] * h + h_prev[s][v];
+      h_prev[s][v] = h;
+      h = next;
+    }
+  }
+  // 3. The reverse scan's aggregates: m_out = A m_in + H over each warp's steps.
+  Acc g[kSteps][kVec];
+#pragma unroll
+  for (int s = 0; s < kSteps; ++s) {
+    if (t0 + s < seq_len) {
+      LoadVec(p.grad_y + p.in.Offset(c.b, t0 + s, d0), dim - d0, p.in.vec, Acc(0), g[s]);
+    } else {
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) g[s][v] = Acc(0);
+    }
+  }
+  __syncthreads();  // everyone has read s_h before it is reused
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) {
+    Acc A = Acc(1), m = Acc(0);
+#pragma unroll
+    for (int s = kSteps - 1; s >= 0; --s) {
+      m = a[s][v] * (g[s][v] + m);
+      A *= a[s][v];
+    }
+    s_a[warp][lane * kVec + v] = A;
+    s_h[warp][lane * kVec + v] = m;
+  }
+  __syncthreads();
+  if (warp == 0) {
+    Acc A[kVec], H[kVec], start[kVec], carry[kVec];
+    ComposeWarps(s_a, s_h, /*reverse=*/true, A, H);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) start[v] = Acc(0);
+    PropagateCarry(links, c, /*reverse=*/true, A, H, start, carry);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      const int ch = lane * kVec + v;
+      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry[v] + s_h[w][ch];
+    }
+  }
+  __syncthreads();
+  // 4. Per-step gradients, walking the steps backwards with the true message from the right.
+  Acc m[kVec], d_softplus[kVec];
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) m[v] = s_h[warp][lane * kVec + v], d_softplus[v] = Acc(0);
+#pragma unroll
+  for (int s = kSteps - 1; s >= 0; --s) {
+    const int64_t t = t0 + s;
+    if (t >= seq_len) continue;
+    Acc xv[kVec], gx[kVec], ga[kVec], sp[kVec];
+    const bool reset = p.in.Read(c.b, t, d0, xv, gx, ga, sp);
+    Acc dx[kVec], dgx[kVec], dga[kVec];
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      const Gates<Acc> gt(gx[v], ga[v], sp[v], reset);
+      const Acc dh = g[s][v] + m[v];
+      m[v] = a[s][v] * dh;
+      dx[v] = dh * gt.i * gt.mult;
+      const Acc d_i = dh * xv[v] * gt.mult;
+      dgx[v] = d_i * gt.i * (Acc(1) - gt.i);
+      Acc d_log_a = Acc(0);  // a and the sqrt are constants at a document start
+      if (!reset) {
+        const Acc d_mult = dh * xv[v] * gt.i;
+        const Acc d_a = dh * h_prev[s][v];
+        // mult = sqrt(1 - exp(2 log a)): d mult / d log a = -2 a^2 sqrt'(1 - a^2)
+        d_log_a =
+            d_a * gt.a - d_mult * Acc(2) * gt.a_square * SqrtBoundDerivative(Acc(1) - gt.a_square);
+      }
+      // log a = -8 r softplus(a_param)
+      const Acc d_r = d_log_a * Acc(-8) * sp[v];
+      dga[v] = d_r * gt.r * (Acc(1) - gt.r);
+      d_softplus[v] += d_log_a * Acc(-8) * gt.r;
+    }
+    const int64_t off = p.in.Offset(c.b, t, d0);
+    StoreVec(p.grad_x + off, dim - d0, p.in.vec, dx);
+    StoreVec(p.grad_gate_x + off, dim - d0, p.in.vec, dgx);
+    StoreVec(p.grad_gate_a + off, dim - d0, p.in.vec, dga);
+  }
+  // m is now dL/dh entering this warp's first step: for the sequence's first step, dL/dh0.
+  if (c.chunk == 0 && warp == 0 && p.grad_h0 != nullptr) {
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      if (d0 + v < dim) p.grad_h0[c.b * dim + d0 + v] = m[v];
+    }
+  }
+  // 5. This chunk's d softplus, summed over its warps in a fixed order (deterministic).
+  __syncthreads();
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) s_a[warp][lane * kVec + v] = d_softplus[v];
+  __syncthreads();
+  if (warp == 0) {
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      Acc sum = Acc(0);
+      for (int w = 0; w < kWarps; ++w) sum += s_a[w][lane * kVec + v];
+      p.grad_softplus_partial[(c.b * links.chunks + c.chunk) * padded + d0 + v] = sum;
+    }
+  }
+}
+
+template <typename T, typename Acc>
+cudaError_t LaunchBackward(const RgLruBackwardParams& p, cudaStream_t stream) {
+  const RgLruInputs& in = p.in;
+  const Links<Acc> links = MakeLinks<Acc>(p.workspace, in.batch, in.seq_len, in.dim);
+  const RgLruStepInputs<T, Acc> steps(in);
+  BackwardArgs<T, Acc> args{
+      {steps, nullptr, nullptr, static_cast<const Acc*>(in.h0), nullptr, in.seq_len, in.dim},
+      steps,
+      static_cast<const T*>(p.grad_y),
+      static_cast<const Acc*>(p.carries),
+      static_cast<T*>(p.grad_x),
+      static_cast<T*>(p.grad_gate_x),
+      static_cast<T*>(p.grad_gate_a),
+      static_cast<Acc*>(p.grad_softplus_partial),
+      static_cast<Acc*>(p.grad_h0)};
+  args.in.vec = args.in.vec && VectorAligned(p.grad_y, 0, 0, in.kind) &&
+                VectorAligned(p.grad_x, 0, 0, in.kind) &&
+                VectorAligned(p.grad_gate_x, 0, 0, in.kind) &&
+                VectorAligned(p.grad_gate_a, 0, 0, in.kind);
+  const int64_t blocks = in.batch * links.tiles * links.chunks;
+  if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  RgLruBackwardKernel<T, Acc><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(args, links);
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t LaunchRgLruForward(const RgLruForwardParams& p, cudaStream_t stream) {
+  if (p.in.batch == 0 || p.in.dim == 0 || p.in.seq_len == 0) return cudaSuccess;
+  switch (p.in.kind) {
+    case ScalarKind::kFloat32:
+      return LaunchForward<float, float>(p, stream);
+    case ScalarKind::kBFloat16:
+      return LaunchForward<__nv_bfloat16, float>(p, stream);
+    case ScalarKind::kFloat64:
+      return LaunchForward<double, double>(p, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+cudaError_t LaunchRgLruBackward(const RgLruBackwardParams& p, cudaStream_t stream) {
+  if (p.in.batch == 0 || p.in.dim == 0 || p.in.seq_len == 0) return cudaSuccess;
+  switch (p.in.kind) {
+    case ScalarKind::kFloat32:
+      return LaunchBackward<float, float>(p, stream);
+    case ScalarKind::kBFloat16:
+      return LaunchBackward<__nv_bfloat16, float>(p, stream);
+    case ScalarKind::kFloat64:
+      return LaunchBackward<double, double>(p, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace griffin::kernels
