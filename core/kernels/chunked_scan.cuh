@@ -11,10 +11,13 @@
 //
 // Carries: blocks take chunk indices in launch order from an atomic ticket, so a block only ever
 // waits on blocks that are already running (no deadlock whatever the scheduler does). Each block
-// publishes its aggregate (A, H) at once, then walks back over its predecessors, composing their
-// aggregates until it meets one whose inclusive value (the true state at its end) is published;
-// then it publishes its own inclusive value. Data is written before a __threadfence() and the flag
-// after it; readers spin on the flag, fence, then read through L2 (__ldcg).
+// publishes its aggregate (A, H) at once, then walks back over its predecessors until it meets
+// one whose inclusive value (the true state at its end) is published, applies the aggregates in
+// between in scan order, and publishes its own inclusive value. Applying them in scan order
+// (rather than composing them backwards as CUB does) makes every carry bitwise what a strict
+// chain would give, whatever the timing: results are deterministic. Data is written before a
+// __threadfence() and the flag after it; readers spin on the flag, fence, then read through L2
+// (__ldcg).
 #pragma once
 
 #include <cuda_bf16.h>
@@ -168,33 +171,30 @@ __device__ void PropagateCarry(const Links<Acc>& l, const BlockCoord& c, bool re
     __threadfence();
     __syncwarp();
     if (lane == 0) atomicExch(flags + c.chunk, kAggregate);
-    Acc acc_a[kVec], acc_h[kVec];
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) acc_a[v] = Acc(1), acc_h[v] = Acc(0);
-    for (int64_t j = reverse ? c.chunk + 1 : c.chunk - 1;; j += reverse ? 1 : -1) {
+    // Nearest predecessor (in scan order) whose inclusive value is out; those in between have
+    // at least their aggregates out.
+    const int64_t step = reverse ? 1 : -1;
+    int64_t k = c.chunk + step;
+    for (;; k += step) {
       int flag = kEmpty;
       if (lane == 0) {
-        const volatile int* f = flags + j;
+        const volatile int* f = flags + k;
         while ((flag = *f) == kEmpty) {
         }
       }
-      flag = __shfl_sync(0xffffffffu, flag, 0);
-      __threadfence();
-      if (flag == kInclusive) {
-        Acc incl[kVec];
-        LoadLink(value_at(l.incl, j), incl);
-#pragma unroll
-        for (int v = 0; v < kVec; ++v) carry[v] = acc_a[v] * incl[v] + acc_h[v];
-        break;
-      }
+      if (__shfl_sync(0xffffffffu, flag, 0) == kInclusive) break;
+    }
+    __threadfence();
+    // Apply the maps in scan order from that inclusive value: the same operations, in the same
+    // order, as a strict chain of inclusive values would do, so the result does not depend on
+    // how far the walk went (which varies with scheduling): the scan is deterministic.
+    LoadLink(value_at(l.incl, k), carry);
+    for (int64_t j = k - step; j != c.chunk; j -= step) {
       Acc a[kVec], h[kVec];
       LoadLink(value_at(l.agg_a, j), a);
       LoadLink(value_at(l.agg_h, j), h);
 #pragma unroll
-      for (int v = 0; v < kVec; ++v) {
-        acc_h[v] = acc_a[v] * h[v] + acc_h[v];
-        acc_a[v] *= a[v];
-      }
+      for (int v = 0; v < kVec; ++v) carry[v] = a[v] * carry[v] + h[v];
     }
   }
   Acc incl[kVec];

@@ -148,8 +148,14 @@ RgLruScanResult RgLruScanCuda(const RgLruScanArgs& a) {
                                       a.gelu_gate.value_or(at::Tensor()));
     return {out.y, out.h_last};
   }
-  // Training: the product with the gelu branch stays in ATen so autograd sees it.
-  variable_list out = RgLruFunction::apply(a.x, a.gate_x, a.gate_a, a.a_param, a.positions, h0);
+  // Training: the product with the gelu branch stays in ATen so autograd sees it. Function::apply
+  // cannot take an undefined tensor, so a missing h0 is passed as zeros (the same recurrence).
+  const at::Tensor h0_or_zeros =
+      h0.defined() ? h0
+                   : at::zeros({a.x.size(0), a.x.size(2)},
+                               a.x.options().dtype(AccumulationType(a.x.scalar_type())));
+  variable_list out =
+      RgLruFunction::apply(a.x, a.gate_x, a.gate_a, a.a_param, a.positions, h0_or_zeros);
   at::Tensor y = out[0];
   if (a.gelu_gate.has_value()) y = y * at::gelu(*a.gelu_gate, "tanh");
   return {y, out[1]};
