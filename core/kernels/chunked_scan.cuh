@@ -268,8 +268,10 @@ __device__ __forceinline__ void StoreWarpAggregate(const Acc (&a)[kSteps][kVec],
 // (Acc*, [batch, dim], either may be null), Load(b, t, d0, a, x) giving step t's map
 // h -> a h + x for the kVec channels at d0 (t < seq_len; channels past dim read as the identity
 // a = 1, x = 0) and Store(b, t, d0, h).
+// Two blocks per SM (at most 128 registers): with one, half the loads are in flight and the
+// measured bandwidth halves (seen at 148-192 registers).
 template <typename Acc, class Source>
-__global__ void __launch_bounds__(kThreads) ChunkedScanForward(Source src, Links<Acc> links) {
+__global__ void __launch_bounds__(kThreads, 2) ChunkedScanForward(Source src, Links<Acc> links) {
   __shared__ Acc s_a[kWarps][kChannels];
   __shared__ Acc s_h[kWarps][kChannels];
   const BlockCoord c = TakeTicket(links, /*reverse=*/false);

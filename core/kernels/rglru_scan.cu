@@ -178,7 +178,7 @@ __device__ __forceinline__ Acc SqrtBoundDerivative(Acc u) {
 // a reverse scan of the "message" m_t = a_t dh_t, chunked like the forward (carries flow from the
 // last chunk to the first). h_{t-1} is recomputed from the forward's carry at each chunk start.
 template <typename T, typename Acc>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 2)
     RgLruBackwardKernel(BackwardArgs<T, Acc> p, Links<Acc> links) {
   __shared__ Acc s_a[kWarps][kChannels];
   __shared__ Acc s_h[kWarps][kChannels];
