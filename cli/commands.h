@@ -10,4 +10,5 @@ void AddLogitsCommand(CLI::App& app, const std::string& command_line);
 void AddGenerateCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app, const std::string& command_line);
 void AddChatCommand(CLI::App& app);
+void AddRunCommand(CLI::App& app, const std::string& command_line);
 }  // namespace griffin::cli

@@ -1,5 +1,6 @@
 #include "core/io/paths.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -53,6 +54,28 @@ std::string MakeTempDir(const std::string& prefix) {
         fmt::format("cannot create a temporary directory {}: {}", templ, std::strerror(errno)));
   }
   return std::string(buf.data());
+}
+
+void MakeDirs(const std::string& path) {
+  if (path.empty() || IsDirectory(path)) return;
+  const size_t slash = path.find_last_of('/', path.size() > 1 ? path.size() - 2 : 0);
+  if (slash != std::string::npos && slash > 0) MakeDirs(path.substr(0, slash));
+  if (mkdir(path.c_str(), 0777) != 0 && errno != EEXIST) {
+    throw std::runtime_error(
+        fmt::format("{}: cannot create directory: {}", path, std::strerror(errno)));
+  }
+  if (!IsDirectory(path))
+    throw std::runtime_error(fmt::format("{}: exists and is not a directory", path));
+}
+
+void CheckWritableDirectory(const std::string& dir) {
+  const std::string probe = Join(dir, fmt::format(".griffin-write-probe-{}", getpid()));
+  const int fd = open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    throw std::runtime_error(fmt::format("{}: cannot write here: {}", dir, std::strerror(errno)));
+  }
+  close(fd);
+  unlink(probe.c_str());
 }
 
 void RemoveTree(const std::string& path) {

@@ -17,6 +17,20 @@ at::Tensor Positions(int64_t batch, int64_t start, int64_t count) {
   return at::arange(start, start + count, at::kLong).expand({batch, count}).contiguous();
 }
 
+// The prompt through the state in pieces of at most `chunk` tokens (0: one call); the logits of
+// the last position.
+at::Tensor Prefill(const LanguageModel& model, const at::Tensor& ids, const at::Tensor& pos,
+                   DecodeState& state, int64_t chunk) {
+  const int64_t T = ids.size(1);
+  if (chunk <= 0 || chunk >= T) return model.Forward(ids, pos, state, nullptr, true);
+  at::Tensor logits;
+  for (int64_t start = 0; start < T; start += chunk) {
+    const int64_t n = std::min(chunk, T - start);
+    logits = model.Forward(ids.narrow(1, start, n), pos.narrow(1, start, n), state, nullptr, true);
+  }
+  return logits;
+}
+
 }  // namespace
 
 std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOptions& o,
@@ -38,7 +52,7 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
       for (int w = 0; w < o.warmup; ++w) {  // kernels loaded, allocator grown, cuBLAS plans made
         if (progress) progress(fmt::format("B={} prompt={}: warm-up", batch, prompt));
         auto state = model.NewState(batch);
-        at::Tensor logits = model.Forward(ids, pos, *state, nullptr, /*last_logits_only=*/true);
+        at::Tensor logits = Prefill(model, ids, pos, *state, o.prefill_chunk);
         for (int64_t t = 0; t < std::min<int64_t>(3, o.decode_tokens); ++t) {
           logits = model.Forward(logits.select(1, -1).argmax(-1, true),
                                  Positions(batch, prompt + t, 1), *state);
@@ -55,7 +69,7 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
         SynchronizeDevice(device);
         ResetPeakDeviceMemory(device);
         timer.Start();
-        logits = model.Forward(ids, pos, *state, nullptr, /*last_logits_only=*/true);
+        logits = Prefill(model, ids, pos, *state, o.prefill_chunk);
         timer.Stop();
         p.prefill_seconds.push_back(timer.Seconds());
         p.peak_prefill_bytes = std::max(p.peak_prefill_bytes, ReadDeviceMemory(device).peak);
@@ -76,7 +90,9 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
         timer.Stop();
         p.decode_step_seconds.push_back(timer.Seconds());
       }
-      p.peak_decode_bytes = ReadDeviceMemory(device).peak;
+      const DeviceMemory after = ReadDeviceMemory(device);
+      p.peak_decode_bytes = after.peak;
+      p.allocated_after_decode_bytes = after.allocated;
       p.state_bytes_after_decode = state->Bytes();
       p.state_reserved_after_decode = state->ReservedBytes();
       points.push_back(std::move(p));

@@ -20,6 +20,9 @@ struct SpeedOptions {
   int repeats = 3;  // prefills timed per point; decoding continues from the last one
   int warmup = 1;
   uint64_t seed = 0;  // random prompt ids
+  // Prefill in pieces of at most this many tokens through the state (0: the whole prompt in one
+  // call). Long contexts (1M tokens) need it: one call would materialise activations for all.
+  int64_t prefill_chunk = 0;
 };
 
 struct SpeedPoint {
@@ -29,6 +32,7 @@ struct SpeedPoint {
   int64_t state_bytes_after_prefill = 0, state_bytes_after_decode = 0;
   int64_t state_reserved_after_decode = 0;
   int64_t peak_prefill_bytes = 0, peak_decode_bytes = 0;  // allocator peaks (GPU), weights included
+  int64_t allocated_after_decode_bytes = 0;  // allocator's allocated bytes after decode (GPU)
   int64_t weight_bytes = 0;
 };
 

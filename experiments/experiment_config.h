@@ -1,0 +1,68 @@
+// Experiment configs: strict TOML (toml++) with `--set key=value` overrides, resolved into one
+// ExperimentConfig and expanded into points (the cartesian product of the models and every
+// list-valued sweep key). Unknown keys, wrong types and impossible values are errors naming
+// FILE:LINE:COLUMN (or the --set that introduced them). Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace griffin::experiments {
+
+// What each point measures.
+inline constexpr const char* kMemoryPerToken = "memory_per_token";
+inline constexpr const char* kLatencyAtLength = "latency_at_length";
+
+// In [models]: label = "CHECKPOINT", or label = { checkpoint = "...", max_context = N } to keep
+// a model out of the points above N tokens (the Transformer at 1M tokens).
+struct ModelEntry {
+  std::string label;        // the key in [models], e.g. "griffin"
+  std::string checkpoint;   // a checkpoint folder or preset:NAME[,key=value...]
+  int64_t max_context = 0;  // 0: no limit
+};
+
+struct ExperimentConfig {
+  std::string path;  // the TOML file it came from
+  std::string name, description;
+  std::vector<std::string> measures;  // kMemoryPerToken and/or kLatencyAtLength
+  // [run]
+  std::string device = "cpu";
+  std::string dtype = "float32";
+  uint64_t seed = 0;
+  std::string scan = "reference";
+  int64_t prefill_chunk = 0;  // prefill in pieces of at most this many tokens (0: one call)
+  // [models], in file order
+  std::vector<ModelEntry> models;
+  // [sweep]
+  std::vector<int64_t> contexts;  // tokens held (prompt length) at each point
+  std::vector<int64_t> batches = {1};
+  // [memory]
+  double budget_gib = 0.0;  // largest batch that fits this much device memory (0: not computed)
+  // [latency]
+  int64_t repeats = 3;
+  int64_t warmup = 1;
+  int64_t decode_tokens = 32;
+
+  std::vector<std::string> overrides;  // the --set list, as given
+  std::string resolved_toml;           // the config after overrides, as TOML text
+
+  bool Measures(const std::string& what) const;
+};
+
+struct ExperimentPoint {
+  int64_t index = 0;
+  std::string model;       // ModelEntry::label
+  std::string checkpoint;  // ModelEntry::checkpoint
+  int64_t context = 0, batch = 1;
+  std::string Key() const;  // "model=griffin context=1024 batch=1": names a point in logs/resume
+};
+
+// Reads `path`, applies `overrides` ("section.key=value", the value in TOML syntax; bare words are
+// strings), validates. Throws std::invalid_argument with FILE:LINE:COLUMN in the message.
+ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides);
+
+// Models outermost, then batch, then context (so one model's curve fills in first).
+std::vector<ExperimentPoint> ExperimentPoints(const ExperimentConfig& config);
+
+}  // namespace griffin::experiments

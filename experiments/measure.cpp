@@ -1,0 +1,74 @@
+#include "experiments/measure.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "core/model/dtype.h"
+#include "core/model/model_state.h"
+#include "core/runtime/speed_bench.h"
+
+namespace griffin::experiments {
+
+PointResult MeasurePoint(const LanguageModel& model, const ExperimentConfig& c,
+                         const ExperimentPoint& point) {
+  PointResult r;
+  r.point = point;
+  const ModelConfig& mc = model.config();
+  r.window = mc.attention_window;
+  const auto start = std::chrono::steady_clock::now();
+  SpeedOptions o;
+  o.prompt_tokens = {point.context};
+  o.batches = {point.batch};
+  o.decode_tokens = c.decode_tokens;
+  o.repeats = static_cast<int>(c.repeats);
+  o.warmup = static_cast<int>(c.warmup);
+  o.seed = c.seed;
+  o.prefill_chunk = c.prefill_chunk;
+  try {
+    const SpeedPoint s = MeasureSpeed(model, o).at(0);
+    const int64_t held = point.context + c.decode_tokens;
+    const c10::ScalarType dtype = ToScalarType(mc.dtype);
+    const double analytic =
+        static_cast<double>(AnalyticStateSize(mc, point.batch, held, dtype).total());
+    r.metrics["state_bytes_analytic"] = analytic;
+    r.metrics["state_bytes_measured"] = static_cast<double>(s.state_bytes_after_decode);
+    r.metrics["state_bytes_per_sequence"] =
+        static_cast<double>(s.state_bytes_after_decode) / static_cast<double>(point.batch);
+    if (model.device().is_cuda()) {
+      r.metrics["peak_prefill_bytes"] = static_cast<double>(s.peak_prefill_bytes - s.weight_bytes);
+      r.metrics["peak_decode_bytes"] = static_cast<double>(s.peak_decode_bytes - s.weight_bytes);
+      r.metrics["allocated_bytes_after_decode"] =
+          static_cast<double>(s.allocated_after_decode_bytes - s.weight_bytes);
+    }
+    if (c.budget_gib > 0) {
+      const double budget = c.budget_gib * 1024.0 * 1024.0 * 1024.0;
+      const double per_sequence =
+          static_cast<double>(AnalyticStateSize(mc, 1, held, dtype).total());
+      r.metrics["max_batch_in_budget"] =
+          std::max(0.0, std::floor((budget - static_cast<double>(s.weight_bytes)) / per_sequence));
+    }
+    if (c.Measures(kLatencyAtLength)) {
+      const double pre = Quantile(s.prefill_seconds, 0.5);
+      const double step = Quantile(s.decode_step_seconds, 0.5);
+      r.metrics["prefill_ms"] = pre * 1e3;
+      r.metrics["prefill_ms_p90"] = Quantile(s.prefill_seconds, 0.9) * 1e3;
+      r.metrics["prefill_tokens_per_s"] = static_cast<double>(point.batch * point.context) / pre;
+      r.metrics["decode_ms_per_token"] = step * 1e3;
+      r.metrics["decode_ms_p90"] = Quantile(s.decode_step_seconds, 0.9) * 1e3;
+      r.metrics["decode_tokens_per_s"] = static_cast<double>(point.batch) / step;
+      r.prefill_s = s.prefill_seconds;
+      r.decode_step_s = s.decode_step_seconds;
+    }
+  } catch (const c10::Error& e) {
+    r.error = e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace griffin::experiments

@@ -1,0 +1,68 @@
+#include "experiments/point_result.h"
+
+#include <limits>
+
+namespace griffin::experiments {
+
+const std::vector<MetricInfo>& Metrics() {
+  static const std::vector<MetricInfo> metrics = {
+      {"state_bytes_analytic", "bytes", false,
+       "decode state for batch x (context + decode) tokens, from the config alone"},
+      {"state_bytes_measured", "bytes", false,
+       "bytes of the state tensors actually held after prefill and decode"},
+      {"state_bytes_per_sequence", "bytes", false, "state_bytes_measured / batch"},
+      {"allocated_bytes_after_decode", "bytes", false,
+       "caching allocator's allocated bytes above the weights after decode: the state plus the "
+       "last step's outputs (GPU only)"},
+      {"peak_prefill_bytes", "bytes", false,
+       "allocator peak above the weights during prefill (GPU only)"},
+      {"peak_decode_bytes", "bytes", false,
+       "allocator peak above the weights during decode (GPU only)"},
+      {"max_batch_in_budget", "sequences", true,
+       "largest batch whose weights + analytic state at this context fit memory.budget_gib"},
+      {"prefill_ms", "ms", false, "median prefill time of the whole prompt"},
+      {"prefill_ms_p90", "ms", false, "90th percentile of the prefill samples"},
+      {"prefill_tokens_per_s", "tokens/s", true, "batch x context / median prefill time"},
+      {"decode_ms_per_token", "ms", false, "median time of one decode step at this depth"},
+      {"decode_ms_p90", "ms", false, "90th percentile of the decode-step samples"},
+      {"decode_tokens_per_s", "tokens/s", true, "batch / median decode step"},
+  };
+  return metrics;
+}
+
+double PointResult::Metric(const std::string& name) const {
+  const auto it = metrics.find(name);
+  return it == metrics.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
+}
+
+nlohmann::json PointResult::ToJson() const {
+  return {{"index", point.index},
+          {"model", point.model},
+          {"checkpoint", point.checkpoint},
+          {"context", point.context},
+          {"batch", point.batch},
+          {"window", window},
+          {"error", error},
+          {"metrics", metrics},
+          {"prefill_s", prefill_s},
+          {"decode_step_s", decode_step_s},
+          {"wall_s", wall_s}};
+}
+
+PointResult PointResult::FromJson(const nlohmann::json& j) {
+  PointResult r;
+  r.point.index = j.at("index").get<int64_t>();
+  r.point.model = j.at("model").get<std::string>();
+  r.point.checkpoint = j.at("checkpoint").get<std::string>();
+  r.point.context = j.at("context").get<int64_t>();
+  r.point.batch = j.at("batch").get<int64_t>();
+  r.window = j.at("window").get<int64_t>();
+  r.error = j.at("error").get<std::string>();
+  r.metrics = j.at("metrics").get<std::map<std::string, double>>();
+  r.prefill_s = j.at("prefill_s").get<std::vector<double>>();
+  r.decode_step_s = j.at("decode_step_s").get<std::vector<double>>();
+  r.wall_s = j.at("wall_s").get<double>();
+  return r;
+}
+
+}  // namespace griffin::experiments

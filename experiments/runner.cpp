@@ -1,0 +1,224 @@
+#include "experiments/runner.h"
+
+#include <ATen/Context.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+#include "core/io/paths.h"
+#include "core/kernels/op_impl.h"
+#include "core/model/language_model.h"
+#include "experiments/measure.h"
+
+namespace griffin::experiments {
+namespace {
+
+constexpr const char* kJournalFormat = "griffin-journal";
+
+std::string Duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const int64_t t = static_cast<int64_t>(std::llround(s));
+  return t >= 3600 ? fmt::format("{}h{:02}m", t / 3600, t % 3600 / 60)
+                   : fmt::format("{}m{:02}s", t / 60, t % 60);
+}
+
+// Reads the finished points of an interrupted run of the same config. A torn last line (killed
+// mid-write) is dropped; anything else malformed is an error.
+std::map<int64_t, PointResult> ReadJournal(const std::string& path, const ExperimentConfig& c,
+                                           const std::vector<ExperimentPoint>& points) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  if (lines.empty()) throw std::runtime_error(path + ": empty journal; delete it to start over");
+  const nlohmann::json header = nlohmann::json::parse(lines[0], nullptr, false);
+  if (header.is_discarded() || header.value("format", "") != kJournalFormat) {
+    throw std::runtime_error(path + ": not a griffin journal (first line)");
+  }
+  if (header.value("config_toml", "") != c.resolved_toml) {
+    throw std::runtime_error(fmt::format(
+        "{}: the interrupted run used a different config (after --set overrides); resume with the "
+        "same file and overrides, or delete the journal to start over",
+        path));
+  }
+  std::map<int64_t, PointResult> done;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const nlohmann::json j = nlohmann::json::parse(lines[i], nullptr, false);
+    if (j.is_discarded()) {
+      if (i + 1 == lines.size()) {
+        fmt::print(stderr, "[run] {}: dropping a torn last line (the point it began is redone)\n",
+                   path);
+        continue;
+      }
+      throw std::runtime_error(fmt::format("{}:{}: malformed journal line", path, i + 1));
+    }
+    PointResult r = PointResult::FromJson(j);
+    const int64_t k = r.point.index;
+    if (k < 0 || k >= static_cast<int64_t>(points.size()) || points[k].Key() != r.point.Key()) {
+      throw std::runtime_error(
+          fmt::format("{}:{}: point {} does not match the plan", path, i + 1, r.point.Key()));
+    }
+    done[k] = std::move(r);
+  }
+  return done;
+}
+
+// Appends one line and makes it durable before the next point starts.
+void AppendDurably(std::FILE* f, const std::string& path, const std::string& line) {
+  if (std::fputs((line + "\n").c_str(), f) < 0 || std::fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    throw std::runtime_error(path + ": cannot append to the journal");
+  }
+}
+
+LoadOptions ModelOptions(const ExperimentConfig& c) {
+  LoadOptions o;
+  o.device = c10::Device(c.device);
+  o.dtype = ParseDType(c.dtype);
+  o.seed = c.seed;
+  o.ops.scan = ParseOpImpl(c.scan);
+  return o;
+}
+
+void CheckDevice(const ExperimentConfig& c) {
+  c10::Device d(c10::kCPU);
+  try {
+    d = c10::Device(c.device);
+  } catch (const std::exception&) {
+    throw std::invalid_argument(
+        fmt::format("{}: run.device '{}' is not cpu, cuda or cuda:N", c.path, c.device));
+  }
+  if (d.is_cuda() && !at::hasCUDA()) {
+    throw std::invalid_argument(
+        fmt::format("{}: run.device = {}: no CUDA device is available here", c.path, c.device));
+  }
+}
+
+std::string OneLine(const PointResult& r) {
+  if (!r.ok()) return fmt::format("not measured: {}", r.error.substr(0, r.error.find('\n')));
+  std::string s = fmt::format("state {:.3f} MiB", r.Metric("state_bytes_measured") / 1048576.0);
+  if (r.metrics.count("prefill_ms")) {
+    s += fmt::format(", prefill {:.2f} ms, decode {:.3f} ms/token", r.Metric("prefill_ms"),
+                     r.Metric("decode_ms_per_token"));
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string DescribePlan(const ExperimentConfig& c) {
+  std::string s = fmt::format("# {} (resolved config)\n{}\n\n", c.path, c.resolved_toml);
+  const auto points = ExperimentPoints(c);
+  s += fmt::format("{} points, measuring {}:\n", points.size(), fmt::join(c.measures, " and "));
+  for (const ExperimentPoint& p : points) {
+    s += fmt::format("  {:>4}  {}  ({})\n", p.index, p.Key(), p.checkpoint);
+  }
+  return s;
+}
+
+std::string SummaryTable(const std::vector<PointResult>& results) {
+  std::string s =
+      "| model | batch | context | state MiB (analytic / held) | peak prefill MiB | prefill ms | "
+      "decode ms/token (median / p90) | status |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: "
+      "| --- |\n";
+  auto num = [](double v, const char* fmtstr) {
+    return std::isfinite(v) ? fmt::format(fmt::runtime(fmtstr), v) : std::string("-");
+  };
+  for (const PointResult& r : results) {
+    s += fmt::format(
+        "| {} | {} | {} | {} / {} | {} | {} | {} / {} | {} |\n", r.point.model, r.point.batch,
+        r.point.context, num(r.Metric("state_bytes_analytic") / 1048576.0, "{:.3f}"),
+        num(r.Metric("state_bytes_measured") / 1048576.0, "{:.3f}"),
+        num(r.Metric("peak_prefill_bytes") / 1048576.0, "{:.1f}"),
+        num(r.Metric("prefill_ms"), "{:.2f}"), num(r.Metric("decode_ms_per_token"), "{:.3f}"),
+        num(r.Metric("decode_ms_p90"), "{:.3f}"),
+        r.ok() ? "ok" : r.error.substr(0, r.error.find('\n')).substr(0, 60));
+  }
+  return s;
+}
+
+RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
+  CheckDevice(c);
+  const std::vector<ExperimentPoint> points = ExperimentPoints(c);
+  try {
+    paths::MakeDirs(o.out_dir);
+    paths::CheckWritableDirectory(o.out_dir);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("--out {}: {}", o.out_dir, e.what()));
+  }
+  RunOutcome out;
+  out.h5_path = paths::Join(o.out_dir, c.name + ".h5");
+  const std::string journal = paths::Join(o.out_dir, c.name + ".journal.jsonl");
+  if (paths::Exists(out.h5_path)) {
+    throw std::runtime_error(fmt::format(
+        "{} already exists: finished results are never overwritten; pass another --out or move "
+        "it",
+        out.h5_path));
+  }
+  std::map<int64_t, PointResult> done;
+  if (paths::Exists(journal)) {
+    if (!o.resume) {
+      throw std::runtime_error(fmt::format(
+          "{} holds an unfinished run of this experiment: add --resume to complete it, or delete "
+          "it to start over",
+          journal));
+    }
+    done = ReadJournal(journal, c, points);
+    fmt::print(stderr, "[run] resuming: {} of {} points already done ({})\n", done.size(),
+               points.size(), journal);
+  } else {
+    if (o.resume) fmt::print(stderr, "[run] nothing to resume in {}; starting\n", o.out_dir);
+    const std::string tmp = journal + ".tmp";
+    {
+      std::ofstream f(tmp);
+      f << nlohmann::json{{"format", kJournalFormat}, {"config_toml", c.resolved_toml}}.dump()
+        << "\n";
+      if (!f) throw std::runtime_error(tmp + ": cannot write");
+    }
+    paths::Rename(tmp, journal);
+  }
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(journal.c_str(), "a"),
+                                                       &std::fclose);
+  if (!file) throw std::runtime_error(journal + ": cannot open for appending");
+
+  const auto start = std::chrono::steady_clock::now();
+  double measured_s = 0.0;
+  int64_t measured = 0;
+  std::unique_ptr<LanguageModel> model;
+  std::string model_label;
+  for (const ExperimentPoint& p : points) {
+    if (done.count(p.index)) continue;
+    const int64_t remaining = static_cast<int64_t>(points.size() - done.size());
+    const double eta = measured > 0 ? measured_s / measured * remaining : NAN;
+    fmt::print(
+        stderr, "[run] {}/{} done, {} elapsed, ETA {} | {}\n", done.size(), points.size(),
+        Duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()),
+        Duration(eta), p.Key());
+    if (model_label != p.model) {
+      model.reset();  // free the previous model's memory first
+      model = LoadModel(p.checkpoint, ModelOptions(c));
+      model_label = p.model;
+    }
+    PointResult r = MeasurePoint(*model, c, p);
+    AppendDurably(file.get(), journal, r.ToJson().dump());
+    measured_s += r.wall_s;
+    ++measured;
+    fmt::print(stderr, "[run]   {}: {} ({:.1f} s)\n", p.Key(), OneLine(r), r.wall_s);
+    done[p.index] = std::move(r);
+  }
+  file.reset();
+  for (auto& [k, r] : done) out.results.push_back(r);
+  WriteRunFile(out.h5_path, c, out.results, o.command_line);
+  std::remove(journal.c_str());
+  return out;
+}
+
+}  // namespace griffin::experiments

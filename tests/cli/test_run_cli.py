@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""End-to-end checks of `griffin run`: a sweep's HDF5 file read with h5py as users' scripts do,
+Griffin's state flat past its window and the Transformer's growing, finished results never
+overwritten, a run killed mid-sweep resumed without redoing or losing a point, bad configs as one
+clear error, and the plot scripts on the file.
+
+usage: test_run_cli.py GRIFFIN_BINARY SOURCE_DIR PYTHON
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import numpy as np
+
+GRIFFIN, SOURCE, PYTHON = sys.argv[1], sys.argv[2], sys.argv[3]
+failures = []
+
+CONFIG = """
+[experiment]
+name = "sweep"
+measure = ["memory_per_token", "latency_at_length"]
+[run]
+device = "cpu"
+[models]
+griffin = "preset:tiny-griffin"
+transformer = "preset:tiny-gemma"
+[sweep]
+context = {contexts}
+[latency]
+repeats = 1
+warmup = 0
+decode_tokens = 4
+"""
+
+
+def griffin(*args, timeout=600):
+    return subprocess.run([GRIFFIN, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def text(values):
+    return [v.decode() if isinstance(v, bytes) else v for v in values]
+
+
+def write(tmp, name, body):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(body)
+    return path
+
+
+def check_full_run(tmp):
+    cfg = write(tmp, "sweep.toml", CONFIG.format(contexts="[4, 8, 16, 32, 64, 128]"))
+    out = os.path.join(tmp, "full")
+    r = griffin("run", cfg, "--out", out)
+    path = os.path.join(out, "sweep.h5")
+    check(r.returncode == 0 and "| griffin | 1 | 128 |" in r.stdout and path in r.stdout,
+          "run: summary table and the result path" + ("" if r.returncode == 0 else r.stderr[-500:]))
+    with h5py.File(path, "r") as f:
+        check(f.attrs["schema"] in ("griffin-results", b"griffin-results")
+              and "context = [ 4, 8, 16, 32, 64, 128 ]" in f["meta/config_toml"][()].decode(),
+              "run: provenance and the resolved config in the file")
+        model = np.array(text(f["points/model"][()]))
+        context = f["points/context"][()]
+        state = f["metrics/state_bytes_measured"][()]
+        analytic = f["metrics/state_bytes_analytic"][()]
+        units = f["metrics/state_bytes_measured"].attrs["units"]
+        window = int(f["points/window"][()][model == "griffin"][0])
+        decode = f["timings/decode_step_s"][()]
+    check(len(model) == 12 and np.all(state == analytic) and units in ("bytes", b"bytes"),
+          "run: 12 points, held state bytes equal the analytic ones, units attached")
+    g = state[(model == "griffin") & (context > window)]
+    t = state[model == "transformer"]
+    check(len(g) >= 2 and np.all(g == g[0]) and np.all(np.diff(t) > 0),
+          f"run: Griffin's state flat past its {window}-token window, the Transformer's growing")
+    check(decode.shape == (12, 4) and np.all(decode > 0), "run: raw decode samples kept")
+    r = griffin("run", cfg, "--out", out)
+    check(r.returncode != 0 and "never overwritten" in r.stderr,
+          "run: a finished result is never overwritten")
+    for script in ("plot_memory.py", "plot_latency.py"):
+        png = os.path.join(tmp, script + ".png")
+        p = subprocess.run([PYTHON, os.path.join(SOURCE, "scripts", script), path, png],
+                           capture_output=True, text=True, timeout=300)
+        check(p.returncode == 0 and os.path.getsize(png) > 10000, f"{script} draws the run")
+
+
+def check_kill_and_resume(tmp):
+    cfg = write(tmp, "slow.toml",
+                CONFIG.format(contexts="[16, 32, 64, 128, 256, 512, 1024, 2048, 4096]"))
+    out = os.path.join(tmp, "resume")
+    journal = os.path.join(out, "sweep.journal.jsonl")
+    proc = subprocess.Popen([GRIFFIN, "run", cfg, "--out", out], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline:  # kill once three points are on disk
+        if os.path.exists(journal) and sum(1 for _ in open(journal)) >= 4:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = sum(1 for _ in open(journal)) - 1
+    check(not os.path.exists(os.path.join(out, "sweep.h5")) and done_before >= 3,
+          f"kill: no result file, {done_before} finished points in the journal")
+    r = griffin("run", cfg, "--out", out)
+    check(r.returncode != 0 and "--resume" in r.stderr, "kill: rerun without --resume refuses")
+    r = griffin("run", cfg, "--out", out, "--set", "latency.repeats=2", "--resume")
+    check(r.returncode != 0 and "different config" in r.stderr,
+          "kill: resume with a different config refuses")
+    r = griffin("run", cfg, "--out", out, "--resume")
+    measured = [line for line in r.stderr.splitlines() if line.startswith("[run]   model=")]
+    check(r.returncode == 0 and f"{done_before} of 18 points already done" in r.stderr
+          and len(measured) == 18 - done_before,
+          f"resume: {18 - done_before} points measured, none redone")
+    with h5py.File(os.path.join(out, "sweep.h5"), "r") as f:
+        keys = list(zip(text(f["points/model"][()]), f["points/context"][()]))
+    want = [(m, c) for m in ("griffin", "transformer")
+            for c in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096)]
+    check(keys == want and not os.path.exists(journal),
+          "resume: every point once, in order, journal removed")
+
+
+def check_bad_input(tmp):
+    cfg = write(tmp, "ok.toml", CONFIG.format(contexts="[8]"))
+    r = griffin("run", cfg, "--dry-run")
+    check(r.returncode == 0 and "2 points" in r.stdout and "model=transformer context=8" in r.stdout,
+          "--dry-run prints the resolved config and the points")
+    blocker = write(tmp, "a-file", "")
+    for args, needle in [
+        (["run", write(tmp, "bad1.toml", CONFIG.format(contexts="[8]") + "colour = 1\n")],
+         "unknown key 'colour' in [latency]"),
+        (["run", write(tmp, "bad2.toml", CONFIG.format(contexts="[\"8\"]"))],
+         "sweep.context must be an integer"),
+        (["run", write(tmp, "bad3.toml", CONFIG.format(contexts="[8]").replace(
+            "tiny-gemma", "tiny-gemma,kv_heads=3"))], "models.transformer"),
+        (["run", cfg, "--out", os.path.join(blocker, "sub")], "--out"),
+        (["run", cfg, "--set", "run.device=cuda:7"] if not os.path.exists("/dev/nvidia0")
+         else ["run", cfg, "--set", "run.device=tpu"], "run.device"),
+    ]:
+        r = griffin(*args)
+        check(r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr,
+              f"{' '.join(os.path.basename(a) for a in args[1:])}: one error naming '{needle}'")
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    check_full_run(tmp)
+    check_kill_and_resume(tmp)
+    check_bad_input(tmp)
+
+print(f"{len(failures)} failure(s)")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,131 @@
+// Experiment configs: a good file resolves, --set overrides, sweeps expand to the cartesian
+// product, and every kind of bad config is one clear error naming FILE:LINE:COLUMN.
+#include "experiments/experiment_config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/io/paths.h"
+#include "test_util.h"
+
+namespace griffin::experiments {
+namespace {
+
+using testing::ExpectErrorContaining;
+
+class ExperimentConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = paths::MakeTempDir("griffin-config-test"); }
+  void TearDown() override { paths::RemoveTree(dir_); }
+  std::string Write(const std::string& text) {
+    const std::string path = paths::Join(dir_, "x.toml");
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string dir_;
+};
+
+constexpr const char* kGood = R"([experiment]
+name = "demo"
+measure = ["memory_per_token", "latency_at_length"]
+
+[run]
+device = "cpu"
+seed = 3
+
+[models]
+griffin = "preset:tiny-griffin"
+local = "preset:tiny-griffin,pattern=A,window=8"
+
+[sweep]
+context = [16, 64]
+batch = [1, 2]
+
+[latency]
+decode_tokens = 4
+)";
+
+TEST_F(ExperimentConfigTest, ResolvesAndExpandsTheSweep) {
+  const ExperimentConfig c = LoadExperiment(Write(kGood), {});
+  EXPECT_EQ(c.name, "demo");
+  EXPECT_TRUE(c.Measures(kMemoryPerToken) && c.Measures(kLatencyAtLength));
+  EXPECT_EQ(c.seed, 3u);
+  EXPECT_EQ(c.dtype, "float32");  // default
+  ASSERT_EQ(c.models.size(), 2u);
+  EXPECT_EQ(c.models[1].label, "local");
+  const auto points = ExperimentPoints(c);
+  ASSERT_EQ(points.size(), 8u);  // 2 models x 2 batches x 2 contexts
+  EXPECT_EQ(points[0].Key(), "model=griffin context=16 batch=1");
+  EXPECT_EQ(points[3].Key(), "model=griffin context=64 batch=2");
+  EXPECT_EQ(points[7].Key(), "model=local context=64 batch=2");
+  EXPECT_NE(c.resolved_toml.find("decode_tokens = 4"), std::string::npos);
+}
+
+TEST_F(ExperimentConfigTest, SetOverridesAnyKey) {
+  const ExperimentConfig c =
+      LoadExperiment(Write(kGood), {"sweep.context=[8, 32, 128]", "run.dtype=bfloat16",
+                                    "latency.repeats=5", "models.gemma=preset:tiny-gemma"});
+  EXPECT_EQ(c.contexts, (std::vector<int64_t>{8, 32, 128}));
+  EXPECT_EQ(c.dtype, "bfloat16");  // a bare word is taken as a string
+  EXPECT_EQ(c.repeats, 5);
+  EXPECT_EQ(c.models.size(), 3u);
+  EXPECT_NE(c.resolved_toml.find("[ 8, 32, 128 ]"), std::string::npos);
+}
+
+TEST_F(ExperimentConfigTest, BadConfigsAreOneClearError) {
+  const std::string good = kGood;
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    text.replace(text.find(from), from.size(), to);
+    return Write(text);
+  };
+  // Unknown key, with its position and the keys that exist.
+  ExpectErrorContaining([&] { LoadExperiment(with("seed = 3", "sed = 3"), {}); },
+                        {"x.toml:7:1", "unknown key 'sed' in [run]", "seed"});
+  ExpectErrorContaining([&] { LoadExperiment(with("[latency]", "[latnecy]"), {}); },
+                        {"x.toml:17:2", "unknown section [latnecy]"});
+  // Wrong types.
+  ExpectErrorContaining([&] { LoadExperiment(with("seed = 3", "seed = \"3\""), {}); },
+                        {"x.toml:7:8", "run.seed must be an integer, got a string"});
+  ExpectErrorContaining([&] { LoadExperiment(with("[16, 64]", "[16, \"64\"]"), {}); },
+                        {"x.toml:14", "sweep.context must be an integer or a list of integers"});
+  ExpectErrorContaining([&] { LoadExperiment(with("[16, 64]", "[16, 0]"), {}); },
+                        {"sweep.context values must be >= 1, got 0"});
+  // An impossible model is caught before anything runs.
+  ExpectErrorContaining(
+      [&] { LoadExperiment(with("pattern=A,window=8", "pattern=A,window=-1"), {}); },
+      {"x.toml:11:9", "models.local", "window"});
+  ExpectErrorContaining(
+      [&] { LoadExperiment(with("preset:tiny-griffin\"", "preset:no-such-model\""), {}); },
+      {"models.griffin", "no-such-model"});
+  ExpectErrorContaining([&] { LoadExperiment(with("\"latency_at_length\"", "\"speed\""), {}); },
+                        {"experiment.measure 'speed'"});
+  ExpectErrorContaining([&] { LoadExperiment(with("name = \"demo\"", "name = \"a b\""), {}); },
+                        {"experiment.name 'a b'"});
+  ExpectErrorContaining([&] { LoadExperiment(with("context = [16, 64]", ""), {}); },
+                        {"[sweep] context is required"});
+  ExpectErrorContaining([&] { LoadExperiment(with("device = \"cpu\"", "device = cpu"), {}); },
+                        {"x.toml:6"});  // TOML syntax error, positioned
+  // --set errors name the override.
+  ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"run.nope=1"}); },
+                        {"(--set)", "unknown key 'nope' in [run]"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"latency.repeats=0"}); },
+                        {"(--set)", "latency.repeats must be >= 1"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"noequals"}); },
+                        {"--set 'noequals'", "section.key=value"});
+  ExpectErrorContaining([&] { LoadExperiment(paths::Join(dir_, "missing.toml"), {}); },
+                        {"missing.toml"});
+}
+
+TEST(ShippedConfigs, AllResolve) {
+  for (const char* name : {"quickstart", "memory_2b", "latency_2b", "memory_9b", "latency_9b"}) {
+    const std::string path = std::string(GRIFFIN_SOURCE_DIR) + "/experiments/" + name + ".toml";
+    const ExperimentConfig c = LoadExperiment(path, {});
+    EXPECT_EQ(c.name, name) << path;
+    EXPECT_FALSE(ExperimentPoints(c).empty()) << path;
+  }
+}
+
+}  // namespace
+}  // namespace griffin::experiments
