@@ -10,7 +10,9 @@
 # GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000),
 # GRIFFIN_MODEL_BENCH_SPECS="preset:scan ..." (default "gemma-2b:reference recurrentgemma-2b:cuda"),
 # GRIFFIN_MODEL_BENCH_PROMPTS=512,2048,8192, GRIFFIN_STREAM_SPECS="preset:tokens ..." (streamed
-# text generation with per-token latency by depth; default none, e.g. "recurrentgemma-2b:20000").
+# text generation with per-token latency by depth; default none, e.g. "recurrentgemma-2b:20000"),
+# GRIFFIN_EXPERIMENTS="memory_2b latency_2b ..." (griffin run experiments/NAME.toml into
+# $OUT/runs/, with both plots; default none).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/device-out}
@@ -82,5 +84,17 @@ for spec in ${GRIFFIN_STREAM_SPECS:-}; do
     status=1
   grep -v "^\[tokenizer\]" "$OUT/stream_$model.log" | tee -a "$OUT/summary.md"
   gzip -f "$OUT/stream_$model.txt"
+done
+for name in ${GRIFFIN_EXPERIMENTS:-}; do
+  step "griffin run experiments/$name.toml"
+  "$BUILD/bin/griffin" run "experiments/$name.toml" --out "$OUT/runs" >"$OUT/run_$name.md" \
+    2>"$OUT/run_$name.log" || status=1
+  tail -3 "$OUT/run_$name.log"
+  cat "$OUT/run_$name.md" | tee -a "$OUT/summary.md"
+  if [[ -f "$OUT/runs/$name.h5" ]]; then
+    # Plots are redrawn from the HDF5 file anywhere; a python without matplotlib is not a failure.
+    "$PY" scripts/plot_memory.py "$OUT/runs/$name.h5" "$OUT/runs/$name-memory.png" || true
+    "$PY" scripts/plot_latency.py "$OUT/runs/$name.h5" "$OUT/runs/$name-latency.png" || true
+  fi
 done
 exit $status
