@@ -5,6 +5,7 @@
 namespace griffin::bench {
 void RegisterLinearScan();
 void RegisterRgLru();
+void RegisterConv1d();
 }  // namespace griffin::bench
 
 int main(int argc, char** argv) {
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   griffin::bench::RegisterLinearScan();
   griffin::bench::RegisterRgLru();
+  griffin::bench::RegisterConv1d();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -14,7 +14,9 @@ void AddModelOptions(CLI::App* cmd, ModelArgs& a) {
   cmd->add_option("--device", a.device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--dtype", a.dtype, "float32 | bfloat16 | float16 (default: the checkpoint's)");
   cmd->add_option("--seed", a.seed, "seed of preset:NAME random weights")->capture_default_str();
-  cmd->add_option("--scan", a.scan, "RG-LRU scan implementation: reference | cuda")
+  cmd->add_option("--scan", a.scan, "RG-LRU implementation: reference | cuda")
+      ->capture_default_str();
+  cmd->add_option("--conv", a.conv, "Conv1D implementation: reference | cuda")
       ->capture_default_str();
 }
 
@@ -35,6 +37,7 @@ std::unique_ptr<LanguageModel> LoadModelFromArgs(const ModelArgs& a) {
   if (!a.dtype.empty()) o.dtype = ParseDType(a.dtype);
   o.seed = a.seed;
   o.ops.scan = ParseOpImpl(a.scan);
+  o.ops.conv = ParseOpImpl(a.conv);
   return LoadModel(a.checkpoint, o);
 }
 

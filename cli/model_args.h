@@ -17,6 +17,7 @@ struct ModelArgs {
   std::string dtype;  // empty: the checkpoint's own
   uint64_t seed = 0;
   std::string scan = "reference";
+  std::string conv = "reference";
 };
 
 void AddModelOptions(CLI::App* cmd, ModelArgs& args);

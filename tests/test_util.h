@@ -2,10 +2,12 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace griffin::testing {
 
@@ -45,6 +47,31 @@ void ExpectErrorContaining(Fn&& fn, std::initializer_list<std::string> needles) 
   }
   for (const std::string& n : needles) {
     EXPECT_NE(message.find(n), std::string::npos) << "'" << n << "' not in: " << message;
+  }
+}
+
+// Gradients of loss() with respect to each of `inputs` (float64 leaves) by autograd against
+// central differences of loss() itself: ||autograd - numeric|| / ||numeric|| <= tol for each.
+template <typename Loss>
+void ExpectFiniteDifferenceGradients(Loss&& loss, const std::vector<at::Tensor*>& inputs,
+                                     double tol = 1e-7, double eps = 1e-6) {
+  for (at::Tensor* t : inputs) t->set_requires_grad(true);
+  loss().backward();
+  for (at::Tensor* t : inputs) {
+    const at::Tensor grad = t->grad().cpu();
+    at::Tensor numeric = at::empty_like(grad);
+    const at::NoGradGuard no_grad;
+    at::Tensor flat = t->view({-1});
+    for (int64_t k = 0; k < flat.numel(); ++k) {
+      const double v = flat[k].item<double>();
+      flat[k] = v + eps;
+      const double up = loss().template item<double>();
+      flat[k] = v - eps;
+      const double down = loss().template item<double>();
+      flat[k] = v;
+      numeric.view({-1})[k] = (up - down) / (2 * eps);
+    }
+    EXPECT_LE(RelativeError(grad, numeric), tol) << "input of shape " << t->sizes();
   }
 }
 

@@ -2,31 +2,23 @@
 
 #include <ATen/ATen.h>
 
+#include "core/kernels/conv1d_op.h"
+
 namespace griffin {
 
 at::Tensor CausalConv1d(const at::Tensor& u, const at::Tensor& positions, const at::Tensor& w,
-                        const at::Tensor& b, at::Tensor& tail, at::Tensor& tail_pos) {
-  const int64_t width = w.size(0);
-  const int64_t T = u.size(1);
-  const int64_t lag = width - 1;
-  const at::Tensor ext = at::cat({tail, u}, 1);                  // [B, W-1+T, L]
-  const at::Tensor ext_pos = at::cat({tail_pos, positions}, 1);  // [B, W-1+T]
-  at::Tensor out = b.expand_as(u).clone();
-  at::Tensor keep;  // [B, T, 1]: no document start among tokens t-s+1 .. t
-  for (int64_t s = 0; s < width; ++s) {
-    at::Tensor term = ext.narrow(1, lag - s, T) * w[width - 1 - s];
-    if (s > 0) {
-      const at::Tensor not_start = ext_pos.narrow(1, lag - s + 1, T).ne(0).unsqueeze(-1);
-      keep = s == 1 ? not_start : keep.logical_and(not_start);
-      term = term * keep.to(term.scalar_type());
-    }
-    out = out + term;
-  }
+                        const at::Tensor& b, at::Tensor& tail, at::Tensor& tail_pos, OpImpl impl) {
+  const at::Tensor out = Conv1dOp({u, positions, w, b, tail, tail_pos}, impl);
+  const int64_t lag = w.size(0) - 1;
   if (lag > 0) {
-    // clone, not contiguous(): at batch 1 the narrow is already "contiguous" and would keep the
-    // whole [1, W-1+T, L] prefill buffer alive inside the state (seen: 755 MiB at 8k tokens).
-    tail = ext.narrow(1, T, lag).clone();
-    tail_pos = ext_pos.narrow(1, T, lag).clone();
+    // The new tail: the last W-1 inputs of tail ++ u. clone, not contiguous(): at batch 1 a
+    // narrow of the prefill input is already "contiguous" and would keep the whole buffer alive
+    // inside the state (seen: 755 MiB at 8k tokens).
+    const int64_t T = u.size(1);
+    tail = (T >= lag ? u.narrow(1, T - lag, lag) : at::cat({tail, u}, 1).narrow(1, T, lag)).clone();
+    tail_pos = (T >= lag ? positions.narrow(1, T - lag, lag)
+                         : at::cat({tail_pos, positions}, 1).narrow(1, T, lag))
+                   .clone();
   }
   return out;
 }

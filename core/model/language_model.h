@@ -21,7 +21,8 @@ using ActivationHook = std::function<void(const std::string& name, const at::Ten
 
 // Which implementation each multi-implementation op uses.
 struct OpChoice {
-  OpImpl scan = OpImpl::kReference;
+  OpImpl scan = OpImpl::kReference;  // the RG-LRU (gates and scan)
+  OpImpl conv = OpImpl::kReference;  // the recurrent block's Conv1D
 };
 
 class DecodeState {

@@ -35,7 +35,7 @@ at::Tensor Model::RecurrentBlock(const at::Tensor& x, const at::Tensor& position
                                  const RecurrentWeights& w, RecurrentState& state) const {
   const at::Tensor y = at::gelu(at::linear(x, w.linear_y_w, w.linear_y_b), "tanh");
   const at::Tensor u = at::linear(x, w.linear_x_w, w.linear_x_b);
-  const at::Tensor c = CausalConv1d(u, positions, w.conv_w, w.conv_b, state.conv, state.conv_pos);
+  const at::Tensor c = CausalConv1d(u, positions, w.conv_w, w.conv_b, state.conv, state.conv_pos, ops_.conv);
   const at::Tensor h = RgLru(c, positions, w, state.rnn, ops_.scan);
   return at::linear(h * y, w.linear_out_w, w.linear_out_b);
 }

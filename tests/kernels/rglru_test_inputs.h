@@ -49,26 +49,8 @@ inline RgLruScanArgs RandomRgLruArgs(int64_t B, int64_t T, int64_t D, at::Scalar
 inline void ExpectGradientsMatchFiniteDifferences(RgLruScanArgs a, OpImpl impl) {
   a.a_param = a.a_param.to(at::kDouble);
   const at::Tensor weights = at::randn(a.x.sizes(), at::kDouble).to(a.x.device());
-  std::vector<at::Tensor*> inputs = {&a.x, &a.gate_x, &a.gate_a, &a.a_param, &*a.h0};
-  for (at::Tensor* t : inputs) t->set_requires_grad(true);
-  (RgLruScan(a, impl).y * weights).sum().backward();
-  const double eps = 1e-6;
-  for (at::Tensor* t : inputs) {
-    const at::Tensor grad = t->grad().cpu();
-    at::Tensor numeric = at::empty_like(grad);
-    const at::NoGradGuard no_grad;
-    at::Tensor flat = t->view({-1});
-    for (int64_t k = 0; k < flat.numel(); ++k) {
-      const double v = flat[k].item<double>();
-      flat[k] = v + eps;
-      const double up = (RgLruScan(a, impl).y * weights).sum().item<double>();
-      flat[k] = v - eps;
-      const double down = (RgLruScan(a, impl).y * weights).sum().item<double>();
-      flat[k] = v;
-      numeric.view({-1})[k] = (up - down) / (2 * eps);
-    }
-    EXPECT_LE(RelativeError(grad, numeric), 1e-7) << "input of shape " << t->sizes();
-  }
+  ExpectFiniteDifferenceGradients([&] { return (RgLruScan(a, impl).y * weights).sum(); },
+                                  {&a.x, &a.gate_x, &a.gate_a, &a.a_param, &*a.h0});
 }
 
 }  // namespace griffin::testing

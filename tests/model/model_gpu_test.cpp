@@ -36,6 +36,7 @@ TEST_P(GriffinGpu, FixtureLogitsMatchReference) {
     LoadOptions o;
     o.device = at::Device(at::kCUDA);
     o.ops.scan = GetParam();
+    o.ops.conv = GetParam();
     const auto model = LoadModel(FixtureDir(fixture), o);
     const at::Tensor ids = ref->Tensor("input_ids").clone();
     auto state = model->NewState(2);
@@ -75,6 +76,7 @@ void ExpectChunkedMatchesWhole(const std::string& spec, OpImpl scan, uint64_t se
   o.device = at::Device(at::kCUDA);
   o.dtype = DType::kBFloat16;
   o.ops.scan = scan;
+  o.ops.conv = scan;
   o.seed = seed;
   const auto model = LoadModel(spec, o);
   int64_t T = 0;

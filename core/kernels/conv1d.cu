@@ -1,0 +1,301 @@
+// Causal depthwise Conv1D forward and backward. A block covers 64 time steps x 128 channels: each
+// of its 8 warps owns 8 consecutive steps, each lane 4 adjacent channels (one vector load per
+// step), and reads the width - 1 inputs before its first step (from the carried tail before the
+// chunk) so no block depends on another. The backward writes du directly and per-block partial
+// sums of dw and db (reduced by the caller in a fixed order: deterministic).
+#include <cuda_bf16.h>
+
+#include <initializer_list>
+#include <type_traits>
+
+#include "core/kernels/chunked_scan.cuh"
+#include "core/kernels/conv1d.cuh"
+#include "core/kernels/vector_access.cuh"
+
+namespace griffin::kernels {
+namespace {
+
+using chunked::kVec;
+using chunked::LoadVec;
+using chunked::StoreVec;
+using chunked::ToAcc;
+
+constexpr int kWarps = 8;
+constexpr int kSteps = 8;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kChannels = 32 * kVec;
+constexpr int kTile = kWarps * kSteps;
+constexpr int kLag = kConvMaxWidth - 1;  // inputs before a warp's first step it may need
+
+// W is the filter width as a template parameter, so every index into the per-thread arrays is a
+// compile-time constant and they stay in registers.
+template <typename T, typename Acc, int W>
+struct Conv {
+  const T* u;
+  const int64_t* pos;
+  const T* w;
+  const T* b;
+  const T* tail;
+  const int64_t* tail_pos;
+  int64_t seq_len, dim;
+  bool vec;
+  static constexpr int64_t width = W;
+
+  // u at step t of row b (t < 0: the tail; outside both: zero).
+  __device__ void LoadU(int64_t b, int64_t t, int64_t d0, Acc (&out)[kVec]) const {
+    const int64_t valid = dim - d0;
+    if (t >= seq_len || t < -(width - 1)) {
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) out[v] = Acc(0);
+    } else if (t >= 0) {
+      LoadVec(u + (b * seq_len + t) * dim + d0, valid, vec, Acc(0), out);
+    } else {
+      LoadVec(tail + (b * (width - 1) + width - 1 + t) * dim + d0, valid, vec, Acc(0), out);
+    }
+  }
+  // Whether step t of row b starts a document (steps outside the data never do).
+  __device__ bool Starts(int64_t b, int64_t t) const {
+    if (t >= seq_len || t < -(width - 1)) return false;
+    return (t >= 0 ? pos[b * seq_len + t] : tail_pos[b * (width - 1) + width - 1 + t]) == 0;
+  }
+  // w[k] for the lane's channels, k = 0 .. width-1 (w[width-1] multiplies the current token).
+  __device__ void LoadWeights(int64_t d0, Acc (&wv)[kConvMaxWidth][kVec], Acc (&bv)[kVec]) const {
+#pragma unroll
+    for (int k = 0; k < kConvMaxWidth; ++k) {
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) {
+        wv[k][v] = k < width && d0 + v < dim ? ToAcc<Acc>(w[k * dim + d0 + v]) : Acc(0);
+      }
+    }
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) bv[v] = d0 + v < dim ? ToAcc<Acc>(b[d0 + v]) : Acc(0);
+  }
+};
+
+template <typename T, typename Acc, int W>
+__global__ void __launch_bounds__(kThreads) Conv1dForwardKernel(Conv<T, Acc, W> c, T* out) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t b = blockIdx.z;
+  const int64_t d0 = static_cast<int64_t>(blockIdx.x) * kChannels + lane * kVec;
+  const int64_t t0 = static_cast<int64_t>(blockIdx.y) * kTile + warp * kSteps;
+  if (t0 >= c.seq_len) return;
+  Acc wv[kConvMaxWidth][kVec], bv[kVec];
+  c.LoadWeights(d0, wv, bv);
+  // Inputs and document starts at steps t0 - kLag .. t0 + kSteps - 1 (index i: step t0-kLag+i).
+  Acc uv[kSteps + kLag][kVec];
+  bool start[kSteps + kLag];
+#pragma unroll
+  for (int i = 0; i < kSteps + kLag; ++i) {
+    c.LoadU(b, t0 - kLag + i, d0, uv[i]);
+    start[i] = c.Starts(b, t0 - kLag + i);
+  }
+#pragma unroll
+  for (int s = 0; s < kSteps; ++s) {
+    if (t0 + s >= c.seq_len) break;
+    const int i = s + kLag;
+    Acc acc[kVec];
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) acc[v] = bv[v];
+    bool keep = true;
+#pragma unroll
+    for (int k = 0; k < W; ++k) {
+      if (k > 0) keep = keep && !start[i - k + 1];
+      if (!keep) break;  // every older input is cut off by the same document start
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) acc[v] += uv[i - k][v] * wv[W - 1 - k][v];
+    }
+    StoreVec(out + (b * c.seq_len + t0 + s) * c.dim + d0, c.dim - d0, c.vec, acc);
+  }
+}
+
+template <typename T, typename Acc, int W>
+__global__ void __launch_bounds__(kThreads)
+    Conv1dBackwardKernel(Conv<T, Acc, W> c, const T* grad_out, T* grad_u, Acc* grad_w_partial,
+                         Acc* grad_b_partial) {
+  __shared__ Acc s_sum[kWarps][kChannels];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t b = blockIdx.z;
+  const int64_t d0 = static_cast<int64_t>(blockIdx.x) * kChannels + lane * kVec;
+  const int64_t t0 = static_cast<int64_t>(blockIdx.y) * kTile + warp * kSteps;
+  const int64_t padded = static_cast<int64_t>(gridDim.x) * kChannels;
+  const int64_t row = b * gridDim.y + blockIdx.y;
+  Acc wv[kConvMaxWidth][kVec], bv[kVec];
+  c.LoadWeights(d0, wv, bv);
+  // Steps t0 - kLag .. t0 + kSteps - 1 + kLag (index i: step t0 - kLag + i).
+  constexpr int kSpan = kSteps + 2 * kLag;
+  Acc uv[kSpan][kVec], gv[kSpan][kVec];
+  bool start[kSpan];
+#pragma unroll
+  for (int i = 0; i < kSpan; ++i) {
+    const int64_t t = t0 - kLag + i;
+    c.LoadU(b, t, d0, uv[i]);
+    start[i] = c.Starts(b, t);
+    if (t >= 0 && t < c.seq_len) {
+      LoadVec(grad_out + (b * c.seq_len + t) * c.dim + d0, c.dim - d0, c.vec, Acc(0), gv[i]);
+    } else {
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) gv[i][v] = Acc(0);
+    }
+  }
+  Acc dw[kConvMaxWidth][kVec], db[kVec];
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) {
+    db[v] = Acc(0);
+#pragma unroll
+    for (int k = 0; k < kConvMaxWidth; ++k) dw[k][v] = Acc(0);
+  }
+#pragma unroll
+  for (int s = 0; s < kSteps; ++s) {
+    if (t0 + s >= c.seq_len) break;
+    const int i = s + kLag;
+    // du[t] = sum_k m(t + k, k) g[t + k] w[W-1-k]: the outputs that read this input.
+    Acc du[kVec];
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) du[v] = Acc(0);
+    bool keep = true;
+#pragma unroll
+    for (int k = 0; k < W; ++k) {
+      if (k > 0) keep = keep && !start[i + k];
+      if (!keep) break;
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) du[v] += gv[i + k][v] * wv[W - 1 - k][v];
+    }
+    StoreVec(grad_u + (b * c.seq_len + t0 + s) * c.dim + d0, c.dim - d0, c.vec, du);
+    // dw[W-1-k] += m(t, k) g[t] u[t - k];  db += g[t].
+    keep = true;
+#pragma unroll
+    for (int k = 0; k < W; ++k) {
+      if (k > 0) keep = keep && !start[i - k + 1];
+      if (!keep) break;
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) dw[W - 1 - k][v] += gv[i][v] * uv[i - k][v];
+    }
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) db[v] += gv[i][v];
+  }
+  // Sum the warps' partials in a fixed order, one row of dw at a time, then db.
+#pragma unroll
+  for (int k = 0; k <= kConvMaxWidth; ++k) {
+    if (k < kConvMaxWidth && k >= W) continue;
+    __syncthreads();
+#pragma unroll
+    for (int v = 0; v < kVec; ++v)
+      s_sum[warp][lane * kVec + v] = k < kConvMaxWidth ? dw[k][v] : db[v];
+    __syncthreads();
+    if (warp == 0) {
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) {
+        Acc sum = Acc(0);
+        for (int w = 0; w < kWarps; ++w) sum += s_sum[w][lane * kVec + v];
+        const int64_t ch = static_cast<int64_t>(blockIdx.x) * kChannels + lane * kVec + v;
+        if (k < kConvMaxWidth) {
+          grad_w_partial[(row * c.width + k) * padded + ch] = sum;
+        } else {
+          grad_b_partial[row * padded + ch] = sum;
+        }
+      }
+    }
+  }
+}
+
+template <typename T, typename Acc, int W>
+Conv<T, Acc, W> MakeConv(const Conv1dInputs& in, bool vec) {
+  return {static_cast<const T*>(in.u),
+          in.positions,
+          static_cast<const T*>(in.w),
+          static_cast<const T*>(in.b),
+          static_cast<const T*>(in.tail),
+          in.tail_positions,
+          in.seq_len,
+          in.dim,
+          vec};
+}
+
+template <typename T>
+struct Tag {
+  using type = T;
+};
+
+// Calls fn(Tag<T>, Tag<Acc>, integral_constant<W>) for the input's dtype and width.
+template <typename Fn>
+cudaError_t Dispatch(const Conv1dInputs& in, Fn&& fn) {
+  auto by_width = [&](auto t, auto acc) {
+    switch (in.width) {
+      case 1:
+        fn(t, acc, std::integral_constant<int, 1>{});
+        break;
+      case 2:
+        fn(t, acc, std::integral_constant<int, 2>{});
+        break;
+      case 3:
+        fn(t, acc, std::integral_constant<int, 3>{});
+        break;
+      default:
+        fn(t, acc, std::integral_constant<int, 4>{});
+        break;
+    }
+  };
+  switch (in.kind) {
+    case ScalarKind::kFloat32:
+      by_width(Tag<float>{}, Tag<float>{});
+      break;
+    case ScalarKind::kBFloat16:
+      by_width(Tag<__nv_bfloat16>{}, Tag<float>{});
+      break;
+    case ScalarKind::kFloat64:
+      by_width(Tag<double>{}, Tag<double>{});
+      break;
+  }
+  return cudaGetLastError();
+}
+
+dim3 Grid(const Conv1dInputs& in) {
+  return dim3(static_cast<unsigned>(Conv1dPaddedDim(in.dim) / kChannels),
+              static_cast<unsigned>(Conv1dTimeTiles(in.seq_len)), static_cast<unsigned>(in.batch));
+}
+
+bool Vectorised(const Conv1dInputs& in, std::initializer_list<const void*> extra) {
+  bool ok = in.dim % kVec == 0 && VectorAligned(in.u, 0, 0, in.kind) &&
+            (in.tail == nullptr || VectorAligned(in.tail, 0, 0, in.kind));
+  for (const void* p : extra) ok = ok && VectorAligned(p, 0, 0, in.kind);
+  return ok;
+}
+
+bool Launchable(const Conv1dInputs& in) {
+  return in.batch <= 65535 && Conv1dTimeTiles(in.seq_len) <= 65535 && in.width >= 1 &&
+         in.width <= kConvMaxWidth;
+}
+
+}  // namespace
+
+int64_t Conv1dTimeTiles(int64_t seq_len) { return (seq_len + kTile - 1) / kTile; }
+int64_t Conv1dPaddedDim(int64_t dim) { return (dim + kChannels - 1) / kChannels * kChannels; }
+
+cudaError_t LaunchConv1dForward(const Conv1dInputs& in, void* out, cudaStream_t stream) {
+  if (in.batch == 0 || in.seq_len == 0 || in.dim == 0) return cudaSuccess;
+  if (!Launchable(in)) return cudaErrorInvalidConfiguration;
+  const bool vec = Vectorised(in, {out});
+  return Dispatch(in, [&](auto t, auto acc, auto width) {
+    using T = typename decltype(t)::type;
+    using Acc = typename decltype(acc)::type;
+    Conv1dForwardKernel<<<Grid(in), kThreads, 0, stream>>>(
+        MakeConv<T, Acc, decltype(width)::value>(in, vec), static_cast<T*>(out));
+  });
+}
+
+cudaError_t LaunchConv1dBackward(const Conv1dInputs& in, const void* grad_out, void* grad_u,
+                                 void* grad_w_partial, void* grad_b_partial, cudaStream_t stream) {
+  if (in.batch == 0 || in.seq_len == 0 || in.dim == 0) return cudaSuccess;
+  if (!Launchable(in)) return cudaErrorInvalidConfiguration;
+  const bool vec = Vectorised(in, {grad_out, grad_u});
+  return Dispatch(in, [&](auto t, auto acc, auto width) {
+    using T = typename decltype(t)::type;
+    using Acc = typename decltype(acc)::type;
+    Conv1dBackwardKernel<<<Grid(in), kThreads, 0, stream>>>(
+        MakeConv<T, Acc, decltype(width)::value>(in, vec), static_cast<const T*>(grad_out),
+        static_cast<T*>(grad_u), static_cast<Acc*>(grad_w_partial),
+        static_cast<Acc*>(grad_b_partial));
+  });
+}
+
+}  // namespace griffin::kernels
