@@ -54,7 +54,7 @@ std::string TypeName(const toml::node& n) {
 const std::map<std::string, std::set<std::string>>& Schema() {
   static const std::map<std::string, std::set<std::string>> schema = {
       {"experiment", {"name", "description", "measure"}},
-      {"run", {"device", "dtype", "seed", "scan", "prefill_chunk"}},
+      {"run", {"device", "dtype", "seed", "scan", "conv", "prefill_chunk"}},
       {"models", {}},
       {"sweep", {"context", "batch"}},
       {"memory", {"budget_gib"}},
@@ -327,6 +327,11 @@ ExperimentConfig LoadExperiment(const std::string& path,
   }
   c.seed = static_cast<uint64_t>(r.Integer("run", "seed", 0, 0));
   c.scan = r.String("run", "scan", c.scan);
+  c.conv = r.String("run", "conv", c.conv);
+  if (c.conv != "reference" && c.conv != "cuda") {
+    Fail(path, r.Node("run", "conv"),
+         fmt::format("run.conv '{}' is not reference or cuda", c.conv));
+  }
   c.prefill_chunk = r.Integer("run", "prefill_chunk", 0, 0);
   if (c.scan != "reference" && c.scan != "cuda") {
     Fail(path, r.Node("run", "scan"),

@@ -30,8 +30,9 @@ struct ExperimentConfig {
   std::string device = "cpu";
   std::string dtype = "float32";
   uint64_t seed = 0;
-  std::string scan = "reference";
-  int64_t prefill_chunk = 0;  // prefill in pieces of at most this many tokens (0: one call)
+  std::string scan = "reference";  // the RG-LRU implementation
+  std::string conv = "reference";  // the Conv1D implementation
+  int64_t prefill_chunk = 0;       // prefill in pieces of at most this many tokens (0: one call)
   // [models], in file order
   std::vector<ModelEntry> models;
   // [sweep]

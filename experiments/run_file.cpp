@@ -36,6 +36,7 @@ void WriteRunFile(const std::string& path, const ExperimentConfig& c,
   root.SetAttr("", "device", c.device);
   root.SetAttr("", "dtype", c.dtype);
   root.SetAttr("", "scan", c.scan);
+  root.SetAttr("", "conv", c.conv);
   root.WriteString("meta/config_toml", c.resolved_toml);
   root.WriteStrings("meta/overrides",
                     c.overrides.empty() ? std::vector<std::string>{""} : c.overrides);

@@ -85,6 +85,7 @@ LoadOptions ModelOptions(const ExperimentConfig& c) {
   o.dtype = ParseDType(c.dtype);
   o.seed = c.seed;
   o.ops.scan = ParseOpImpl(c.scan);
+  o.ops.conv = ParseOpImpl(c.conv);
   return o;
 }
 
