@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -30,7 +29,7 @@ struct GenerateArgs {
   SamplingArgs sampling;
 };
 
-// Per-token latency as JSON (every step kept), written to PATH.tmp and renamed.
+// Per-token latency as JSON (every step kept), written atomically.
 void WriteLatency(const std::string& path, const LanguageModel& model, size_t prompt_tokens,
                   int64_t state_bytes, const ReplyStats& r,
                   const std::vector<DepthLatency>& depths) {
@@ -52,13 +51,7 @@ void WriteLatency(const std::string& path, const LanguageModel& model, size_t pr
                              {"median_ms", d.median_s * 1e3},
                              {"p99_ms", d.p99_s * 1e3}});
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    f << j.dump(1) << "\n";
-    if (!f) throw std::runtime_error(fmt::format("{}: cannot write", tmp));
-  }
-  paths::Rename(tmp, path);
+  paths::WriteFileAtomically(path, j.dump(1) + "\n");
 }
 
 // Text mode: stream the continuation, then report time to first token and per-token latency.

@@ -177,14 +177,9 @@ RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
                points.size(), journal);
   } else {
     if (o.resume) fmt::print(stderr, "[run] nothing to resume in {}; starting\n", o.out_dir);
-    const std::string tmp = journal + ".tmp";
-    {
-      std::ofstream f(tmp);
-      f << nlohmann::json{{"format", kJournalFormat}, {"config_toml", c.resolved_toml}}.dump()
-        << "\n";
-      if (!f) throw std::runtime_error(tmp + ": cannot write");
-    }
-    paths::Rename(tmp, journal);
+    paths::WriteFileAtomically(
+        journal,
+        nlohmann::json{{"format", kJournalFormat}, {"config_toml", c.resolved_toml}}.dump() + "\n");
   }
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(journal.c_str(), "a"),
                                                        &std::fclose);

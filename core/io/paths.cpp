@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <vector>
 
@@ -54,6 +55,16 @@ std::string MakeTempDir(const std::string& prefix) {
         fmt::format("cannot create a temporary directory {}: {}", templ, std::strerror(errno)));
   }
   return std::string(buf.data());
+}
+
+void WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << text;
+    if (!f) throw std::runtime_error(fmt::format("{}: cannot write", tmp));
+  }
+  Rename(tmp, path);
 }
 
 void MakeDirs(const std::string& path) {

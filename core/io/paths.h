@@ -15,6 +15,8 @@ std::string BaseName(const std::string& path);  // last component, trailing slas
 void Rename(const std::string& from, const std::string& to);
 // Creates a fresh directory under $TMPDIR (or /tmp) and returns its path.
 std::string MakeTempDir(const std::string& prefix);
+// Writes `text` to PATH.tmp and renames it over PATH, so a reader never sees half a file.
+void WriteFileAtomically(const std::string& path, const std::string& text);
 // mkdir -p; throws naming the path and the errno text when a component cannot be created.
 void MakeDirs(const std::string& path);
 // Throws naming the path unless a file can be created (and is removed again) in `dir`.

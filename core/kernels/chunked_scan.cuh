@@ -25,6 +25,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "core/kernels/scan_workspace.cuh"
+
 namespace griffin::kernels::chunked {
 
 constexpr int kWarps = 8;
@@ -52,6 +54,21 @@ struct Links {
   int* ticket;
   int64_t batch, chunks, tiles;
 };
+
+// Views a workspace allocated from ChunkedScanShape(batch, seq_len, dim) as Links (host side).
+template <typename Acc>
+Links<Acc> MakeLinks(const ScanWorkspace& ws, int64_t batch, int64_t seq_len, int64_t dim) {
+  const ScanWorkspaceShape shape = ChunkedScanShape(batch, seq_len, dim);
+  Acc* values = static_cast<Acc*>(ws.values);
+  return {values,
+          values + shape.values_per_array,
+          values + 2 * shape.values_per_array,
+          ws.flags,
+          ws.flags + shape.flag_count - 1,
+          batch,
+          shape.chunks,
+          shape.tiles};
+}
 
 struct BlockCoord {
   int64_t b, tile, chunk;

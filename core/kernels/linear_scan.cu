@@ -36,16 +36,7 @@ struct PlainScanSource {
 
 template <typename T, typename Acc>
 cudaError_t Launch(const LinearScanParams& p, cudaStream_t stream) {
-  const ScanWorkspaceShape shape = ChunkedScanShape(p.batch, p.seq_len, p.dim);
-  Acc* values = static_cast<Acc*>(p.workspace.values);
-  const Links<Acc> links{values,
-                         values + shape.values_per_array,
-                         values + 2 * shape.values_per_array,
-                         p.workspace.flags,
-                         p.workspace.flags + shape.flag_count - 1,
-                         p.batch,
-                         shape.chunks,
-                         shape.tiles};
+  const Links<Acc> links = MakeLinks<Acc>(p.workspace, p.batch, p.seq_len, p.dim);
   const bool vec = VectorAligned(p.a, p.a_batch_stride, p.a_seq_stride, p.kind) &&
                    VectorAligned(p.x, p.x_batch_stride, p.x_seq_stride, p.kind) &&
                    VectorAligned(p.y, p.y_batch_stride, p.y_seq_stride, p.kind);
@@ -63,7 +54,7 @@ cudaError_t Launch(const LinearScanParams& p, cudaStream_t stream) {
                                     p.y_batch_stride,
                                     p.y_seq_stride,
                                     vec};
-  const int64_t blocks = p.batch * shape.tiles * shape.chunks;
+  const int64_t blocks = p.batch * links.tiles * links.chunks;
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
   ChunkedScanForward<Acc><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(src, links);
   return cudaGetLastError();

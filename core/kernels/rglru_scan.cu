@@ -119,20 +119,6 @@ struct RgLruSource {
   }
 };
 
-template <typename Acc>
-Links<Acc> MakeLinks(const ScanWorkspace& ws, int64_t batch, int64_t seq_len, int64_t dim) {
-  const ScanWorkspaceShape shape = ChunkedScanShape(batch, seq_len, dim);
-  Acc* values = static_cast<Acc*>(ws.values);
-  return {values,
-          values + shape.values_per_array,
-          values + 2 * shape.values_per_array,
-          ws.flags,
-          ws.flags + shape.flag_count - 1,
-          batch,
-          shape.chunks,
-          shape.tiles};
-}
-
 template <typename T, typename Acc>
 cudaError_t LaunchForward(const RgLruForwardParams& p, cudaStream_t stream) {
   const RgLruInputs& in = p.in;
