@@ -12,7 +12,8 @@
 # GRIFFIN_MODEL_BENCH_PROMPTS=512,2048,8192, GRIFFIN_STREAM_SPECS="preset:tokens ..." (streamed
 # text generation with per-token latency by depth; default none, e.g. "recurrentgemma-2b:20000"),
 # GRIFFIN_EXPERIMENTS="memory_2b latency_2b ..." (griffin run experiments/NAME.toml into
-# $OUT/runs/, with both plots; default none).
+# $OUT/runs/, with both plots; default none). Everything but summary.md and log.txt comes back
+# packed in results.tar.gz (the tool returns at most 8 files).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/device-out}
@@ -97,4 +98,11 @@ for name in ${GRIFFIN_EXPERIMENTS:-}; do
     "$PY" scripts/plot_latency.py "$OUT/runs/$name.h5" "$OUT/runs/$name-latency.png" || true
   fi
 done
+
+# The device tool returns at most 8 files: keep summary.md and log.txt loose, pack the rest.
+step "pack results"
+(cd "$OUT" && find . -type f ! -name summary.md ! -name log.txt ! -name results.tar.gz -print0 |
+  tar --null -czf results.tar.gz --files-from - --remove-files) || status=1
+find "$OUT" -mindepth 1 -type d -empty -delete
+ls -la "$OUT" | tee -a "$LOG"
 exit $status
