@@ -27,13 +27,20 @@ PointResult MeasurePoint(const LanguageModel& model, const ExperimentConfig& c,
   o.warmup = static_cast<int>(c.warmup);
   o.seed = c.seed;
   o.prefill_chunk = c.prefill_chunk;
+  // The analytic numbers need no measurement: they are recorded even where the run fails
+  // (out of memory), so the plots can still place a model past where it fits.
+  const int64_t held = point.context + c.decode_tokens;
+  const c10::ScalarType dtype = ToScalarType(mc.dtype);
+  r.metrics["state_bytes_analytic"] =
+      static_cast<double>(AnalyticStateSize(mc, point.batch, held, dtype).total());
+  if (c.budget_gib > 0) {
+    const double budget = c.budget_gib * 1024.0 * 1024.0 * 1024.0;
+    const double per_sequence = static_cast<double>(AnalyticStateSize(mc, 1, held, dtype).total());
+    r.metrics["max_batch_in_budget"] = std::max(
+        0.0, std::floor((budget - static_cast<double>(model.WeightBytes())) / per_sequence));
+  }
   try {
     const SpeedPoint s = MeasureSpeed(model, o).at(0);
-    const int64_t held = point.context + c.decode_tokens;
-    const c10::ScalarType dtype = ToScalarType(mc.dtype);
-    const double analytic =
-        static_cast<double>(AnalyticStateSize(mc, point.batch, held, dtype).total());
-    r.metrics["state_bytes_analytic"] = analytic;
     r.metrics["state_bytes_measured"] = static_cast<double>(s.state_bytes_after_decode);
     r.metrics["state_bytes_per_sequence"] =
         static_cast<double>(s.state_bytes_after_decode) / static_cast<double>(point.batch);
@@ -42,13 +49,6 @@ PointResult MeasurePoint(const LanguageModel& model, const ExperimentConfig& c,
       r.metrics["peak_decode_bytes"] = static_cast<double>(s.peak_decode_bytes - s.weight_bytes);
       r.metrics["allocated_bytes_after_decode"] =
           static_cast<double>(s.allocated_after_decode_bytes - s.weight_bytes);
-    }
-    if (c.budget_gib > 0) {
-      const double budget = c.budget_gib * 1024.0 * 1024.0 * 1024.0;
-      const double per_sequence =
-          static_cast<double>(AnalyticStateSize(mc, 1, held, dtype).total());
-      r.metrics["max_batch_in_budget"] =
-          std::max(0.0, std::floor((budget - static_cast<double>(s.weight_bytes)) / per_sequence));
     }
     if (c.Measures(kLatencyAtLength)) {
       const double pre = Quantile(s.prefill_seconds, 0.5);

@@ -6,7 +6,8 @@
 #   here:   scripts/fetch-device-deps
 #   device: run(command="GRIFFIN_GIT_COMMIT=<hash> GRIFFIN_GIT_DIRTY=0 scripts/device-run.sh",
 #               carry=[".deps"])   (the copy there has no .git; write the hash in literally)
-# Toggles: GRIFFIN_SKIP_TESTS=1, GRIFFIN_GPU_TESTS_ONLY=1, GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_MODEL_BENCH=1,
+# Toggles: GRIFFIN_SKIP_TESTS=1, GRIFFIN_GPU_TESTS_ONLY=1, GRIFFIN_TEST_FILTER=regex (GPU tests),
+# GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_MODEL_BENCH=1,
 # GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000),
 # GRIFFIN_MODEL_BENCH_SPECS="preset:scan ..." (default "gemma-2b:reference recurrentgemma-2b:cuda"),
 # GRIFFIN_MODEL_BENCH_PROMPTS=512,2048,8192, GRIFFIN_STREAM_SPECS="preset:tokens ..." (streamed
@@ -48,7 +49,8 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu 
 
 if [[ "${GRIFFIN_SKIP_TESTS:-0}" != 1 ]]; then
   step "tests (GPU-labelled first, then the rest)"
-  ctest --test-dir "$BUILD" -L gpu --output-on-failure --timeout 600 >"$OUT/tests.log" 2>&1 || status=1
+  ctest --test-dir "$BUILD" -L gpu -R "${GRIFFIN_TEST_FILTER:-.}" --output-on-failure \
+    --timeout 600 >"$OUT/tests.log" 2>&1 || status=1
   if [[ "${GRIFFIN_GPU_TESTS_ONLY:-0}" != 1 ]]; then
     ctest --test-dir "$BUILD" -LE gpu --output-on-failure --timeout 600 -j 8 >>"$OUT/tests.log" 2>&1 ||
       status=1

@@ -48,12 +48,14 @@ TEST_P(Conv1dCuda, ForwardAndBackwardMatchReference) {
   GRIFFIN_REQUIRE_CUDA();
   const auto [B, T, D, W, dtype] = GetParam();
   const double tol = dtype == at::kBFloat16 ? 1e-2 : 1e-5;
+  // One upstream gradient for both implementations (drawn once, from its own seed).
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(17);
+  const at::Tensor weights = at::randn({B, T, D}, gen).to(at::kCUDA);
   std::vector<at::Tensor> outs, grads;
   for (OpImpl impl : {OpImpl::kReference, OpImpl::kCuda}) {
     Conv1dArgs a = RandomConvArgs(B, T, D, W, dtype, B * 131 + T * 7 + D + W, at::kCUDA);
     for (at::Tensor* t : {&a.u, &a.w, &a.b}) t->set_requires_grad(true);
     const at::Tensor out = Conv1dOp(a, impl);
-    const at::Tensor weights = at::randn(out.sizes(), out.options().dtype(at::kFloat));
     (out.to(at::kFloat) * weights).sum().backward();
     outs.push_back(out.detach());
     for (at::Tensor* t : {&a.u, &a.w, &a.b}) grads.push_back(t->grad());
