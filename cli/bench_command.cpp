@@ -49,6 +49,8 @@ void WriteResults(const std::string& path, const std::string& command_line, cons
   root.SetAttr("", "checkpoint", args.checkpoint);
   root.SetAttr("", "dtype", std::string(DTypeName(model.config().dtype)));
   root.SetAttr("", "device", model.device().str());
+  const bool graphed = !points.empty() && points.front().decode_graphed;
+  root.SetAttr("", "decode_mode", std::string(graphed ? "graph" : "eager"));
   const int64_t n = static_cast<int64_t>(points.size());
   std::vector<int64_t> batch, prompt;
   std::vector<double> prefill_ms, prefill_tps, decode_med, decode_p90, decode_tps, state, reserved,
@@ -104,6 +106,7 @@ void AddBenchCommand(CLI::App& app, const std::string& command_line) {
   struct Args {
     ModelArgs model;
     SpeedOptions speed;
+    std::string decode_mode = "eager";
     std::string out;
   };
   auto args = std::make_shared<Args>();
@@ -126,9 +129,21 @@ void AddBenchCommand(CLI::App& app, const std::string& command_line) {
   cmd->add_option("--warmup", args->speed.warmup, "untimed runs per point")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--decode-mode", args->decode_mode,
+                  "eager: one host launch per kernel; graph: each decode step one CUDA graph "
+                  "replay, the next token chosen on the device (CUDA only)")
+      ->check(CLI::IsMember({"eager", "graph"}))
+      ->capture_default_str();
   cmd->add_option("--out", args->out, "HDF5 file for the raw samples and metrics");
   cmd->callback([args, command_line] {
+    args->speed.decode_graph = args->decode_mode == "graph";
     const auto model = LoadModelFromArgs(args->model);
+    if (args->speed.decode_graph && !model->device().is_cuda()) {
+      fmt::print(stderr,
+                 "[bench] --decode-mode graph needs CUDA: on {} the same fixed-shape step "
+                 "runs eagerly\n",
+                 model->device().str());
+    }
     auto progress = [](const std::string& what) { fmt::print(stderr, "[bench] {}\n", what); };
     const std::vector<SpeedPoint> points = MeasureSpeed(*model, args->speed, progress);
     PrintTable(*model, points);

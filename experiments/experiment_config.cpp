@@ -54,7 +54,7 @@ std::string TypeName(const toml::node& n) {
 const std::map<std::string, std::set<std::string>>& Schema() {
   static const std::map<std::string, std::set<std::string>> schema = {
       {"experiment", {"name", "description", "measure"}},
-      {"run", {"device", "dtype", "seed", "scan", "conv", "prefill_chunk"}},
+      {"run", {"device", "dtype", "seed", "scan", "conv", "prefill_chunk", "decode"}},
       {"models", {}},
       {"sweep", {"context", "batch"}},
       {"memory", {"budget_gib"}},
@@ -333,6 +333,11 @@ ExperimentConfig LoadExperiment(const std::string& path,
          fmt::format("run.conv '{}' is not reference or cuda", c.conv));
   }
   c.prefill_chunk = r.Integer("run", "prefill_chunk", 0, 0);
+  c.decode = r.String("run", "decode", c.decode);
+  if (c.decode != "eager" && c.decode != "graph") {
+    Fail(path, r.Node("run", "decode"),
+         fmt::format("run.decode '{}' is not eager or graph", c.decode));
+  }
   if (c.scan != "reference" && c.scan != "cuda") {
     Fail(path, r.Node("run", "scan"),
          fmt::format("run.scan '{}' is not reference or cuda", c.scan));

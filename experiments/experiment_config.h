@@ -33,6 +33,7 @@ struct ExperimentConfig {
   std::string scan = "reference";  // the RG-LRU implementation
   std::string conv = "reference";  // the Conv1D implementation
   int64_t prefill_chunk = 0;       // prefill in pieces of at most this many tokens (0: one call)
+  std::string decode = "eager";    // eager | graph (each decode step one CUDA graph replay)
   // [models], in file order
   std::vector<ModelEntry> models;
   // [sweep]

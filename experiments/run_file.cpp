@@ -37,6 +37,7 @@ void WriteRunFile(const std::string& path, const ExperimentConfig& c,
   root.SetAttr("", "dtype", c.dtype);
   root.SetAttr("", "scan", c.scan);
   root.SetAttr("", "conv", c.conv);
+  root.SetAttr("", "decode", c.decode);
   root.WriteString("meta/config_toml", c.resolved_toml);
   root.WriteStrings("meta/overrides",
                     c.overrides.empty() ? std::vector<std::string>{""} : c.overrides);

@@ -9,11 +9,13 @@
 # Toggles: GRIFFIN_SKIP_TESTS=1, GRIFFIN_GPU_TESTS_ONLY=1, GRIFFIN_TEST_FILTER=regex (GPU tests),
 # GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_MODEL_BENCH=1,
 # GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000),
-# GRIFFIN_MODEL_BENCH_SPECS="preset:scan ..." (default "gemma-2b:reference recurrentgemma-2b:cuda"),
+# GRIFFIN_MODEL_BENCH_SPECS="preset:ops[:eager|graph] ..." (ops: the scan and conv implementation;
+# default "gemma-2b:reference recurrentgemma-2b:cuda", eager decode),
 # GRIFFIN_MODEL_BENCH_PROMPTS=512,2048,8192, GRIFFIN_STREAM_SPECS="preset:tokens ..." (streamed
 # text generation with per-token latency by depth; default none, e.g. "recurrentgemma-2b:20000"),
 # GRIFFIN_EXPERIMENTS="memory_2b latency_2b ..." (griffin run experiments/NAME.toml into
-# $OUT/runs/, with both plots; default none). Everything but summary.md and log.txt comes back
+# $OUT/runs/, with both plots; default none), GRIFFIN_EXPERIMENT_SET="run.decode=graph ..." (--set
+# overrides for those runs). Everything but summary.md and log.txt comes back
 # packed in results.tar.gz (the tool returns at most 8 files).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -69,12 +71,14 @@ fi
 if [[ "${GRIFFIN_SKIP_MODEL_BENCH:-0}" != 1 ]]; then
   decode=${GRIFFIN_MODEL_BENCH_DECODE:-1000}
   for spec in ${GRIFFIN_MODEL_BENCH_SPECS:-gemma-2b:reference recurrentgemma-2b:cuda}; do
-    model=${spec%%:*} scan=${spec##*:}
-    step "griffin bench $model (bf16, random weights, scan $scan)"
+    IFS=: read -r model scan mode <<<"$spec"
+    mode=${mode:-eager}
+    step "griffin bench $model (bf16, random weights, scan $scan, $mode decode)"
     "$BUILD/bin/griffin" bench --checkpoint "preset:$model" --device cuda --dtype bfloat16 \
-      --scan "$scan" --prompt "${GRIFFIN_MODEL_BENCH_PROMPTS:-512,2048,8192}" --decode "$decode" \
+      --scan "$scan" --conv "$scan" --decode-mode "$mode" \
+      --prompt "${GRIFFIN_MODEL_BENCH_PROMPTS:-512,2048,8192}" --decode "$decode" \
       --repeats 3 --warmup 1 \
-      --out "$OUT/bench_$model.h5" 2>>"$LOG" | tee -a "$OUT/summary.md" || status=1
+      --out "$OUT/bench_${model}_$mode.h5" 2>>"$LOG" | tee -a "$OUT/summary.md" || status=1
   done
 fi
 for spec in ${GRIFFIN_STREAM_SPECS:-}; do
@@ -90,7 +94,9 @@ for spec in ${GRIFFIN_STREAM_SPECS:-}; do
 done
 for name in ${GRIFFIN_EXPERIMENTS:-}; do
   step "griffin run experiments/$name.toml"
-  "$BUILD/bin/griffin" run "experiments/$name.toml" --out "$OUT/runs" >"$OUT/run_$name.md" \
+  # shellcheck disable=SC2086  # GRIFFIN_EXPERIMENT_SET is a list of --set arguments
+  "$BUILD/bin/griffin" run "experiments/$name.toml" --out "$OUT/runs" \
+    ${GRIFFIN_EXPERIMENT_SET:+$(printf -- '--set %s ' $GRIFFIN_EXPERIMENT_SET)} >"$OUT/run_$name.md" \
     2>"$OUT/run_$name.log" || status=1
   tail -3 "$OUT/run_$name.log"
   cat "$OUT/run_$name.md" | tee -a "$OUT/summary.md"

@@ -28,7 +28,7 @@ at::Tensor FusedAttention(const at::Tensor& q, const at::Tensor& k, const at::Te
 // (writing first would overwrite slots this chunk's early queries still need).
 at::Tensor LocalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                           const at::Tensor& positions, const at::Tensor& docs, int64_t window,
-                          AttentionCache& cache, int64_t tokens_seen, double scale) {
+                          AttentionCache& cache, const at::Tensor& start, double scale) {
   const int64_t T = q.size(1);
   std::vector<at::Tensor> outs;
   for (int64_t s = 0; s < T; s += kQueryBlock) {
@@ -49,30 +49,33 @@ at::Tensor LocalAttention(const at::Tensor& q, const at::Tensor& k, const at::Te
         kd.eq(qdoc).logical_and(kp.le(qpos)).logical_and((qpos - kp).le(window));
     outs.push_back(AttendMasked(q.narrow(1, s, e - s), keys, vals, visible, scale));
   }
-  cache.Write(k, v, positions, docs, tokens_seen);
+  cache.Write(k, v, positions, docs, start);
   return at::cat(outs, 1);
 }
 
-// Global attention: append the chunk to the growing cache, then attend over everything held.
+// Global attention: append the chunk to the growing cache, then attend over everything held
+// (with fixed shapes: over every reserved slot, the unwritten ones masked by their document -1).
 at::Tensor GlobalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                            const at::Tensor& positions, const at::Tensor& docs,
-                           AttentionCache& cache, int64_t tokens_seen, bool simple_stream,
+                           AttentionCache& cache, const at::Tensor& start, bool simple_stream,
                            double scale) {
   const int64_t T = q.size(1);
-  cache.Write(k, v, positions, docs, tokens_seen);
-  const int64_t held = cache.slots(), before = held - T;
+  cache.Write(k, v, positions, docs, start);
+  const int64_t before = cache.held() - T;
   const at::Tensor keys = cache.keys(), vals = cache.values();
-  if (simple_stream && T == 1) return FusedAttention(q, keys, vals, std::nullopt, false, scale);
-  if (simple_stream && before == 0 && q.is_cuda()) {
+  const bool causal_only = simple_stream && !cache.fixed();
+  if (causal_only && T == 1) return FusedAttention(q, keys, vals, std::nullopt, false, scale);
+  if (causal_only && before == 0 && q.is_cuda()) {
     return FusedAttention(q, keys, vals, std::nullopt, /*causal=*/true, scale);  // O(T) memory
   }
   std::vector<at::Tensor> outs;
   for (int64_t s = 0; s < T; s += kQueryBlock) {
     const int64_t e = std::min(T, s + kQueryBlock);
-    const int64_t S = before + e;  // later keys are invisible to every query of this block
+    // Later keys are invisible to every query of this block.
+    const int64_t S = cache.fixed() ? cache.slots() : before + e;
     at::Tensor visible;
-    if (simple_stream) {  // causal with the cached prefix: key j visible to query t iff j <= before
-                          // + t
+    if (causal_only) {  // causal with the cached prefix: key j visible to query t iff j <= before +
+                        // t
       const at::Tensor qi = at::arange(before + s, before + e, positions.options()).unsqueeze(1);
       visible = at::arange(S, positions.options())
                     .unsqueeze(0)
@@ -110,7 +113,7 @@ at::Tensor AttendMasked(const at::Tensor& q, const at::Tensor& k, const at::Tens
 
 at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, const at::Tensor& docs,
                           const AttentionWeights& w, const ModelConfig& c, AttentionCache& cache,
-                          int64_t tokens_seen, bool simple_stream) {
+                          const at::Tensor& start, bool simple_stream) {
   const int64_t B = x.size(0), T = x.size(1);
   const int64_t H = c.num_heads, KV = c.num_kv_heads, hd = c.head_dim;
   const at::Tensor q =
@@ -121,8 +124,8 @@ at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, cons
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   const at::Tensor out =
       cache.local()
-          ? LocalAttention(q, k, v, positions, docs, c.attention_window, cache, tokens_seen, scale)
-          : GlobalAttention(q, k, v, positions, docs, cache, tokens_seen, simple_stream, scale);
+          ? LocalAttention(q, k, v, positions, docs, c.attention_window, cache, start, scale)
+          : GlobalAttention(q, k, v, positions, docs, cache, start, simple_stream, scale);
   return at::linear(out, w.o_w, w.o_b);
 }
 

@@ -26,7 +26,7 @@ AttentionCache::AttentionCache(int64_t batch, int64_t kv_heads, int64_t head_dim
   docs_ = at::full({batch, slots}, -1, opts.dtype(at::kLong));
 }
 
-int64_t AttentionCache::slots() const { return local() ? window_ : held_; }
+int64_t AttentionCache::slots() const { return local() ? window_ : fixed_ ? keys_.size(1) : held_; }
 at::Tensor AttentionCache::keys() const { return keys_.narrow(1, 0, slots()); }
 at::Tensor AttentionCache::values() const { return values_.narrow(1, 0, slots()); }
 at::Tensor AttentionCache::positions() const { return positions_.narrow(1, 0, slots()); }
@@ -37,7 +37,8 @@ int64_t AttentionCache::BytesPerToken(int64_t kv_heads, int64_t head_dim, c10::S
 }
 
 int64_t AttentionCache::HeldBytes() const {
-  return batch_ * slots() * BytesPerToken(kv_heads_, head_dim_, keys_.scalar_type());
+  return batch_ * (local() ? window_ : held_) *
+         BytesPerToken(kv_heads_, head_dim_, keys_.scalar_type());
 }
 
 int64_t AttentionCache::ReservedBytes() const {
@@ -81,27 +82,36 @@ void AttentionCache::Reserve(int64_t tokens) {
 }
 
 void AttentionCache::Write(const at::Tensor& k, const at::Tensor& v, const at::Tensor& positions,
-                           const at::Tensor& docs, int64_t tokens_seen) {
+                           const at::Tensor& docs, const at::Tensor& start) {
   const int64_t T = k.size(1);
   if (T == 0) return;
   if (!local()) {
+    if (fixed_ && held_ + T > keys_.size(1)) {
+      throw std::runtime_error(fmt::format(
+          "KV cache: {} more tokens do not fit the {} reserved for fixed-shape decode steps", T,
+          keys_.size(1)));
+    }
     Reserve(held_ + T);
-    keys_.narrow(1, held_, T).copy_(k);
-    values_.narrow(1, held_, T).copy_(v);
-    positions_.narrow(1, held_, T).copy_(positions);
-    docs_.narrow(1, held_, T).copy_(docs);
-    held_ += T;
-    return;
   }
   // Ring: only the last `window` tokens of the chunk survive; token n goes to slot n mod window.
-  const int64_t n = std::min(T, window_);
-  const at::Tensor slots =
-      at::remainder(at::arange(tokens_seen + T - n, tokens_seen + T, positions.options()), window_);
+  const int64_t n = local() ? std::min(T, window_) : T;
+  at::Tensor slots = start + at::arange(T - n, T, start.options());
+  if (local()) slots = at::remainder(slots, window_);
   keys_.index_copy_(1, slots, k.narrow(1, T - n, n));
   values_.index_copy_(1, slots, v.narrow(1, T - n, n));
   positions_.index_copy_(1, slots, positions.narrow(1, T - n, n));
   docs_.index_copy_(1, slots, docs.narrow(1, T - n, n));
-  held_ = std::min(window_, held_ + T);
+  CountWritten(T);
+}
+
+void AttentionCache::FixShape(int64_t more_tokens) {
+  TORCH_CHECK(more_tokens >= 0, "attention cache: negative room");
+  if (!local()) Reserve(held_ + more_tokens);
+  fixed_ = true;
+}
+
+void AttentionCache::CountWritten(int64_t tokens) {
+  held_ = local() ? std::min(window_, held_ + tokens) : held_ + tokens;
 }
 
 }  // namespace griffin

@@ -4,6 +4,8 @@
 //    in slot n mod window. Its size never changes.
 //  - Global attention (window == 0): a buffer that grows in whole chunks of `chunk_tokens`, so
 //    the bytes reserved track the tokens held; a chunk that does not fit is a clear error.
+// Slots are computed on the device from the stream index of the chunk, so a decode step captured
+// in a CUDA graph writes, on every replay, where that replay's token belongs.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -20,17 +22,30 @@ class AttentionCache {
                  int64_t chunk_tokens = kDefaultChunkTokens);
 
   bool local() const { return window_ > 0; }
-  // Slots to attend over: all `window` ring slots (unwritten ones carry document -1), or the
-  // tokens held so far. keys/values [B, S, KV, hd]; positions/docs int64 [B, S].
+  // Slots to attend over: all `window` ring slots (unwritten ones carry document -1), the tokens
+  // held so far, or with fixed shapes every reserved slot (unwritten: document -1).
+  // keys/values [B, S, KV, hd]; positions/docs int64 [B, S].
   at::Tensor keys() const;
   at::Tensor values() const;
   at::Tensor positions() const;
   at::Tensor docs() const;
   int64_t slots() const;
+  int64_t held() const { return held_; }  // tokens held (global) or ring slots written (local)
 
-  // Adds a chunk (k, v [B, T, KV, hd]); `tokens_seen` counts the stream's tokens before it.
+  // Adds a chunk (k, v [B, T, KV, hd]). `start`: int64 [1] on the cache's device, the stream
+  // index of the chunk's first token (tokens written before it, pads included).
   void Write(const at::Tensor& k, const at::Tensor& v, const at::Tensor& positions,
-             const at::Tensor& docs, int64_t tokens_seen);
+             const at::Tensor& docs, const at::Tensor& start);
+
+  // Fixed shapes for decode steps captured in a CUDA graph: a growing cache reserves room for
+  // `more_tokens` now, and until UnfixShape() every read covers all reserved slots and writing
+  // past the room is an error (it would need a new buffer the captured step does not know).
+  void FixShape(int64_t more_tokens);
+  void UnfixShape() { fixed_ = false; }
+  bool fixed() const { return fixed_; }
+  // Counts `tokens` written (Write does; replays of a captured step run no host code, so whoever
+  // replays them counts here).
+  void CountWritten(int64_t tokens);
 
   int64_t HeldBytes() const;      // bytes of the slots in use
   int64_t ReservedBytes() const;  // bytes allocated
@@ -42,6 +57,7 @@ class AttentionCache {
 
   int64_t batch_, kv_heads_, head_dim_, window_, chunk_tokens_;
   int64_t held_ = 0;  // tokens held (global), or slots written at least once (ring)
+  bool fixed_ = false;
   at::Tensor keys_, values_, positions_, docs_;
 };
 

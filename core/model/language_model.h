@@ -36,6 +36,14 @@ class DecodeState {
   // Bytes allocated, including a growing cache's room not yet filled.
   virtual int64_t ReservedBytes() const { return Bytes(); }
 
+  // For decode steps captured once in a CUDA graph and replayed: FixShapes gives every growing
+  // buffer room for `more_tokens` now and fixes the shapes a one-token step sees (state updates
+  // are in place, so replays read and write the same buffers); UnfixShapes ends that.
+  // Replays run no host code: AdvanceReplayed moves the host-side counters for them.
+  virtual void FixShapes(int64_t more_tokens) = 0;
+  virtual void UnfixShapes() = 0;
+  virtual void AdvanceReplayed(int64_t tokens) = 0;
+
  protected:
   explicit DecodeState(int64_t batch) : batch_(batch) {}
   int64_t batch_;

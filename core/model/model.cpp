@@ -35,7 +35,8 @@ at::Tensor Model::RecurrentBlock(const at::Tensor& x, const at::Tensor& position
                                  const RecurrentWeights& w, RecurrentState& state) const {
   const at::Tensor y = at::gelu(at::linear(x, w.linear_y_w, w.linear_y_b), "tanh");
   const at::Tensor u = at::linear(x, w.linear_x_w, w.linear_x_b);
-  const at::Tensor c = CausalConv1d(u, positions, w.conv_w, w.conv_b, state.conv, state.conv_pos, ops_.conv);
+  const at::Tensor c =
+      CausalConv1d(u, positions, w.conv_w, w.conv_b, state.conv, state.conv_pos, ops_.conv);
   const at::Tensor h = RgLru(c, positions, w, state.rnn, ops_.scan);
   return at::linear(h * y, w.linear_out_w, w.linear_out_b);
 }
@@ -76,7 +77,7 @@ at::Tensor Model::Forward(const at::Tensor& tokens_in, const at::Tensor& positio
       temporal = RecurrentBlock(normed, positions, b.recurrent, state->recurrent[next_recurrent++]);
     } else {
       temporal = AttentionBlock(normed, positions, docs, b.attention, config_,
-                                state->attention[next_attention++], state->tokens_seen(),
+                                state->attention[next_attention++], state->tokens_written,
                                 state->simple_stream);
     }
     const std::string prefix = "layers." + std::to_string(i) + ".";
@@ -92,7 +93,9 @@ at::Tensor Model::Forward(const at::Tensor& tokens_in, const at::Tensor& positio
   emit("final_norm", x);
   const at::Tensor logits = OutputLogits(x, weights_, config_);
   emit("logits", logits);
-  state->docs_started = docs.select(1, T - 1).clone();  // a copy: never a view of `docs`
+  // State updates are in place: a captured decode step replays into the same buffers.
+  UpdateState(state->docs_started, docs.select(1, T - 1));
+  state->tokens_written.add_(T);
   state->Advance(T);
   return logits;
 }

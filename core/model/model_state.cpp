@@ -1,6 +1,7 @@
 #include "core/model/model_state.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 namespace griffin {
 
@@ -18,10 +19,32 @@ ModelState::ModelState(const ModelConfig& c, int64_t batch, c10::Device device,
     }
   }
   docs_started = at::zeros({batch}, opts.dtype(at::kLong));
+  tokens_written = at::zeros({1}, opts.dtype(at::kLong));
+}
+
+void UpdateState(at::Tensor& state, const at::Tensor& value) {
+  if (c10::GradMode::is_enabled() && value.requires_grad()) {
+    state = value.clone();
+  } else {
+    state.copy_(value);
+  }
+}
+
+void ModelState::FixShapes(int64_t more_tokens) {
+  for (AttentionCache& a : attention) a.FixShape(more_tokens);
+}
+
+void ModelState::UnfixShapes() {
+  for (AttentionCache& a : attention) a.UnfixShape();
+}
+
+void ModelState::AdvanceReplayed(int64_t tokens) {
+  for (AttentionCache& a : attention) a.CountWritten(tokens);
+  Advance(tokens);
 }
 
 int64_t ModelState::Bytes() const {
-  int64_t n = docs_started.nbytes();
+  int64_t n = docs_started.nbytes() + tokens_written.nbytes();
   for (const RecurrentState& r : recurrent)
     n += r.rnn.nbytes() + r.conv.nbytes() + r.conv_pos.nbytes();
   for (const AttentionCache& a : attention) n += a.HeldBytes();
@@ -38,7 +61,7 @@ StateSize AnalyticStateSize(const ModelConfig& c, int64_t batch, int64_t tokens,
                             c10::ScalarType dtype) {
   const int64_t e = static_cast<int64_t>(c10::elementSize(dtype));
   StateSize s;
-  s.bookkeeping = batch * 8;  // docs_started
+  s.bookkeeping = batch * 8 + 8;  // docs_started, tokens_written
   for (BlockType b : c.blocks) {
     if (b == BlockType::kRecurrent) {
       s.recurrent += batch * c.lru_width * 4 + batch * (c.conv_width - 1) * c.lru_width * e;

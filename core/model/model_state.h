@@ -29,11 +29,23 @@ class ModelState : public DecodeState {
   std::vector<RecurrentState> recurrent;  // one per recurrent block, in order
   std::vector<AttentionCache> attention;  // one per attention block, in order
   at::Tensor docs_started;                // [B] int64: document starts seen so far
+  // [1] int64: tokens_seen() kept on the device, where the attention caches' slots are computed
+  // (a captured decode step must not bake the host's count into the graph).
+  at::Tensor tokens_written;
   // Every token so far is one unpadded document starting at position 0 (plain causal masks).
   bool simple_stream = true;
 
   void Advance(int64_t tokens) { tokens_seen_ += tokens; }
+  void FixShapes(int64_t more_tokens) override;
+  void UnfixShapes() override;
+  void AdvanceReplayed(int64_t tokens) override;
 };
+
+// Writes `value` into the state tensor `state`: in place, so a decode step captured in a CUDA
+// graph replays into the buffers it saw, except while autograd records through `value`
+// (training), where in place would overwrite tensors earlier chunks saved for backward; there the
+// state is rebound to a copy (never a view: it would keep a whole prefill buffer alive).
+void UpdateState(at::Tensor& state, const at::Tensor& value);
 
 // Bytes a state holds for `config` after `tokens` tokens of context (the analytic counterpart of
 // ModelState::Bytes; Griffin's does not depend on `tokens` once local windows are full).

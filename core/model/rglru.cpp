@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "core/kernels/rglru_scan.h"
+#include "core/model/model_state.h"
 
 namespace griffin {
 
@@ -27,7 +28,7 @@ at::Tensor RgLru(const at::Tensor& c, const at::Tensor& positions, const Recurre
   args.positions = positions;
   args.h0 = state;
   RgLruScanResult r = RgLruScan(args, impl);
-  state = r.h_last;
+  UpdateState(state, r.h_last);
   return r.y.to(c.scalar_type());
 }
 

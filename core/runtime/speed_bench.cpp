@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "core/runtime/device_decode.h"
 #include "core/runtime/device_timer.h"
 
 namespace griffin {
@@ -83,12 +84,27 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
       logits = at::Tensor();
       SynchronizeDevice(device);
       ResetPeakDeviceMemory(device);
-      for (int64_t t = 0; t < o.decode_tokens; ++t) {
-        const at::Tensor step_pos = Positions(batch, prompt + t, 1);
-        timer.Start();
-        next = model.Forward(next, step_pos, *state).select(1, -1).argmax(-1, true);
-        timer.Stop();
-        p.decode_step_seconds.push_back(timer.Seconds());
+      if (o.decode_graph) {
+        // Three more steps than timed: the decoder's two eager warm-up steps and its capture.
+        DeviceGreedyDecoder decoder(model, *state, next, Positions(batch, prompt, 1),
+                                    o.decode_tokens + 3, /*graph=*/true);
+        for (int t = 0; t < 3; ++t) decoder.Step();
+        SynchronizeDevice(device);
+        for (int64_t t = 0; t < o.decode_tokens; ++t) {
+          timer.Start();
+          decoder.Step();
+          timer.Stop();
+          p.decode_step_seconds.push_back(timer.Seconds());
+        }
+        p.decode_graphed = decoder.graphed();
+      } else {
+        for (int64_t t = 0; t < o.decode_tokens; ++t) {
+          const at::Tensor step_pos = Positions(batch, prompt + t, 1);
+          timer.Start();
+          next = model.Forward(next, step_pos, *state).select(1, -1).argmax(-1, true);
+          timer.Stop();
+          p.decode_step_seconds.push_back(timer.Seconds());
+        }
       }
       const DeviceMemory after = ReadDeviceMemory(device);
       p.peak_decode_bytes = after.peak;

@@ -23,6 +23,9 @@ struct SpeedOptions {
   // Prefill in pieces of at most this many tokens through the state (0: the whole prompt in one
   // call). Long contexts (1M tokens) need it: one call would materialise activations for all.
   int64_t prefill_chunk = 0;
+  // Decode steps as a CUDA graph replayed per token (DeviceGreedyDecoder) instead of eager
+  // launches from the host. Ignored off CUDA (the same fixed-shape step then runs eagerly).
+  bool decode_graph = false;
 };
 
 struct SpeedPoint {
@@ -34,6 +37,7 @@ struct SpeedPoint {
   int64_t peak_prefill_bytes = 0, peak_decode_bytes = 0;  // allocator peaks (GPU), weights included
   int64_t allocated_after_decode_bytes = 0;  // allocator's allocated bytes after decode (GPU)
   int64_t weight_bytes = 0;
+  bool decode_graphed = false;  // the timed decode steps were CUDA graph replays
 };
 
 // Called before each measurement with a short description, for progress reporting.

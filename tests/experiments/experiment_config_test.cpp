@@ -112,6 +112,9 @@ TEST_F(ExperimentConfigTest, BadConfigsAreOneClearError) {
                         {"(--set)", "unknown key 'nope' in [run]"});
   ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"latency.repeats=0"}); },
                         {"(--set)", "latency.repeats must be >= 1"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"run.decode=fast"}); },
+                        {"(--set)", "run.decode 'fast' is not eager or graph"});
+  EXPECT_EQ(LoadExperiment(Write(kGood), {"run.decode=graph"}).decode, "graph");
   ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"noequals"}); },
                         {"--set 'noequals'", "section.key=value"});
   ExpectErrorContaining([&] { LoadExperiment(paths::Join(dir_, "missing.toml"), {}); },

@@ -6,6 +6,7 @@
 
 #include "core/io/safetensors.h"
 #include "core/model/language_model.h"
+#include "core/runtime/device_decode.h"
 #include "core/runtime/generate.h"
 #include "test_util.h"
 
@@ -88,6 +89,25 @@ TEST_P(FixtureParity, GreedyIdsMatchReference) {
   GenerateOptions o;
   o.max_new_tokens = Ref("greedy_ids").size(1);
   EXPECT_EQ(Generate(*model, Ids(Ref("prompt_ids")[0]), o), Ids(Ref("greedy_ids")[0]));
+}
+
+// The fixed-shape step a CUDA graph captures (run eagerly here; replayed on the GPU in
+// model_gpu_test): the reference's greedy ids, 16 prompt tokens and 28 new, past 3 windows.
+TEST_P(FixtureParity, DeviceGreedyDecodeIdsMatchReference) {
+  const auto model = Load();
+  const at::Tensor prompt = Ref("prompt_ids");
+  const int64_t P = prompt.size(1), n = Ref("greedy_ids").size(1);
+  auto state = model->NewState(1);
+  const at::Tensor last = model->Forward(prompt, at::arange(P, at::kLong).unsqueeze(0), *state,
+                                         nullptr, /*last_logits_only=*/true);
+  DeviceGreedyDecoder decoder(*model, *state, last.select(1, -1).argmax(-1, true),
+                              at::full({1, 1}, P, at::kLong), n - 1, /*graph=*/true);
+  std::vector<int64_t> ids = Ids(decoder.tokens()[0]);
+  for (int64_t t = 1; t < n; ++t) {
+    decoder.Step();
+    ids.push_back(decoder.tokens()[0][0].item<int64_t>());
+  }
+  EXPECT_EQ(ids, Ids(Ref("greedy_ids")[0]));
 }
 
 TEST_P(FixtureParity, BFloat16StaysCloseToTheFloat32Reference) {

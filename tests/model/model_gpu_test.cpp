@@ -7,6 +7,7 @@
 #include "core/io/safetensors.h"
 #include "core/model/language_model.h"
 #include "core/model/model_state.h"
+#include "core/runtime/device_decode.h"
 #include "core/runtime/generate.h"
 #include "test_util.h"
 
@@ -23,6 +24,15 @@ std::vector<int64_t> Row(const at::Tensor& t) {
   return {r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel()};
 }
 
+// On the GPU with `ops` for both the RG-LRU and the Conv1D.
+LoadOptions CudaOptions(OpImpl ops) {
+  LoadOptions o;
+  o.device = at::Device(at::kCUDA);
+  o.ops.scan = ops;
+  o.ops.conv = ops;
+  return o;
+}
+
 class GriffinGpu : public ::testing::TestWithParam<OpImpl> {
  protected:
   at::InferenceMode inference_;
@@ -33,10 +43,7 @@ TEST_P(GriffinGpu, FixtureLogitsMatchReference) {
   for (const std::string fixture : {"tiny-recurrentgemma", "tiny-gemma"}) {
     SCOPED_TRACE(fixture);
     const auto ref = SafetensorsFile::Open(FixtureDir(fixture) + "/reference.safetensors");
-    LoadOptions o;
-    o.device = at::Device(at::kCUDA);
-    o.ops.scan = GetParam();
-    o.ops.conv = GetParam();
+    LoadOptions o = CudaOptions(GetParam());
     const auto model = LoadModel(FixtureDir(fixture), o);
     const at::Tensor ids = ref->Tensor("input_ids").clone();
     auto state = model->NewState(2);
@@ -72,11 +79,8 @@ TEST_P(GriffinGpu, FixtureLogitsMatchReference) {
 // `chunks` (a chunk of 1 is a decode step), and the state holds its analytic size.
 void ExpectChunkedMatchesWhole(const std::string& spec, OpImpl scan, uint64_t seed,
                                const std::vector<int64_t>& chunks) {
-  LoadOptions o;
-  o.device = at::Device(at::kCUDA);
+  LoadOptions o = CudaOptions(scan);
   o.dtype = DType::kBFloat16;
-  o.ops.scan = scan;
-  o.ops.conv = scan;
   o.seed = seed;
   const auto model = LoadModel(spec, o);
   int64_t T = 0;
@@ -107,6 +111,77 @@ TEST(ModelGpu, Gemma2BShapesChunkedEqualsWhole) {
 TEST_P(GriffinGpu, RecurrentGemma2BShapesPastTheWindow) {
   GRIFFIN_REQUIRE_CUDA();
   ExpectChunkedMatchesWhole("preset:recurrentgemma-2b", GetParam(), 3, {2100, 648});  // window 2048
+}
+
+// Decode steps replayed from a CUDA graph: the fixtures' greedy ids (16 prompt tokens, 28 new,
+// past 3 windows), and every step's logits equal to the same fixed-shape step run eagerly.
+TEST_P(GriffinGpu, GraphDecodeMatchesReferenceAndEager) {
+  GRIFFIN_REQUIRE_CUDA();
+  for (const std::string fixture : {"tiny-recurrentgemma", "tiny-gemma"}) {
+    SCOPED_TRACE(fixture);
+    const auto ref = SafetensorsFile::Open(FixtureDir(fixture) + "/reference.safetensors");
+    const auto model = LoadModel(FixtureDir(fixture), CudaOptions(GetParam()));
+    const at::Tensor prompt = ref->Tensor("prompt_ids").clone();
+    const int64_t P = prompt.size(1), n = ref->Tensor("greedy_ids").size(1);
+    std::vector<std::vector<int64_t>> ids(2);
+    std::vector<std::vector<at::Tensor>> logits(2);
+    for (int graph = 0; graph < 2; ++graph) {
+      auto state = model->NewState(1);
+      const at::Tensor last = model->Forward(prompt, at::arange(P, at::kLong).unsqueeze(0), *state,
+                                             nullptr, /*last_logits_only=*/true);
+      DeviceGreedyDecoder decoder(*model, *state, last.select(1, -1).argmax(-1, true),
+                                  at::full({1, 1}, P, at::kLong), n - 1, graph == 1);
+      ids[graph].push_back(decoder.tokens()[0][0].item<int64_t>());
+      for (int64_t t = 1; t < n; ++t) {
+        decoder.Step();
+        ids[graph].push_back(decoder.tokens()[0][0].item<int64_t>());
+        logits[graph].push_back(decoder.logits().clone());
+      }
+      EXPECT_EQ(decoder.graphed(), graph == 1);
+      EXPECT_EQ(state->tokens_seen(), P + n - 1);
+    }
+    EXPECT_EQ(ids[1], Row(ref->Tensor("greedy_ids")[0]));
+    EXPECT_EQ(ids[0], ids[1]);
+    for (size_t t = 0; t < logits[0].size(); ++t) {
+      EXPECT_LE(RelativeError(logits[1][t], logits[0][t]), 1e-6) << "step " << t;
+    }
+  }
+}
+
+// The 2B shapes in bf16 at batch 2: prefill past the window, then graph replays against the same
+// fixed-shape step run eagerly (the CPU tests tie that step to ordinary decoding).
+void ExpectGraphDecodeMatchesEager(const std::string& spec, OpImpl ops, int64_t prompt) {
+  LoadOptions o = CudaOptions(ops);
+  o.dtype = DType::kBFloat16;
+  o.seed = 11;
+  const auto model = LoadModel(spec, o);
+  const at::Tensor ids = at::randint(1, model->config().vocab_size, {2, prompt}, at::kLong);
+  const at::Tensor pos = at::arange(prompt, at::kLong).expand({2, prompt}).contiguous();
+  std::vector<std::vector<at::Tensor>> logits(2);
+  for (int graph = 0; graph < 2; ++graph) {
+    auto state = model->NewState(2);
+    const at::Tensor last = model->Forward(ids, pos, *state, nullptr, true);
+    DeviceGreedyDecoder decoder(*model, *state, last.select(1, -1).argmax(-1, true),
+                                at::full({2, 1}, prompt, at::kLong), 12, graph == 1);
+    for (int t = 0; t < 12; ++t) {
+      decoder.Step();
+      logits[graph].push_back(decoder.logits().clone());
+    }
+    EXPECT_EQ(decoder.graphed(), graph == 1);
+  }
+  for (size_t t = 0; t < logits[0].size(); ++t) {
+    EXPECT_LE(RelativeError(logits[1][t], logits[0][t]), 1e-3) << spec << " step " << t;
+  }
+}
+
+TEST(ModelGpu, GraphDecodeGemma2BShapes) {
+  GRIFFIN_REQUIRE_CUDA();
+  ExpectGraphDecodeMatchesEager("preset:gemma-2b", OpImpl::kReference, 1500);
+}
+
+TEST_P(GriffinGpu, GraphDecodeRecurrentGemma2BShapes) {
+  GRIFFIN_REQUIRE_CUDA();
+  ExpectGraphDecodeMatchesEager("preset:recurrentgemma-2b", GetParam(), 2040);  // window 2048
 }
 
 INSTANTIATE_TEST_SUITE_P(Scan, GriffinGpu, ::testing::Values(OpImpl::kReference, OpImpl::kCuda),

@@ -20,7 +20,7 @@ void Fill(ModelState& state, const ModelConfig& c, int64_t tokens, int64_t alrea
   const at::Tensor pos =
       at::arange(already, already + tokens, at::kLong).expand({state.batch(), tokens});
   for (AttentionCache& cache : state.attention)
-    cache.Write(kv, kv, pos, at::ones_like(pos), already);
+    cache.Write(kv, kv, pos, at::ones_like(pos), at::full({1}, already, at::kLong));
   state.Advance(tokens);
 }
 
@@ -72,7 +72,7 @@ TEST(StateSize, ContextLongerThanMemoryIsAClearError) {
   AttentionCache cache(kBatch, 64, 256, /*window=*/0, at::kFloat, at::kCPU, /*chunk=*/1024);
   const at::Tensor kv = at::zeros({1, 1, 64, 256}).expand({kBatch, 1, 64, 256});
   const at::Tensor pos = at::zeros({1, 1}, at::kLong).expand({kBatch, 1});
-  testing::ExpectErrorContaining([&] { cache.Write(kv, kv, pos, pos, 0); },
+  testing::ExpectErrorContaining([&] { cache.Write(kv, kv, pos, pos, at::zeros({1}, at::kLong)); },
                                  {"cannot grow to 1024 tokens", "longer than memory allows"});
 }
 

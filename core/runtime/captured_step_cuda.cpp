@@ -1,0 +1,66 @@
+// CapturedStep with CUDA graphs (ATen's CUDAGraph; its private memory pool keeps the buffers the
+// captured work allocates alive and at fixed addresses between replays).
+#include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include "core/runtime/captured_step.h"
+
+namespace griffin {
+
+struct CapturedStep::Impl {
+  std::function<void()> work;
+  c10::Device device;
+  int warmup = 0;
+  int runs = 0;
+  std::unique_ptr<at::cuda::CUDAGraph> graph;
+};
+
+CapturedStep::CapturedStep(std::function<void()> work, c10::Device device, int warmup)
+    : impl_(std::make_unique<Impl>(Impl{std::move(work), device, warmup})) {}
+CapturedStep::~CapturedStep() = default;
+
+bool CapturedStep::captured() const { return impl_->graph != nullptr; }
+
+bool CapturedStep::Run() {
+  Impl& m = *impl_;
+  if (!m.device.is_cuda()) {
+    m.work();
+    return false;
+  }
+  if (m.graph) {
+    m.graph->replay();  // on the current stream
+    return true;
+  }
+  // Warm-up and capture run on a side stream (capture cannot use the default stream), ordered
+  // after everything queued before on the current stream and before everything queued after.
+  const c10::cuda::CUDAGuard device_guard(m.device);
+  const at::cuda::CUDAStream current = at::cuda::getCurrentCUDAStream();
+  const at::cuda::CUDAStream side = at::cuda::getStreamFromPool();
+  at::cuda::CUDAEvent ready;
+  ready.record(current);
+  ready.block(side);
+  const bool capture = m.runs >= m.warmup;
+  {
+    const c10::cuda::CUDAStreamGuard stream_guard(side);
+    if (capture) {
+      auto graph = std::make_unique<at::cuda::CUDAGraph>();
+      graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+      m.work();
+      graph->capture_end();
+      m.graph = std::move(graph);
+    } else {
+      m.work();
+    }
+  }
+  at::cuda::CUDAEvent done;
+  done.record(side);
+  done.block(current);
+  ++m.runs;
+  // Capturing records the work without running it: this run's work is the first replay.
+  if (capture) m.graph->replay();
+  return false;
+}
+
+}  // namespace griffin
