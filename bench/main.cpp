@@ -6,6 +6,7 @@ namespace griffin::bench {
 void RegisterLinearScan();
 void RegisterRgLru();
 void RegisterConv1d();
+void RegisterRecurrentStep();
 }  // namespace griffin::bench
 
 int main(int argc, char** argv) {
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   griffin::bench::RegisterLinearScan();
   griffin::bench::RegisterRgLru();
   griffin::bench::RegisterConv1d();
+  griffin::bench::RegisterRecurrentStep();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -1,11 +1,13 @@
 #include "core/model/model.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include "core/model/attention.h"
 #include "core/model/conv1d.h"
 #include "core/model/dtype.h"
 #include "core/model/layers.h"
+#include "core/model/recurrent_step.h"
 #include "core/model/rglru.h"
 
 namespace griffin {
@@ -35,6 +37,12 @@ at::Tensor Model::RecurrentBlock(const at::Tensor& x, const at::Tensor& position
                                  const RecurrentWeights& w, RecurrentState& state) const {
   const at::Tensor y = at::gelu(at::linear(x, w.linear_y_w, w.linear_y_b), "tanh");
   const at::Tensor u = at::linear(x, w.linear_x_w, w.linear_x_b);
+  // A decode step with both ops on CUDA: conv, gates and state update in one fused launch.
+  if (x.size(1) == 1 && ops_.scan == OpImpl::kCuda && ops_.conv == OpImpl::kCuda &&
+      !c10::GradMode::is_enabled()) {
+    return at::linear(RecurrentStep(u, y, positions, w, state, OpImpl::kCuda), w.linear_out_w,
+                      w.linear_out_b);
+  }
   const at::Tensor c =
       CausalConv1d(u, positions, w.conv_w, w.conv_b, state.conv, state.conv_pos, ops_.conv);
   const at::Tensor h = RgLru(c, positions, w, state.rnn, ops_.scan);

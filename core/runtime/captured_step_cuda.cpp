@@ -5,6 +5,8 @@
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 
+#include <optional>
+
 #include "core/runtime/captured_step.h"
 
 namespace griffin {
@@ -14,6 +16,7 @@ struct CapturedStep::Impl {
   c10::Device device;
   int warmup = 0;
   int runs = 0;
+  std::optional<at::cuda::CUDAStream> side;  // one stream for every warm-up run and the capture
   std::unique_ptr<at::cuda::CUDAGraph> graph;
 };
 
@@ -37,7 +40,10 @@ bool CapturedStep::Run() {
   // after everything queued before on the current stream and before everything queued after.
   const c10::cuda::CUDAGuard device_guard(m.device);
   const at::cuda::CUDAStream current = at::cuda::getCurrentCUDAStream();
-  const at::cuda::CUDAStream side = at::cuda::getStreamFromPool();
+  // The same side stream every time: cuBLAS workspaces are per stream, and the warm-up runs are
+  // there to set them up for the stream the capture uses.
+  if (!m.side) m.side = at::cuda::getStreamFromPool(/*isHighPriority=*/false, m.device.index());
+  const at::cuda::CUDAStream side = *m.side;
   at::cuda::CUDAEvent ready;
   ready.record(current);
   ready.block(side);

@@ -1,0 +1,213 @@
+// The recurrent block's fused decode step (interface and math: recurrent_step.cuh).
+#include <cuda_bf16.h>
+
+#include <type_traits>
+
+#include "core/kernels/recurrent_step.cuh"
+
+namespace griffin::kernels {
+namespace {
+
+constexpr int kWarps = 8;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kOutputs = 32;                         // gate outputs per block
+constexpr int kLanesPerRow = kOutputs / 4;           // lanes reading one weight row, 4 floats each
+constexpr int kRowGroups = kThreads / kLanesPerRow;  // weight rows read at once per block
+
+template <typename T>
+__device__ float ToFloat(T v) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    return __bfloat162float(v);
+  } else {
+    return v;
+  }
+}
+
+template <typename T>
+__device__ T FromFloat(float v) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    return __float2bfloat16(v);
+  } else {
+    return v;
+  }
+}
+
+// softplus as ATen computes it (beta 1, threshold 20).
+__device__ float Softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
+__device__ float Sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
+
+// Four consecutive outputs j .. j+3 of row `row` of a [.., blk, blk] weight (vector load when
+// the row is 16-byte aligned and all four exist).
+__device__ void LoadRow4(const float* w, int64_t row, int j, int blk, float (&out)[4]) {
+  const float* p = w + row * blk + j;
+  if (blk % 4 == 0 && j + 3 < blk) {
+    const float4 v = *reinterpret_cast<const float4*>(p);
+    out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+  } else {
+#pragma unroll
+    for (int k = 0; k < 4; ++k) out[k] = j + k < blk ? p[k] : 0.f;
+  }
+}
+
+template <typename T, int W>
+__global__ void __launch_bounds__(kThreads) RecurrentStepKernel(RecurrentStepParams p) {
+  extern __shared__ float smem[];
+  float* conv_out = smem;                          // [blk]: this head's conv output
+  float* part_x = smem + p.dim / p.heads;          // [kRowGroups][kOutputs]
+  float* part_a = part_x + kRowGroups * kOutputs;  // [kRowGroups][kOutputs]
+  __shared__ bool last_of_head, last_of_row;
+
+  const int blk = static_cast<int>(p.dim / p.heads);
+  const int slice = blockIdx.x, head = blockIdx.y;
+  const int64_t b = blockIdx.z;
+  const int64_t row0 = b * p.dim + static_cast<int64_t>(head) * blk;  // [batch, dim] offset
+  const T* u = static_cast<const T*>(p.u);
+  const T* cw = static_cast<const T*>(p.conv_w);
+  const T* cb = static_cast<const T*>(p.conv_b);
+  T* tail = static_cast<T*>(p.tail);
+  const int64_t pos = p.positions[b];
+
+  // keep[s]: the tap s tokens back counts iff none of the tokens after it starts a document.
+  bool keep[W];
+  keep[0] = true;
+#pragma unroll
+  for (int s = 1; s < W; ++s) {
+    keep[s] = keep[s - 1] && (s == 1 ? pos != 0 : p.tail_pos[b * (W - 1) + W - s] != 0);
+  }
+  for (int i = threadIdx.x; i < blk; i += kThreads) {
+    const int64_t ch = static_cast<int64_t>(head) * blk + i;
+    float acc = ToFloat(cb[ch]) + ToFloat(cw[(W - 1) * p.dim + ch]) * ToFloat(u[row0 + i]);
+#pragma unroll
+    for (int s = 1; s < W; ++s) {
+      if (keep[s]) {
+        acc += ToFloat(cw[(W - 1 - s) * p.dim + ch]) *
+               ToFloat(tail[(b * (W - 1) + W - 1 - s) * p.dim + ch]);
+      }
+    }
+    conv_out[i] = ToFloat(FromFloat<T>(acc));  // the conv's output is in the model's dtype
+  }
+  __syncthreads();
+  // Every thread's reads of the tail are done: count this block in. The last block of the head
+  // shifts the head's tail, the last block of the row its positions; both reset their tickets.
+  if (threadIdx.x == 0) {
+    __threadfence();
+    int* head_ticket = p.tickets + b * p.heads + head;
+    last_of_head = atomicAdd(head_ticket, 1) == static_cast<int>(gridDim.x) - 1;
+    if (last_of_head) *head_ticket = 0;
+    int* row_ticket = p.tickets + p.batch * p.heads + b;
+    last_of_row = atomicAdd(row_ticket, 1) == static_cast<int>(gridDim.x * gridDim.y) - 1;
+    if (last_of_row) *row_ticket = 0;
+  }
+  __syncthreads();
+  if (W > 1 && last_of_head) {
+    for (int i = threadIdx.x; i < blk; i += kThreads) {
+      const int64_t ch = static_cast<int64_t>(head) * blk + i;
+#pragma unroll
+      for (int k = 0; k + 1 < W - 1; ++k) {
+        tail[(b * (W - 1) + k) * p.dim + ch] = tail[(b * (W - 1) + k + 1) * p.dim + ch];
+      }
+      tail[(b * (W - 1) + W - 2) * p.dim + ch] = u[row0 + i];
+    }
+  }
+  if (W > 1 && last_of_row && threadIdx.x == 0) {
+    for (int k = 0; k + 1 < W - 1; ++k) {
+      p.tail_pos[b * (W - 1) + k] = p.tail_pos[b * (W - 1) + k + 1];
+    }
+    p.tail_pos[b * (W - 1) + W - 2] = pos;
+  }
+
+  // Gate projections for outputs j0 .. j0+31 of this head: thread (group g, lane l) reads 4
+  // outputs of rows g, g + kRowGroups, ... with 16-byte loads; partial sums meet in shared memory.
+  const int group = threadIdx.x / kLanesPerRow;
+  const int j4 = slice * kOutputs + (threadIdx.x % kLanesPerRow) * 4;
+  float sx[4] = {0.f, 0.f, 0.f, 0.f}, sa[4] = {0.f, 0.f, 0.f, 0.f};
+  const int64_t head_rows = static_cast<int64_t>(head) * blk;
+  for (int i = group; i < blk; i += kRowGroups) {
+    float wx[4], wa[4];
+    LoadRow4(p.gate_x_w, head_rows + i, j4, blk, wx);
+    LoadRow4(p.gate_a_w, head_rows + i, j4, blk, wa);
+    const float c = conv_out[i];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      sx[k] += c * wx[k];
+      sa[k] += c * wa[k];
+    }
+  }
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const int o = (threadIdx.x % kLanesPerRow) * 4 + k;
+    part_x[group * kOutputs + o] = sx[k];
+    part_a[group * kOutputs + o] = sa[k];
+  }
+  __syncthreads();
+  if (threadIdx.x >= kOutputs) return;
+  const int j = slice * kOutputs + threadIdx.x;
+  if (j >= blk) return;
+  float gx = 0.f, ga = 0.f;
+  for (int g = 0; g < kRowGroups; ++g) {  // fixed order: deterministic
+    gx += part_x[g * kOutputs + threadIdx.x];
+    ga += part_a[g * kOutputs + threadIdx.x];
+  }
+  const int64_t ch = head_rows + j;
+  const float in_gate = Sigmoid(gx + p.gate_x_b[ch]);
+  const float r = Sigmoid(ga + p.gate_a_b[ch]);
+  const float log_a = -8.f * r * Softplus(p.a_param[ch]);
+  const bool reset = pos == 0;
+  const float a = reset ? 0.f : expf(log_a);
+  const float multiplier = reset ? 1.f : sqrtf(1.f - expf(2.f * log_a));
+  const float h = a * p.h[b * p.dim + ch] + conv_out[j] * in_gate * multiplier;
+  p.h[b * p.dim + ch] = h;
+  float y = ToFloat(FromFloat<T>(h));
+  if (p.y_branch != nullptr) y *= ToFloat(static_cast<const T*>(p.y_branch)[row0 + j]);
+  static_cast<T*>(p.out)[row0 + j] = FromFloat<T>(y);
+}
+
+template <typename T>
+cudaError_t LaunchTyped(const RecurrentStepParams& p, cudaStream_t stream) {
+  const int blk = static_cast<int>(p.dim / p.heads);
+  const dim3 grid((blk + kOutputs - 1) / kOutputs, static_cast<unsigned>(p.heads),
+                  static_cast<unsigned>(p.batch));
+  const size_t smem = (static_cast<size_t>(blk) + 2 * kRowGroups * kOutputs) * sizeof(float);
+  switch (p.width) {
+    case 1:
+      RecurrentStepKernel<T, 1><<<grid, kThreads, smem, stream>>>(p);
+      break;
+    case 2:
+      RecurrentStepKernel<T, 2><<<grid, kThreads, smem, stream>>>(p);
+      break;
+    case 3:
+      RecurrentStepKernel<T, 3><<<grid, kThreads, smem, stream>>>(p);
+      break;
+    case 4:
+      RecurrentStepKernel<T, 4><<<grid, kThreads, smem, stream>>>(p);
+      break;
+    default:
+      return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+int64_t RecurrentStepTickets(int64_t batch, int64_t heads) { return batch * (heads + 1); }
+
+cudaError_t LaunchRecurrentStep(const RecurrentStepParams& p, cudaStream_t stream) {
+  if (p.batch == 0 || p.dim == 0) return cudaSuccess;
+  if (p.heads <= 0 || p.dim % p.heads != 0 || p.batch > 65535 || p.heads > 65535) {
+    return cudaErrorInvalidConfiguration;
+  }
+  // Dynamic shared memory: the head's conv output plus the partial sums must fit in 48 KiB.
+  if ((p.dim / p.heads + 2 * kRowGroups * kOutputs) * 4 > 48 * 1024) {
+    return cudaErrorInvalidConfiguration;
+  }
+  switch (p.kind) {
+    case ScalarKind::kFloat32:
+      return LaunchTyped<float>(p, stream);
+    case ScalarKind::kBFloat16:
+      return LaunchTyped<__nv_bfloat16>(p, stream);
+    default:
+      return cudaErrorInvalidValue;
+  }
+}
+
+}  // namespace griffin::kernels
