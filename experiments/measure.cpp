@@ -30,7 +30,7 @@ PointResult MeasurePoint(const LanguageModel& model, const ExperimentConfig& c,
   o.decode_graph = c.decode == "graph";
   // The analytic numbers need no measurement: they are recorded even where the run fails
   // (out of memory), so the plots can still place a model past where it fits.
-  const int64_t held = point.context + c.decode_tokens;
+  const int64_t held = TokensHeldAfterDecode(o, point.context);
   const c10::ScalarType dtype = ToScalarType(mc.dtype);
   r.metrics["state_bytes_analytic"] =
       static_cast<double>(AnalyticStateSize(mc, point.batch, held, dtype).total());

@@ -68,8 +68,9 @@ def plot(path, out, panels, title):
             ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         ax.legend()
+    decode = f", {meta['decode']} decode" if "decode" in meta else ""
     fig.suptitle(f"{title}: {meta.get('experiment', '')} ({meta.get('device', '')}, "
-                 f"{meta.get('dtype', '')}, commit {str(meta.get('git_commit', ''))[:7]})")
+                 f"{meta.get('dtype', '')}{decode}, commit {str(meta.get('git_commit', ''))[:7]})")
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     print(out)

@@ -85,10 +85,9 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
       SynchronizeDevice(device);
       ResetPeakDeviceMemory(device);
       if (o.decode_graph) {
-        // Three more steps than timed: the decoder's two eager warm-up steps and its capture.
         DeviceGreedyDecoder decoder(model, *state, next, Positions(batch, prompt, 1),
-                                    o.decode_tokens + 3, /*graph=*/true);
-        for (int t = 0; t < 3; ++t) decoder.Step();
+                                    o.decode_tokens + kGraphDecodeSetupSteps, /*graph=*/true);
+        for (int64_t t = 0; t < kGraphDecodeSetupSteps; ++t) decoder.Step();
         SynchronizeDevice(device);
         for (int64_t t = 0; t < o.decode_tokens; ++t) {
           timer.Start();

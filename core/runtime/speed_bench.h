@@ -28,6 +28,15 @@ struct SpeedOptions {
   bool decode_graph = false;
 };
 
+// Untimed decode steps a graph decode takes before the timed ones: the decoder's two eager
+// warm-up steps and the capture. They are real tokens, so the state holds them too.
+inline constexpr int64_t kGraphDecodeSetupSteps = 3;
+
+// Tokens a state holds after a point of `prompt` tokens: the prompt and every decode step.
+inline int64_t TokensHeldAfterDecode(const SpeedOptions& o, int64_t prompt) {
+  return prompt + o.decode_tokens + (o.decode_graph ? kGraphDecodeSetupSteps : 0);
+}
+
 struct SpeedPoint {
   int64_t batch = 0, prompt_tokens = 0;
   std::vector<double> prefill_seconds;      // one per repeat

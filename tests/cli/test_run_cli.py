@@ -128,6 +128,21 @@ def check_kill_and_resume(tmp):
           "resume: every point once, in order, journal removed")
 
 
+def check_graph_decode(tmp):
+    # On the CPU the graph decode runs its fixed-shape step eagerly; the file says which mode ran,
+    # and the state holds the decoder's untimed setup steps too (analytic == measured).
+    cfg = write(tmp, "graph.toml", CONFIG.format(contexts="[4, 64]"))
+    out = os.path.join(tmp, "graph")
+    r = griffin("run", cfg, "--out", out, "--set", "run.decode=graph")
+    with h5py.File(os.path.join(out, "sweep.h5"), "r") as f:
+        state = f["metrics/state_bytes_measured"][()]
+        analytic = f["metrics/state_bytes_analytic"][()]
+        mode = f.attrs["decode"]
+    check(r.returncode == 0 and np.all(state == analytic) and mode in ("graph", b"graph"),
+          "run: decode = graph runs, and the held state equals the analytic count"
+          + ("" if r.returncode == 0 else r.stderr[-500:]))
+
+
 def check_bad_input(tmp):
     cfg = write(tmp, "ok.toml", CONFIG.format(contexts="[8]"))
     r = griffin("run", cfg, "--dry-run")
@@ -153,6 +168,7 @@ def check_bad_input(tmp):
 with tempfile.TemporaryDirectory() as tmp:
     check_full_run(tmp)
     check_kill_and_resume(tmp)
+    check_graph_decode(tmp)
     check_bad_input(tmp)
 
 print(f"{len(failures)} failure(s)")
