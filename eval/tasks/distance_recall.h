@@ -1,0 +1,37 @@
+// Distance-controlled recall (docs/EVALS.md 10.1, A5): MQAR in which every query sits exactly
+// `distance` tokens after its key-value pair, so accuracy can be read against distance / window
+// (W/4 ... 16W): the synthetic form of Griffin's phonebook cliff at its attention window.
+// Keys come from [1, V/2), values from [V/2, V) (distinct within an example), every other token
+// is filler from the value range (never a key). With distance >= 2 x pairs the pairs form one
+// block and the queries the same block `distance` later; below that, each query follows its own
+// pair (period distance + 2). The block starts at a random offset, so position is no cue.
+#pragma once
+
+#include "eval/tasks/task.h"
+
+namespace griffin::eval {
+
+struct DistanceRecallOptions {
+  int64_t vocab = 8192;
+  int64_t seq_len = 256;
+  int64_t pairs = 8;
+  int64_t distance = 16;  // tokens from a context key to its query (>= 2)
+};
+
+class DistanceRecall : public SyntheticTask {
+ public:
+  explicit DistanceRecall(DistanceRecallOptions o);  // the layout must fit seq_len
+  std::string name() const override { return "distance_recall"; }
+  int64_t vocab_size() const override { return o_.vocab; }
+  int64_t seq_len() const override { return o_.seq_len; }
+  int64_t answers_per_example() const override { return o_.pairs; }
+  TaskBatch Batch(int64_t batch, uint64_t seed, int64_t index) const override;
+  // Tokens from the first pair's key to the last query's key (the layout's span).
+  int64_t Span() const;
+
+ private:
+  bool Blocked() const { return o_.distance >= 2 * o_.pairs; }
+  DistanceRecallOptions o_;
+};
+
+}  // namespace griffin::eval
