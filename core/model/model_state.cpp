@@ -23,7 +23,7 @@ ModelState::ModelState(const ModelConfig& c, int64_t batch, c10::Device device,
 }
 
 void UpdateState(at::Tensor& state, const at::Tensor& value) {
-  if (c10::GradMode::is_enabled() && value.requires_grad()) {
+  if (c10::GradMode::is_enabled()) {
     state = value.clone();
   } else {
     state.copy_(value);

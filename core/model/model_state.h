@@ -42,8 +42,8 @@ class ModelState : public DecodeState {
 };
 
 // Writes `value` into the state tensor `state`: in place, so a decode step captured in a CUDA
-// graph replays into the buffers it saw, except while autograd records through `value`
-// (training), where in place would overwrite tensors earlier chunks saved for backward; there the
+// graph replays into the buffers it saw, except while autograd records (training), where in
+// place would overwrite a tensor an op saved for backward (the RG-LRU saves its h0); there the
 // state is rebound to a copy (never a view: it would keep a whole prefill buffer alive).
 void UpdateState(at::Tensor& state, const at::Tensor& value);
 

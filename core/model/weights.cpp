@@ -20,7 +20,9 @@ std::string Layer(int64_t i, const char* rest) {
 
 using Init = WeightSpec::Init;
 
-ModelWeights Assemble(const ModelConfig& c, std::map<std::string, at::Tensor>& t) {
+}  // namespace
+
+ModelWeights AssembleWeights(const ModelConfig& c, const std::map<std::string, at::Tensor>& t) {
   auto take = [&](const std::string& name) -> at::Tensor {
     const auto it = t.find(name);
     return it == t.end() ? at::Tensor() : it->second;
@@ -77,8 +79,6 @@ ModelWeights Assemble(const ModelConfig& c, std::map<std::string, at::Tensor>& t
   }
   return w;
 }
-
-}  // namespace
 
 int64_t ModelWeights::Bytes() const {
   int64_t n = 0;
@@ -201,10 +201,11 @@ ModelWeights LoadWeights(const Checkpoint& ck, const ModelConfig& c, c10::Device
     // .to() copies out of the mapping exactly once, straight into the target dtype/device.
     tensors[spec.name] = stored.to(device, target, /*non_blocking=*/false, /*copy=*/true);
   }
-  return Assemble(c, tensors);
+  return AssembleWeights(c, tensors);
 }
 
-ModelWeights RandomWeights(const ModelConfig& c, uint64_t seed, c10::Device device, DType dtype) {
+std::map<std::string, at::Tensor> RandomWeightTensors(const ModelConfig& c, uint64_t seed,
+                                                      c10::Device device, DType dtype) {
   std::map<std::string, at::Tensor> tensors;
   at::manual_seed(seed);
   for (const WeightSpec& spec : WeightSpecs(c)) {
@@ -231,7 +232,11 @@ ModelWeights RandomWeights(const ModelConfig& c, uint64_t seed, c10::Device devi
     }
     tensors[spec.name] = t.to(target);
   }
-  return Assemble(c, tensors);
+  return tensors;
+}
+
+ModelWeights RandomWeights(const ModelConfig& c, uint64_t seed, c10::Device device, DType dtype) {
+  return AssembleWeights(c, RandomWeightTensors(c, seed, device, dtype));
 }
 
 }  // namespace griffin

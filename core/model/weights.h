@@ -7,6 +7,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -65,8 +66,17 @@ std::vector<WeightSpec> WeightSpecs(const ModelConfig& config);
 ModelWeights LoadWeights(const Checkpoint& checkpoint, const ModelConfig& config,
                          c10::Device device, DType dtype);
 
-// Random weights of the right scale for speed and memory work (values do not matter there).
+// Random weights of the right scale for speed and memory work (values do not matter there), and
+// the initialisation training starts from: by HF name, RG-LRU parameters float32.
 ModelWeights RandomWeights(const ModelConfig& config, uint64_t seed, c10::Device device,
                            DType dtype);
+std::map<std::string, at::Tensor> RandomWeightTensors(const ModelConfig& config, uint64_t seed,
+                                                      c10::Device device, DType dtype);
+
+// The model's weights from tensors named as WeightSpecs names them (missing ones stay undefined).
+// The conv weight is re-laid out ([L, 1, W] -> [W, L]) by differentiable ops, so a trainer can
+// assemble from its parameters every step and gradients reach them.
+ModelWeights AssembleWeights(const ModelConfig& config,
+                             const std::map<std::string, at::Tensor>& tensors);
 
 }  // namespace griffin

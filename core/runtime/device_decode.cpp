@@ -1,6 +1,7 @@
 #include "core/runtime/device_decode.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
 #include <stdexcept>
@@ -28,6 +29,7 @@ DeviceGreedyDecoder::DeviceGreedyDecoder(const LanguageModel& model, DecodeState
   positions_ = positions.to(model.device(), at::kLong).clone();
   state_.FixShapes(max_steps);
   work_ = [this] {
+    const c10::NoGradGuard no_grad;  // state updates in place: what a captured step replays
     logits_ = model_.Forward(tokens_, positions_, state_);
     tokens_.copy_(logits_.select(1, -1).argmax(-1, /*keepdim=*/true));
     positions_.add_(1);

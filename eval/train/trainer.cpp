@@ -1,0 +1,305 @@
+#include "eval/train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <fmt/format.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "core/io/paths.h"
+#include "core/io/safetensors.h"
+#include "core/model/dtype.h"
+#include "core/model/model.h"
+#include "core/model/weights.h"
+#include "core/runtime/device_timer.h"
+#include "core/runtime/latency_stats.h"
+
+namespace griffin::eval {
+namespace {
+
+constexpr const char* kCheckpointFile = "checkpoint.safetensors";
+
+// Doubles kept bit for bit in a safetensors file (which has no F64): viewed as int64.
+at::Tensor PackDoubles(const std::vector<double>& v, int64_t columns) {
+  at::Tensor t = at::tensor(v, at::kDouble).view({-1, columns});
+  return t.view(at::kLong).clone();
+}
+
+std::vector<double> UnpackDoubles(const at::Tensor& t) {
+  const at::Tensor d = t.contiguous().view(at::kDouble).flatten();
+  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+}
+
+}  // namespace
+
+double ScheduledLr(const TrainOptions& o, int64_t step) {
+  if (step < o.warmup) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup);
+  const double span = static_cast<double>(std::max<int64_t>(1, o.steps - o.warmup));
+  const double progress = std::min(1.0, static_cast<double>(step - o.warmup) / span);
+  return o.lr * (o.min_lr_ratio + (1.0 - o.min_lr_ratio) * 0.5 * (1.0 + std::cos(M_PI * progress)));
+}
+
+struct Trainer::Optimizer {
+  std::unique_ptr<torch::optim::AdamW> adam;
+  std::vector<at::Tensor> all;  // every parameter, for clipping
+};
+
+Trainer::Trainer(std::shared_ptr<const SyntheticTask> task, TrainOptions options)
+    : task_(std::move(task)), o_(std::move(options)), device_(c10::kCPU) {
+  const auto fail = [&](const std::string& why) {
+    return std::invalid_argument(fmt::format("train: {}", why));
+  };
+  if (o_.steps < 1 || o_.batch < 1 || o_.warmup < 0 || o_.eval_every < 1 || o_.eval_batches < 1 ||
+      o_.checkpoint_every < 1) {
+    throw fail(
+        "steps, batch, eval_every, eval_batches and checkpoint_every must be >= 1, "
+        "warmup >= 0");
+  }
+  if (!(o_.lr > 0.0) || o_.weight_decay < 0.0 || o_.clip < 0.0) {
+    throw fail(fmt::format("lr {} must be > 0, weight_decay {} and clip {} >= 0", o_.lr,
+                           o_.weight_decay, o_.clip));
+  }
+  config_ = PresetWithOverrides(o_.model);
+  config_.vocab_size = task_->vocab_size();  // the task decides the vocabulary
+  config_.dtype = o_.dtype;
+  ValidateConfig(config_);
+  try {
+    device_ = c10::Device(o_.device);
+  } catch (const c10::Error&) {
+    throw fail(fmt::format("device '{}' is not a device (cpu, cuda, cuda:N)", o_.device));
+  }
+  if (device_.is_cuda() && !at::hasCUDA()) throw fail("device cuda: no CUDA device here");
+  params_ = RandomWeightTensors(config_, o_.seed, device_, DType::kFloat32);
+  for (const WeightSpec& spec : WeightSpecs(config_)) keep_fp32_[spec.name] = spec.keep_fp32;
+  // Weight decay on matrices only; none on norms, biases and the RG-LRU's parameters.
+  std::vector<at::Tensor> decay, no_decay;
+  optimizer_ = std::make_unique<Optimizer>();
+  for (auto& [name, p] : params_) {
+    p.set_requires_grad(true);
+    (p.dim() >= 2 && !keep_fp32_[name] ? decay : no_decay).push_back(p);
+    optimizer_->all.push_back(p);
+  }
+  auto opts = torch::optim::AdamWOptions(o_.lr)
+                  .betas({o_.beta1, o_.beta2})
+                  .eps(o_.eps)
+                  .weight_decay(o_.weight_decay);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts));
+  groups.emplace_back(no_decay,
+                      std::make_unique<torch::optim::AdamWOptions>(opts.weight_decay(0.0)));
+  optimizer_->adam = std::make_unique<torch::optim::AdamW>(std::move(groups));
+}
+
+Trainer::~Trainer() = default;
+
+std::unique_ptr<LanguageModel> Trainer::Snapshot() const {
+  const c10::NoGradGuard no_grad;
+  std::map<std::string, at::Tensor> compute;
+  for (const auto& [name, p] : params_) {
+    compute[name] =
+        keep_fp32_.at(name) ? p.detach().clone() : p.detach().to(ToScalarType(o_.dtype));
+  }
+  return std::make_unique<Model>(config_, AssembleWeights(config_, compute), device_, o_.ops);
+}
+
+at::Tensor Trainer::Loss(const TaskBatch& batch) const {
+  std::map<std::string, at::Tensor> compute;
+  for (const auto& [name, p] : params_) {
+    compute[name] = keep_fp32_.at(name) ? p : p.to(ToScalarType(o_.dtype));
+  }
+  const Model model(config_, AssembleWeights(config_, compute), device_, o_.ops);
+  const int64_t B = batch.inputs.size(0), L = batch.inputs.size(1);
+  auto state = model.NewState(B);
+  const at::Tensor positions = at::arange(L, at::kLong).expand({B, L}).contiguous();
+  const at::Tensor logits = model.Forward(batch.inputs, positions, *state);
+  return at::cross_entropy_loss(logits.flatten(0, 1), batch.targets.to(device_).flatten(), {},
+                                at::Reduction::Mean, kIgnore);
+}
+
+EvalRecord Trainer::Evaluate() const {
+  const c10::NoGradGuard no_grad;
+  const std::unique_ptr<LanguageModel> model = Snapshot();
+  double loss = 0.0;
+  int64_t right = 0, scored = 0, examples_right = 0, examples = 0;
+  for (int64_t k = 0; k < o_.eval_batches; ++k) {
+    const TaskBatch batch = task_->Batch(o_.batch, o_.seed + 1, k);
+    const int64_t B = batch.inputs.size(0), L = batch.inputs.size(1);
+    auto state = model->NewState(B);
+    const at::Tensor logits =
+        model->Forward(batch.inputs, at::arange(L, at::kLong).expand({B, L}).contiguous(), *state);
+    const at::Tensor targets = batch.targets.to(device_);
+    loss += at::cross_entropy_loss(logits.flatten(0, 1), targets.flatten(), {}, at::Reduction::Mean,
+                                   kIgnore)
+                .item<double>();
+    const at::Tensor mask = targets.ne(kIgnore);
+    const at::Tensor hit = logits.argmax(-1).eq(targets).logical_and(mask);
+    right += hit.sum().item<int64_t>();
+    scored += mask.sum().item<int64_t>();
+    // An example is right when every scored position is.
+    examples_right += hit.sum(1).eq(mask.sum(1)).sum().item<int64_t>();
+    examples += B;
+  }
+  EvalRecord r;
+  r.step = static_cast<int64_t>(steps_.size());
+  r.loss = loss / static_cast<double>(o_.eval_batches);
+  r.token_accuracy = scored > 0 ? static_cast<double>(right) / static_cast<double>(scored) : 0.0;
+  r.example_accuracy = static_cast<double>(examples_right) / static_cast<double>(examples);
+  return r;
+}
+
+std::string Trainer::Fingerprint() const {
+  return fmt::format(
+      "task={} vocab={} seq_len={} answers={} model={} dtype={} scan={} conv={} steps={} "
+      "batch={} warmup={} lr={} min_lr_ratio={} weight_decay={} clip={} betas={},{} eps={} "
+      "seed={}",
+      task_->name(), task_->vocab_size(), task_->seq_len(), task_->answers_per_example(), o_.model,
+      DTypeName(o_.dtype), OpImplName(o_.ops.scan), OpImplName(o_.ops.conv), o_.steps, o_.batch,
+      o_.warmup, o_.lr, o_.min_lr_ratio, o_.weight_decay, o_.clip, o_.beta1, o_.beta2, o_.eps,
+      o_.seed);
+}
+
+void Trainer::SaveCheckpoint(int64_t step) const {
+  std::map<std::string, at::Tensor> tensors;
+  auto& state = optimizer_->adam->state();
+  for (const auto& [name, p] : params_) {
+    tensors["param/" + name] = p.detach();
+    const auto it = state.find(p.unsafeGetTensorImpl());
+    if (it == state.end()) continue;  // no step taken yet
+    const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+    tensors["adam/exp_avg/" + name] = s.exp_avg();
+    tensors["adam/exp_avg_sq/" + name] = s.exp_avg_sq();
+  }
+  std::vector<double> steps, evals;
+  for (const StepRecord& r : steps_)
+    steps.insert(steps.end(), {double(r.step), r.loss, r.lr, r.grad_norm, r.seconds});
+  for (const EvalRecord& r : evals_) {
+    evals.insert(evals.end(), {double(r.step), r.loss, r.token_accuracy, r.example_accuracy});
+  }
+  if (!steps.empty()) tensors["metrics/steps"] = PackDoubles(steps, 5);
+  if (!evals.empty()) tensors["metrics/evals"] = PackDoubles(evals, 4);
+  WriteSafetensors(paths::Join(o_.out_dir, kCheckpointFile), tensors,
+                   {{"step", std::to_string(step)}, {"fingerprint", Fingerprint()}});
+}
+
+int64_t Trainer::LoadCheckpoint() {
+  const std::string path = paths::Join(o_.out_dir, kCheckpointFile);
+  const auto file = SafetensorsFile::Open(path);
+  const auto& meta = file->metadata();
+  if (!meta.count("fingerprint") || meta.at("fingerprint") != Fingerprint()) {
+    throw std::runtime_error(fmt::format(
+        "{}: made by a run with other options\n  it has:  {}\n  this is: {}\ndelete it, or give "
+        "another out_dir, to start over",
+        path, meta.count("fingerprint") ? meta.at("fingerprint") : "(none)", Fingerprint()));
+  }
+  const int64_t step = std::stoll(meta.at("step"));
+  const c10::NoGradGuard no_grad;
+  auto& state = optimizer_->adam->state();
+  for (auto& [name, p] : params_) {
+    if (!file->Contains("param/" + name)) {
+      throw std::runtime_error(fmt::format("{}: no tensor 'param/{}'", path, name));
+    }
+    p.copy_(file->Tensor("param/" + name));
+    if (file->Contains("adam/exp_avg/" + name)) {
+      auto s = std::make_unique<torch::optim::AdamWParamState>();
+      s->step(step);
+      s->exp_avg(file->Tensor("adam/exp_avg/" + name)
+                     .to(device_, /*non_blocking=*/false,
+                         /*copy=*/true));
+      s->exp_avg_sq(file->Tensor("adam/exp_avg_sq/" + name).to(device_, false, true));
+      state[p.unsafeGetTensorImpl()] = std::move(s);
+    }
+  }
+  steps_.clear();
+  evals_.clear();
+  if (file->Contains("metrics/steps")) {
+    const std::vector<double> v = UnpackDoubles(file->Tensor("metrics/steps"));
+    for (size_t i = 0; i + 4 < v.size(); i += 5) {
+      steps_.push_back({static_cast<int64_t>(v[i]), v[i + 1], v[i + 2], v[i + 3], v[i + 4]});
+    }
+  }
+  if (file->Contains("metrics/evals")) {
+    const std::vector<double> v = UnpackDoubles(file->Tensor("metrics/evals"));
+    for (size_t i = 0; i + 3 < v.size(); i += 4) {
+      evals_.push_back({static_cast<int64_t>(v[i]), v[i + 1], v[i + 2], v[i + 3]});
+    }
+  }
+  if (static_cast<int64_t>(steps_.size()) != step) {
+    throw std::runtime_error(
+        fmt::format("{}: {} step records for step {}", path, steps_.size(), step));
+  }
+  return step;
+}
+
+TrainSummary Trainer::Run(const TrainProgress& progress) {
+  TrainSummary summary;
+  for (const auto& [name, p] : params_) summary.parameters += p.numel();
+  if (!o_.out_dir.empty()) {
+    paths::MakeDirs(o_.out_dir);
+    if (paths::Exists(paths::Join(o_.out_dir, kCheckpointFile))) {
+      summary.resumed_from = LoadCheckpoint();
+      if (progress) progress(fmt::format("resumed at step {}", summary.resumed_from));
+    }
+  }
+  const auto say = [&](const std::string& s) {
+    if (progress) progress(s);
+  };
+  const double clip = o_.clip > 0 ? o_.clip : std::numeric_limits<double>::infinity();
+  std::vector<double> step_seconds;
+  int64_t step = summary.resumed_from;
+  bool stop = !evals_.empty() && o_.target_accuracy > 0 &&
+              evals_.back().token_accuracy >= o_.target_accuracy;
+  summary.reached_target = stop;
+  while (!stop && step < o_.steps) {
+    const double lr = ScheduledLr(o_, step);
+    for (auto& group : optimizer_->adam->param_groups()) group.options().set_lr(lr);
+    const TaskBatch batch = task_->Batch(o_.batch, o_.seed, step);
+    SynchronizeDevice(device_);
+    const auto start = std::chrono::steady_clock::now();
+    optimizer_->adam->zero_grad();
+    const at::Tensor loss = Loss(batch);
+    loss.backward();
+    const double norm = torch::nn::utils::clip_grad_norm_(optimizer_->all, clip);
+    optimizer_->adam->step();
+    SynchronizeDevice(device_);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    step_seconds.push_back(seconds);
+    steps_.push_back({step, loss.item<double>(), lr, norm, seconds});
+    ++step;
+    const bool last = step == o_.steps;
+    if (step % o_.eval_every == 0 || last) {
+      evals_.push_back(Evaluate());
+      const EvalRecord& e = evals_.back();
+      say(
+          fmt::format("step {}/{}: loss {:.4f}, eval loss {:.4f}, accuracy {:.4f} (examples "
+                      "{:.4f}), {:.1f} ms/step",
+                      step, o_.steps, steps_.back().loss, e.loss, e.token_accuracy,
+                      e.example_accuracy, 1e3 * seconds));
+      if (o_.target_accuracy > 0 && e.token_accuracy >= o_.target_accuracy) {
+        stop = true;
+        summary.reached_target = true;
+        say(fmt::format("target accuracy {} reached at step {}", o_.target_accuracy, step));
+      }
+    }
+    if (!o_.out_dir.empty() && (step % o_.checkpoint_every == 0 || last || stop)) {
+      SaveCheckpoint(step);
+    }
+  }
+  summary.steps_done = step;
+  if (!step_seconds.empty()) {
+    double total = 0;
+    for (double s : step_seconds) total += s;
+    summary.tokens_per_s =
+        static_cast<double>(step_seconds.size() * o_.batch * task_->seq_len()) / total;
+    summary.median_step_ms = 1e3 * Quantile(step_seconds, 0.5);
+  }
+  return summary;
+}
+
+}  // namespace griffin::eval

@@ -1,0 +1,110 @@
+// Trains a small model from scratch on a synthetic task (docs/EVALS.md 10.1): AdamW with linear
+// warm-up and cosine decay, weight decay off for norms, biases and the RG-LRU parameters (as
+// RecurrentGemma trains), gradient-norm clipping, evaluation every N steps on a fixed held-out
+// stream, early stop at a target accuracy, and checkpoints that resume bit for bit.
+// Precision: float32 master weights and optimizer state; with dtype bfloat16 every step runs the
+// model in bf16 under its own dtype policy (RG-LRU parameters, gates and state float32), which is
+// what autocast does, applied once per step to the weights.
+// Data: batch `step` of the task's stream `seed` (eval: stream `seed + 1`), so a resumed run
+// trains on exactly the batches an uninterrupted one would.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/model/config.h"
+#include "core/model/language_model.h"
+#include "eval/tasks/task.h"
+
+namespace griffin::eval {
+
+struct TrainOptions {
+  std::string model = "tiny-griffin";  // a preset with overrides: "tiny-griffin,width=64,..."
+  std::string device = "cpu";
+  DType dtype = DType::kFloat32;  // compute dtype (master weights are always float32)
+  OpChoice ops;
+  int64_t steps = 1000;
+  int64_t batch = 64;
+  int64_t warmup = 100;
+  double lr = 1e-3;
+  double min_lr_ratio = 0.0;  // the cosine ends at lr x this
+  double weight_decay = 0.1;
+  double clip = 1.0;  // max global gradient norm (0: no clipping)
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  int64_t eval_every = 100;
+  int64_t eval_batches = 4;
+  double target_accuracy = 0.0;  // stop once eval accuracy reaches it (0: train every step)
+  uint64_t seed = 0;             // initialisation and data
+  // Checkpoints (`checkpoint.safetensors`, written atomically) go here every `checkpoint_every`
+  // steps and at the end; a run finding one resumes from it. Empty: no checkpoints.
+  std::string out_dir;
+  int64_t checkpoint_every = 100;
+};
+
+struct StepRecord {
+  int64_t step = 0;
+  double loss = 0, lr = 0, grad_norm = 0, seconds = 0;
+};
+
+struct EvalRecord {
+  int64_t step = 0;  // steps trained when it was measured
+  double loss = 0;
+  double token_accuracy = 0;    // answer tokens predicted right
+  double example_accuracy = 0;  // examples with every answer token right
+};
+
+struct TrainSummary {
+  int64_t steps_done = 0;
+  bool reached_target = false;
+  int64_t resumed_from = 0;  // step the run resumed at (0: from scratch)
+  double tokens_per_s = 0;   // training tokens per second over this process's steps
+  double median_step_ms = 0;
+  int64_t parameters = 0;
+};
+
+using TrainProgress = std::function<void(const std::string&)>;
+
+class Trainer {
+ public:
+  Trainer(std::shared_ptr<const SyntheticTask> task, TrainOptions options);
+  ~Trainer();
+
+  // Trains until `steps` or the target accuracy; resumes from out_dir's checkpoint if there is one.
+  TrainSummary Run(const TrainProgress& progress = nullptr);
+  EvalRecord Evaluate() const;  // on the held-out stream, with the current weights
+
+  const std::vector<StepRecord>& steps() const { return steps_; }
+  const std::vector<EvalRecord>& evals() const { return evals_; }
+  const ModelConfig& config() const { return config_; }
+  // The float32 master weights by name (shared, not copies).
+  const std::map<std::string, at::Tensor>& parameters() const { return params_; }
+  // An inference model with the current weights, in the compute dtype.
+  std::unique_ptr<LanguageModel> Snapshot() const;
+
+ private:
+  struct Optimizer;
+  at::Tensor Loss(const TaskBatch& batch) const;
+  void SaveCheckpoint(int64_t step) const;
+  int64_t LoadCheckpoint();
+  std::string Fingerprint() const;
+
+  std::shared_ptr<const SyntheticTask> task_;
+  TrainOptions o_;
+  ModelConfig config_;
+  c10::Device device_;
+  std::map<std::string, at::Tensor> params_;
+  std::map<std::string, bool> keep_fp32_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::vector<StepRecord> steps_;
+  std::vector<EvalRecord> evals_;
+};
+
+// The learning rate at `step` (0-based): linear warm-up to lr, then cosine to lr x min_lr_ratio.
+double ScheduledLr(const TrainOptions& o, int64_t step);
+
+}  // namespace griffin::eval
