@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@ namespace griffin::experiments {
 // What each point measures.
 inline constexpr const char* kMemoryPerToken = "memory_per_token";
 inline constexpr const char* kLatencyAtLength = "latency_at_length";
+// Train each model from scratch on a synthetic task ([task], [train]), then measure its recall.
+inline constexpr const char* kRecall = "recall";
 
 // In [models]: label = "CHECKPOINT", or label = { checkpoint = "...", max_context = N } to keep
 // a model out of the points above N tokens (the Transformer at 1M tokens).
@@ -20,6 +23,21 @@ struct ModelEntry {
   std::string label;        // the key in [models], e.g. "griffin"
   std::string checkpoint;   // a checkpoint folder or preset:NAME[,key=value...]
   int64_t max_context = 0;  // 0: no limit
+};
+
+// A recall experiment's [task], [train] and its sweeps. The models are presets (with overrides)
+// trained from scratch; the task decides the vocabulary.
+struct RecallSettings {
+  std::string task;                            // [task] kind: mqar, distance_recall, ...
+  std::map<std::string, double> task_options;  // [task]'s other keys
+  // [sweep] keys naming task options (e.g. distance = [4, 16, 64]): one point per value.
+  std::map<std::string, std::vector<double>> task_sweeps;
+  std::vector<std::string> model_overrides = {""};  // [sweep] overrides, e.g. ["width=64"]
+  // [train]; lr may be a list (swept).
+  std::vector<double> lrs = {1e-3};
+  int64_t steps = 1000, batch = 64, warmup = 100, eval_every = 100, eval_batches = 4;
+  int64_t checkpoint_every = 100;
+  double min_lr_ratio = 0.0, weight_decay = 0.1, clip = 1.0, target_accuracy = 0.0;
 };
 
 struct ExperimentConfig {
@@ -45,6 +63,8 @@ struct ExperimentConfig {
   int64_t repeats = 3;
   int64_t warmup = 1;
   int64_t decode_tokens = 32;
+  // [task], [train] (measure = ["recall"])
+  RecallSettings recall;
 
   std::vector<std::string> overrides;  // the --set list, as given
   std::string resolved_toml;           // the config after overrides, as TOML text
@@ -57,6 +77,10 @@ struct ExperimentPoint {
   std::string model;       // ModelEntry::label
   std::string checkpoint;  // ModelEntry::checkpoint
   int64_t context = 0, batch = 1;
+  // Recall points: the model overrides, learning rate and task options of this point.
+  std::string overrides;
+  double lr = 0.0;
+  std::map<std::string, double> task_options;
   std::string Key() const;  // "model=griffin context=1024 batch=1": names a point in logs/resume
 };
 

@@ -18,7 +18,6 @@ PointResult MeasurePoint(const LanguageModel& model, const ExperimentConfig& c,
   r.point = point;
   const ModelConfig& mc = model.config();
   r.window = mc.attention_window;
-  const auto start = std::chrono::steady_clock::now();
   SpeedOptions o;
   o.prompt_tokens = {point.context};
   o.batches = {point.batch};
@@ -40,7 +39,7 @@ PointResult MeasurePoint(const LanguageModel& model, const ExperimentConfig& c,
     r.metrics["max_batch_in_budget"] = std::max(
         0.0, std::floor((budget - static_cast<double>(model.WeightBytes())) / per_sequence));
   }
-  try {
+  MeasureInto(r, [&] {
     const SpeedPoint s = MeasureSpeed(model, o).at(0);
     r.metrics["state_bytes_measured"] = static_cast<double>(s.state_bytes_after_decode);
     r.metrics["state_bytes_per_sequence"] =
@@ -63,13 +62,20 @@ PointResult MeasurePoint(const LanguageModel& model, const ExperimentConfig& c,
       r.prefill_s = s.prefill_seconds;
       r.decode_step_s = s.decode_step_seconds;
     }
+  });
+  return r;
+}
+
+void MeasureInto(PointResult& r, const std::function<void()>& measure) {
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    measure();
   } catch (const c10::Error& e) {
     r.error = e.what_without_backtrace();
   } catch (const std::exception& e) {
     r.error = e.what();
   }
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return r;
 }
 
 }  // namespace griffin::experiments

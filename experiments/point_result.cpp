@@ -26,6 +26,19 @@ const std::vector<MetricInfo>& Metrics() {
       {"decode_ms_per_token", "ms", false, "median time of one decode step at this depth"},
       {"decode_ms_p90", "ms", false, "90th percentile of the decode-step samples"},
       {"decode_tokens_per_s", "tokens/s", true, "batch / median decode step"},
+      {"accuracy", "fraction", true,
+       "recall: answer tokens predicted right on the held-out stream, after training"},
+      {"example_accuracy", "fraction", true,
+       "recall: held-out examples with every answer token right"},
+      {"eval_loss", "nats", false, "recall: held-out cross-entropy on answer tokens"},
+      {"final_train_loss", "nats", false, "recall: training loss of the last step"},
+      {"steps_done", "steps", false, "recall: optimizer steps taken (early stop ends sooner)"},
+      {"reached_target", "bool", true, "recall: 1 if train.target_accuracy was reached"},
+      {"train_tokens_per_s", "tokens/s", true, "recall: training throughput"},
+      {"train_step_ms", "ms", false, "recall: median training step"},
+      {"parameters", "count", false, "recall: trainable parameters"},
+      {"state_bytes_at_seq_len", "bytes", false,
+       "recall: decode-state bytes of one sequence of the task's length (analytic)"},
   };
   return metrics;
 }
@@ -46,6 +59,10 @@ nlohmann::json PointResult::ToJson() const {
           {"metrics", metrics},
           {"prefill_s", prefill_s},
           {"decode_step_s", decode_step_s},
+          {"series", series},
+          {"overrides", point.overrides},
+          {"lr", point.lr},
+          {"task_options", point.task_options},
           {"wall_s", wall_s}};
 }
 
@@ -61,6 +78,10 @@ PointResult PointResult::FromJson(const nlohmann::json& j) {
   r.metrics = j.at("metrics").get<std::map<std::string, double>>();
   r.prefill_s = j.at("prefill_s").get<std::vector<double>>();
   r.decode_step_s = j.at("decode_step_s").get<std::vector<double>>();
+  r.series = j.value("series", std::map<std::string, std::vector<double>>{});
+  r.point.overrides = j.value("overrides", std::string());
+  r.point.lr = j.value("lr", 0.0);
+  r.point.task_options = j.value("task_options", std::map<std::string, double>{});
   r.wall_s = j.at("wall_s").get<double>();
   return r;
 }

@@ -29,6 +29,8 @@ struct PointResult {
   std::string error;                      // empty: measured; otherwise why not (e.g. out of memory)
   std::map<std::string, double> metrics;  // names from Metrics(); absent = not measured
   std::vector<double> prefill_s, decode_step_s;
+  // Curves of a recall point: train_loss (per step), eval_step and eval_accuracy (per eval).
+  std::map<std::string, std::vector<double>> series;
   double wall_s = 0.0;
 
   bool ok() const { return error.empty(); }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include "core/io/h5.h"
 #include "core/io/results.h"
@@ -70,6 +71,48 @@ void WriteRunFile(const std::string& path, const ExperimentConfig& c,
       any = any || r.metrics.count(m.name) > 0;
     }
     if (any) WriteMetric(root, m.name, values, m.units, m.higher_is_better, m.description);
+  }
+  if (c.Measures(kRecall)) {
+    std::vector<std::string> overrides;
+    std::vector<double> lr;
+    for (const PointResult& r : results) {
+      overrides.push_back(r.point.overrides);
+      lr.push_back(r.point.lr);
+    }
+    root.WriteStrings("points/overrides", overrides);
+    root.WriteFloat64("points/lr", {n}, lr.data());
+    root.SetAttr("", "task", c.recall.task);
+    // One dataset per task option any point set (NaN where a point left it at the default).
+    std::set<std::string> keys;
+    for (const PointResult& r : results) {
+      for (const auto& [k, v] : r.point.task_options) keys.insert(k);
+    }
+    for (const std::string& k : keys) {
+      std::vector<double> v;
+      for (const PointResult& r : results) {
+        const auto it = r.point.task_options.find(k);
+        v.push_back(it == r.point.task_options.end() ? std::numeric_limits<double>::quiet_NaN()
+                                                     : it->second);
+      }
+      root.WriteFloat64("points/task_" + k, {n}, v.data());
+    }
+    bool any_series = false;
+    for (const char* name : {"train_loss", "eval_step", "eval_accuracy"}) {
+      std::vector<std::vector<double>> rows;
+      for (const PointResult& r : results) {
+        const auto it = r.series.find(name);
+        rows.push_back(it == r.series.end() ? std::vector<double>{} : it->second);
+      }
+      int64_t w = 0;
+      const std::vector<double> padded = Padded(rows, &w);
+      if (w > 0) root.WriteFloat64(std::string("series/") + name, {n, w}, padded.data());
+      any_series = any_series || w > 0;
+    }
+    if (any_series) {
+      root.SetAttr("series", "note",
+                   std::string("per point (row): train_loss per step; eval_accuracy at eval_step "
+                               "steps; NaN-padded"));
+    }
   }
   int64_t width = 0;
   std::vector<double> raw = Padded(prefill, &width);

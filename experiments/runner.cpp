@@ -105,6 +105,10 @@ void CheckDevice(const ExperimentConfig& c) {
 
 std::string OneLine(const PointResult& r) {
   if (!r.ok()) return fmt::format("not measured: {}", r.error.substr(0, r.error.find('\n')));
+  if (r.metrics.count("accuracy")) {
+    return fmt::format("accuracy {:.4f} (examples {:.4f}) after {} steps", r.Metric("accuracy"),
+                       r.Metric("example_accuracy"), static_cast<int64_t>(r.Metric("steps_done")));
+  }
   std::string s = fmt::format("state {:.3f} MiB", r.Metric("state_bytes_measured") / 1048576.0);
   if (r.metrics.count("prefill_ms")) {
     s += fmt::format(", prefill {:.2f} ms, decode {:.3f} ms/token", r.Metric("prefill_ms"),
@@ -125,7 +129,36 @@ std::string DescribePlan(const ExperimentConfig& c) {
   return s;
 }
 
+namespace {
+
+std::string RecallTable(const std::vector<PointResult>& results) {
+  std::string s =
+      "| model | overrides | lr | task | accuracy | examples right | steps | state KiB | "
+      "parameters | status |\n| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- "
+      "|\n";
+  for (const PointResult& r : results) {
+    std::string task;
+    for (const auto& [k, v] : r.point.task_options) task += fmt::format("{}={} ", k, v);
+    const auto num = [&](const char* name, const char* f) {
+      const double v = std::string(name) == "state_kib"
+                           ? r.Metric("state_bytes_at_seq_len") / 1024.0
+                           : r.Metric(name);
+      return std::isfinite(v) ? fmt::format(fmt::runtime(f), v) : std::string("-");
+    };
+    s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.point.model,
+                     r.point.overrides.empty() ? "-" : r.point.overrides, r.point.lr, task,
+                     num("accuracy", "{:.4f}"), num("example_accuracy", "{:.4f}"),
+                     num("steps_done", "{:.0f}"), num("state_kib", "{:.1f}"),
+                     num("parameters", "{:.0f}"),
+                     r.ok() ? "ok" : r.error.substr(0, r.error.find('\n')).substr(0, 60));
+  }
+  return s;
+}
+
+}  // namespace
+
 std::string SummaryTable(const std::vector<PointResult>& results) {
+  if (!results.empty() && results.front().point.lr > 0.0) return RecallTable(results);
   std::string s =
       "| model | batch | context | state MiB (analytic / held) | peak prefill MiB | prefill ms | "
       "decode ms/token (median / p90) | status |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: "
@@ -198,12 +231,17 @@ RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
         stderr, "[run] {}/{} done, {} elapsed, ETA {} | {}\n", done.size(), points.size(),
         Duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()),
         Duration(eta), p.Key());
-    if (model_label != p.model) {
-      model.reset();  // free the previous model's memory first
-      model = LoadModel(p.checkpoint, ModelOptions(c));
-      model_label = p.model;
+    PointResult r;
+    if (c.Measures(kRecall)) {
+      r = MeasureRecall(c, p, paths::Join(o.out_dir, c.name + ".train"));
+    } else {
+      if (model_label != p.model) {
+        model.reset();  // free the previous model's memory first
+        model = LoadModel(p.checkpoint, ModelOptions(c));
+        model_label = p.model;
+      }
+      r = MeasurePoint(*model, c, p);
     }
-    PointResult r = MeasurePoint(*model, c, p);
     AppendDurably(file.get(), journal, r.ToJson().dump());
     measured_s += r.wall_s;
     ++measured;

@@ -102,8 +102,12 @@ for name in ${GRIFFIN_EXPERIMENTS:-}; do
   cat "$OUT/run_$name.md" | tee -a "$OUT/summary.md"
   if [[ -f "$OUT/runs/$name.h5" ]]; then
     # Plots are redrawn from the HDF5 file anywhere; a python without matplotlib is not a failure.
-    "$PY" scripts/plot_memory.py "$OUT/runs/$name.h5" "$OUT/runs/$name-memory.png" || true
-    "$PY" scripts/plot_latency.py "$OUT/runs/$name.h5" "$OUT/runs/$name-latency.png" || true
+    if grep -q '"recall"' "experiments/$name.toml"; then
+      "$PY" scripts/plot_recall.py "$OUT/runs/$name.h5" "$OUT/runs/$name-recall.png" || true
+    else
+      "$PY" scripts/plot_memory.py "$OUT/runs/$name.h5" "$OUT/runs/$name-memory.png" || true
+      "$PY" scripts/plot_latency.py "$OUT/runs/$name.h5" "$OUT/runs/$name-latency.png" || true
+    fi
   fi
 done
 

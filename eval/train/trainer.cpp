@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
@@ -52,6 +53,8 @@ struct Trainer::Optimizer {
 
 Trainer::Trainer(std::shared_ptr<const SyntheticTask> task, TrainOptions options)
     : task_(std::move(task)), o_(std::move(options)), device_(c10::kCPU) {
+  // Parameters must be ordinary tensors even when the caller runs under inference mode.
+  const c10::InferenceMode not_inference(false);
   const auto fail = [&](const std::string& why) {
     return std::invalid_argument(fmt::format("train: {}", why));
   };
@@ -237,6 +240,9 @@ int64_t Trainer::LoadCheckpoint() {
 }
 
 TrainSummary Trainer::Run(const TrainProgress& progress) {
+  // Training records autograd whatever mode the caller is in (a CLI may run under inference mode).
+  const c10::InferenceMode not_inference(false);
+  const c10::AutoGradMode grad(true);
   TrainSummary summary;
   for (const auto& [name, p] : params_) summary.parameters += p.numel();
   if (!o_.out_dir.empty()) {

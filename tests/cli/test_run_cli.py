@@ -143,6 +143,61 @@ def check_graph_decode(tmp):
           + ("" if r.returncode == 0 else r.stderr[-500:]))
 
 
+RECALL = """
+[experiment]
+name = "recall"
+measure = ["recall"]
+[run]
+device = "cpu"
+[models]
+griffin = "preset:tiny-griffin,width=32,lru_width=32,heads=2,head_dim=16,mlp_width=64,layers=2,pattern=RA,window=8"
+transformer = "preset:tiny-gemma,width=32,heads=2,head_dim=16,mlp_width=64,layers=2"
+[task]
+kind = "distance_recall"
+vocab = 64
+seq_len = 48
+pairs = 2
+[sweep]
+distance = [4, 16]
+[train]
+steps = 12
+batch = 8
+warmup = 2
+lr = 0.003
+eval_every = 6
+eval_batches = 1
+checkpoint_every = 4
+"""
+
+
+def check_recall(tmp):
+    # Train from scratch per point, then the held-out accuracy, the curves and the state bytes
+    # in the file, and the recall plot from the file alone.
+    cfg = write(tmp, "recall.toml", RECALL)
+    out = os.path.join(tmp, "recall")
+    r = griffin("run", cfg, "--out", out)
+    path = os.path.join(out, "recall.h5")
+    check(r.returncode == 0 and "| griffin | - | 0.003 | distance=4" in r.stdout,
+          "recall: trains every point and prints the table"
+          + ("" if r.returncode == 0 else r.stderr[-500:]))
+    with h5py.File(path, "r") as f:
+        acc = f["metrics/accuracy"][()]
+        state = f["metrics/state_bytes_at_seq_len"][()]
+        model = np.array(text(f["points/model"][()]))
+        loss = f["series/train_loss"][()]
+        evals = f["series/eval_accuracy"][()]
+        distance = f["points/task_distance"][()]
+    check(len(acc) == 4 and np.all((acc >= 0) & (acc <= 1)) and loss.shape == (4, 12)
+          and evals.shape == (4, 2) and list(distance) == [4, 16, 4, 16],
+          "recall: accuracy, 12 losses and 2 evals per point, the swept distance")
+    check(np.all(state[model == "griffin"] < state[model == "transformer"]),
+          "recall: Griffin's state at the task's length is smaller than the Transformer's")
+    png = os.path.join(tmp, "recall.png")
+    p = subprocess.run([PYTHON, os.path.join(SOURCE, "scripts", "plot_recall.py"), path, png],
+                       capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0 and os.path.getsize(png) > 10000, "plot_recall.py draws the run")
+
+
 def check_bad_input(tmp):
     cfg = write(tmp, "ok.toml", CONFIG.format(contexts="[8]"))
     r = griffin("run", cfg, "--dry-run")
@@ -169,6 +224,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check_full_run(tmp)
     check_kill_and_resume(tmp)
     check_graph_decode(tmp)
+    check_recall(tmp)
     check_bad_input(tmp)
 
 print(f"{len(failures)} failure(s)")

@@ -121,8 +121,82 @@ TEST_F(ExperimentConfigTest, BadConfigsAreOneClearError) {
                         {"missing.toml"});
 }
 
+constexpr const char* kRecall = R"([experiment]
+name = "recall"
+measure = ["recall"]
+
+[models]
+griffin = "preset:tiny-griffin,width=32,heads=2,head_dim=16"
+hawk = "preset:tiny-hawk"
+
+[task]
+kind = "distance_recall"
+vocab = 256
+seq_len = 64
+pairs = 2
+
+[sweep]
+distance = [4, 16, 32]
+overrides = ["lru_width=32", "lru_width=64"]
+
+[train]
+steps = 10
+lr = [0.001, 0.003]
+)";
+
+TEST_F(ExperimentConfigTest, RecallSweepsModelsOverridesRatesAndTaskOptions) {
+  const ExperimentConfig c = LoadExperiment(Write(kRecall), {});
+  EXPECT_TRUE(c.Measures(experiments::kRecall));
+  EXPECT_EQ(c.recall.task, "distance_recall");
+  EXPECT_EQ(c.recall.task_options.at("seq_len"), 64);
+  EXPECT_EQ(c.recall.steps, 10);
+  const auto points = ExperimentPoints(c);
+  ASSERT_EQ(points.size(), 24u);  // 2 models x 2 overrides x 2 rates x 3 distances
+  EXPECT_EQ(points[0].Key(),
+            "model=griffin overrides=lru_width=32 lr=0.001 distance=4 pairs=2 "
+            "seq_len=64 vocab=256");
+  EXPECT_EQ(points[23].task_options.at("distance"), 32);
+  EXPECT_EQ(points[23].lr, 0.003);
+  EXPECT_EQ(points[23].model, "hawk");
+}
+
+TEST_F(ExperimentConfigTest, BadRecallConfigsAreOneClearError) {
+  const std::string good = kRecall;
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    text.replace(text.find(from), from.size(), to);
+    return Write(text);
+  };
+  ExpectErrorContaining([&] { LoadExperiment(with("pairs = 2", "pears = 2"), {}); },
+                        {"x.toml:13:9", "unknown key 'pears' in [task] for kind distance_recall"});
+  ExpectErrorContaining([&] { LoadExperiment(with("distance = [4", "distanse = [4"), {}); },
+                        {"unknown key 'distanse' in [sweep]", "overrides"});
+  ExpectErrorContaining([&] { LoadExperiment(with("\"distance_recall\"", "\"copying\""), {}); },
+                        {"task.kind", "'copying' is not one of", "mqar"});
+  // A point whose task cannot exist is caught before anything trains.
+  ExpectErrorContaining([&] { LoadExperiment(with("32]", "300]"), {}); },
+                        {"distance=300", "needs seq_len >= 303"});
+  ExpectErrorContaining([&] { LoadExperiment(with("\"lru_width=64\"", "\"lru_widht=64\""), {}); },
+                        {"overrides=lru_widht=64", "lru_widht"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(kRecall), {"train.lr=0"}); },
+                        {"(--set)", "train.lr 0 must be > 0"});
+  ExpectErrorContaining([&] { LoadExperiment(with("preset:tiny-hawk", "/no/such/folder"), {}); },
+                        {"models.hawk", "does not exist"});
+  ExpectErrorContaining(
+      [&] {
+        LoadExperiment(Write(kRecall), {"experiment.measure=[\"recall\", \"memory_per_token\"]"});
+      },
+      {"recall trains models and is measured on its own"});
+  // [task] and [train] belong to recall experiments only.
+  ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"task.kind=mqar"}); },
+                        {"[task] belongs to recall experiments"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"sweep.distance=4"}); },
+                        {"unknown key 'distance' in [sweep]"});
+}
+
 TEST(ShippedConfigs, AllResolve) {
-  for (const char* name : {"quickstart", "memory_2b", "latency_2b", "memory_9b", "latency_9b"}) {
+  for (const char* name : {"quickstart", "memory_2b", "latency_2b", "memory_9b", "latency_9b",
+                           "mqar", "recall_distance"}) {
     const std::string path = std::string(GRIFFIN_SOURCE_DIR) + "/experiments/" + name + ".toml";
     const ExperimentConfig c = LoadExperiment(path, {});
     EXPECT_EQ(c.name, name) << path;

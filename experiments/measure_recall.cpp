@@ -1,0 +1,69 @@
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "core/io/paths.h"
+#include "core/model/dtype.h"
+#include "core/model/model_state.h"
+#include "eval/tasks/task_factory.h"
+#include "eval/train/trainer.h"
+#include "experiments/measure.h"
+#include "experiments/recall_config.h"
+
+namespace griffin::experiments {
+
+PointResult MeasureRecall(const ExperimentConfig& c, const ExperimentPoint& point,
+                          const std::string& work_dir) {
+  PointResult r;
+  r.point = point;
+  MeasureInto(r, [&] {
+    const auto task = eval::MakeTask(c.recall.task, point.task_options);
+    r.point.context = task->seq_len();
+    const RecallSettings& s = c.recall;
+    eval::TrainOptions o;
+    o.model = RecallModelSpec(point);
+    o.device = c.device;
+    o.dtype = ParseDType(c.dtype);
+    o.ops.scan = ParseOpImpl(c.scan);
+    o.ops.conv = ParseOpImpl(c.conv);
+    o.steps = s.steps;
+    o.batch = s.batch;
+    o.warmup = s.warmup;
+    o.lr = point.lr;
+    o.min_lr_ratio = s.min_lr_ratio;
+    o.weight_decay = s.weight_decay;
+    o.clip = s.clip;
+    o.eval_every = s.eval_every;
+    o.eval_batches = s.eval_batches;
+    o.target_accuracy = s.target_accuracy;
+    o.checkpoint_every = s.checkpoint_every;
+    o.seed = c.seed;
+    o.out_dir = paths::Join(work_dir, fmt::format("point-{}", point.index));
+    eval::Trainer trainer(task, o);
+    r.window = trainer.config().attention_window;
+    const eval::TrainSummary summary =
+        trainer.Run([](const std::string& line) { fmt::print(stderr, "[train]   {}\n", line); });
+    const eval::EvalRecord& last = trainer.evals().back();
+    r.metrics["accuracy"] = last.token_accuracy;
+    r.metrics["example_accuracy"] = last.example_accuracy;
+    r.metrics["eval_loss"] = last.loss;
+    r.metrics["final_train_loss"] = trainer.steps().back().loss;
+    r.metrics["steps_done"] = static_cast<double>(summary.steps_done);
+    r.metrics["reached_target"] = summary.reached_target ? 1.0 : 0.0;
+    if (summary.tokens_per_s > 0) {  // absent when a resumed point had nothing left to train
+      r.metrics["train_tokens_per_s"] = summary.tokens_per_s;
+      r.metrics["train_step_ms"] = summary.median_step_ms;
+    }
+    r.metrics["parameters"] = static_cast<double>(summary.parameters);
+    r.metrics["state_bytes_at_seq_len"] = static_cast<double>(
+        AnalyticStateSize(trainer.config(), 1, task->seq_len(), ToScalarType(o.dtype)).total());
+    for (const eval::StepRecord& step : trainer.steps())
+      r.series["train_loss"].push_back(step.loss);
+    for (const eval::EvalRecord& e : trainer.evals()) {
+      r.series["eval_step"].push_back(static_cast<double>(e.step));
+      r.series["eval_accuracy"].push_back(e.token_accuracy);
+    }
+  });
+  return r;
+}
+
+}  // namespace griffin::experiments

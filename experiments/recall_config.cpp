@@ -1,0 +1,109 @@
+// The [task], [train] and [sweep] sections of a recall experiment (and the [sweep] check of the
+// others), on the strict reader of config_reader.h.
+#include "experiments/recall_config.h"
+
+#include "eval/tasks/task_factory.h"
+#include "experiments/config_reader.h"
+
+namespace griffin::experiments {
+
+using config::Fail;
+
+void ReadSweepAndRecall(const config::Reader& r, ExperimentConfig& c) {
+  const std::string& file = r.file();
+  if (!c.Measures(kRecall)) {
+    for (const auto& [key, node] : r.Entries("sweep")) {
+      if (key != "context" && key != "batch") {
+        Fail(file, *node,
+             fmt::format("unknown key '{}' in [sweep]; expected one of: batch, context "
+                         "(task options and overrides sweep in recall experiments)",
+                         key));
+      }
+    }
+    for (const auto& [key, node] : r.Entries("task")) {
+      Fail(file, *node, "[task] belongs to recall experiments (experiment.measure = [\"recall\"])");
+    }
+    for (const auto& [key, node] : r.Entries("train")) {
+      Fail(file, *node,
+           "[train] belongs to recall experiments (experiment.measure = [\"recall\"])");
+    }
+    return;
+  }
+  RecallSettings& s = c.recall;
+  s.task = r.String("task", "kind", "", /*required=*/true);
+  std::set<std::string> option_names;
+  try {
+    option_names = eval::TaskOptionNames(s.task);
+  } catch (const std::exception& e) {
+    Fail(file, r.Node("task", "kind"), fmt::format("task.kind: {}", e.what()));
+  }
+  for (const auto& [key, node] : r.Entries("task")) {
+    if (key == "kind") continue;
+    if (!option_names.count(key)) {
+      Fail(file, *node,
+           fmt::format("unknown key '{}' in [task] for kind {}; expected one of: kind, {}", key,
+                       s.task, fmt::join(option_names, ", ")));
+    }
+    const std::vector<double> v = r.Numbers("task", key, {});
+    if (v.size() != 1) Fail(file, *node, fmt::format("task.{} must be one number", key));
+    s.task_options[key] = v[0];
+  }
+  for (const auto& [key, node] : r.Entries("sweep")) {
+    if (key == "overrides") {
+      s.model_overrides = r.Strings("sweep", "overrides");
+    } else if (option_names.count(key)) {
+      s.task_sweeps[key] = r.Numbers("sweep", key, {});
+    } else {
+      Fail(file, *node,
+           fmt::format("unknown key '{}' in [sweep] of a {} recall experiment; expected "
+                       "overrides or one of the task's options: {}",
+                       key, s.task, fmt::join(option_names, ", ")));
+    }
+  }
+  s.lrs = r.Numbers("train", "lr", s.lrs);
+  for (double lr : s.lrs) {
+    if (!(lr > 0.0)) Fail(file, r.Node("train", "lr"), fmt::format("train.lr {} must be > 0", lr));
+  }
+  s.steps = r.Integer("train", "steps", s.steps, 1);
+  s.batch = r.Integer("train", "batch", s.batch, 1);
+  s.warmup = r.Integer("train", "warmup", s.warmup, 0);
+  s.eval_every = r.Integer("train", "eval_every", s.eval_every, 1);
+  s.eval_batches = r.Integer("train", "eval_batches", s.eval_batches, 1);
+  s.checkpoint_every = r.Integer("train", "checkpoint_every", s.checkpoint_every, 1);
+  s.min_lr_ratio = r.Number("train", "min_lr_ratio", s.min_lr_ratio);
+  s.weight_decay = r.Number("train", "weight_decay", s.weight_decay);
+  s.clip = r.Number("train", "clip", s.clip);
+  s.target_accuracy = r.Number("train", "target_accuracy", s.target_accuracy);
+  for (const ModelEntry& m : c.models) {
+    if (m.checkpoint.rfind("preset:", 0) != 0) {
+      throw std::invalid_argument(fmt::format(
+          "{}: models.{}: recall experiments train from scratch: give a preset (preset:NAME,...), "
+          "not the checkpoint folder '{}'",
+          file, m.label, m.checkpoint));
+    }
+  }
+  // Every point's task must be possible, and every model with every override: checked now, not
+  // hours into the sweep.
+  ExperimentConfig probe = c;
+  for (const ExperimentPoint& p : ExperimentPoints(probe)) {
+    try {
+      eval::MakeTask(s.task, p.task_options);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(fmt::format("{}: point {}: {}", file, p.Key(), e.what()));
+    }
+    const std::string spec = RecallModelSpec(p);
+    try {
+      ValidateConfig(PresetWithOverrides(spec));
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(fmt::format("{}: point {}: {}", file, p.Key(), e.what()));
+    }
+  }
+}
+
+std::string RecallModelSpec(const ExperimentPoint& p) {
+  std::string spec = p.checkpoint.substr(7);  // after "preset:"
+  if (!p.overrides.empty()) spec += "," + p.overrides;
+  return spec;
+}
+
+}  // namespace griffin::experiments

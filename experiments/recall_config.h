@@ -1,0 +1,21 @@
+// Reading recall experiments' sections (internal to experiments/).
+#pragma once
+
+#include <string>
+
+#include "experiments/experiment_config.h"
+
+namespace griffin::experiments {
+
+namespace config {
+class Reader;
+}
+
+// Fills c.recall from [task], [train] and [sweep] when c measures recall, and otherwise rejects
+// those sections and any [sweep] key but context and batch. Needs c.models and c.measures.
+void ReadSweepAndRecall(const config::Reader& r, ExperimentConfig& c);
+
+// The preset spec a recall point trains: the model's preset plus the point's overrides.
+std::string RecallModelSpec(const ExperimentPoint& p);
+
+}  // namespace griffin::experiments

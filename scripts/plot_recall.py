@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Recall results of a `griffin run` HDF5 file (experiment.measure = ["recall"]), from the file
+alone: accuracy against key-query distance / attention window (the window marked at 1) when the
+task sweeps `distance`, accuracy against decode-state bytes (recall vs memory), and the held-out
+accuracy during training, one line per point.
+
+usage: plot_recall.py RUN.h5 OUT.png
+"""
+import sys
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def text(values):
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def main(path, out):
+    with h5py.File(path, "r") as f:
+        model = np.array(text(f["points/model"][()]))
+        overrides = np.array(text(f["points/overrides"][()]))
+        window = f["points/window"][()]
+        status = np.array(text(f["points/status"][()]))
+        distance = f["points/task_distance"][()] if "points/task_distance" in f else None
+        acc = f["metrics/accuracy"][()]
+        state = f["metrics/state_bytes_at_seq_len"][()]
+        steps = f["series/eval_step"][()] if "series/eval_step" in f else None
+        curve = f["series/eval_accuracy"][()] if "series/eval_accuracy" in f else None
+        meta = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    ok = status == "ok"
+    label = np.array([m if o in ("", "-") else f"{m} ({o})" for m, o in zip(model, overrides)])
+    panels = 3 if distance is not None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2))
+    ax = iter(axes)
+    if distance is not None:
+        a = next(ax)
+        # One reference window W for every model (the most common one in the run), so models
+        # without a window (global attention, Hawk) share the axis; each window is marked.
+        windows = window[ok & (window > 0)]
+        ref = int(np.bincount(windows).argmax()) if windows.size else 1
+        for name in dict.fromkeys(label[ok]):
+            rows = ok & (label == name)
+            x = distance[rows] / ref
+            order = np.argsort(x)
+            a.plot(x[order], acc[rows][order], marker="o", label=name)
+        for w in sorted(set(windows.tolist())):
+            a.axvline(w / ref, color="k", ls="--", lw=1)
+            a.text(w / ref, 0.02, f" window {w}", rotation=90, va="bottom", fontsize=8)
+        a.set_xscale("log", base=2)
+        a.set_xlabel(f"key-query distance / W (W = {ref} tokens)" if windows.size
+                     else "key-query distance (tokens)")
+        a.set_ylabel("recall accuracy (held out)")
+        a.set_ylim(-0.02, 1.02)
+        a.grid(alpha=0.3)
+        a.legend(fontsize=7)
+    a = next(ax)
+    for name in dict.fromkeys(label[ok]):
+        rows = ok & (label == name)
+        a.scatter(state[rows], acc[rows], label=name)
+    a.set_xscale("log")
+    a.set_xlabel("decode state at the task's length (bytes, log)")
+    a.set_ylabel("recall accuracy (held out)")
+    a.set_ylim(-0.02, 1.02)
+    a.grid(alpha=0.3)
+    a.legend(fontsize=7)
+    a = next(ax)
+    if steps is not None:
+        for i in np.flatnonzero(ok):
+            keep = ~np.isnan(steps[i])
+            a.plot(steps[i][keep], curve[i][keep], lw=1, alpha=0.7)
+    a.set_xlabel("training step")
+    a.set_ylabel("held-out accuracy")
+    a.set_ylim(-0.02, 1.02)
+    a.grid(alpha=0.3)
+    fig.suptitle(f"Recall: {meta.get('experiment', '')} ({meta.get('task', '')}, "
+                 f"{meta.get('device', '')}, {meta.get('dtype', '')}, "
+                 f"commit {str(meta.get('git_commit', ''))[:7]})")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    print(out)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])
