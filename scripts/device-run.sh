@@ -113,6 +113,9 @@ done
 
 # The device tool returns at most 8 files: keep summary.md and log.txt loose, pack the rest.
 step "pack results"
+# Training checkpoints (runs/NAME.train/) stay behind: they are large and the HDF5 file holds
+# every result.
+rm -rf "$OUT"/runs/*.train
 (cd "$OUT" && find . -type f ! -name summary.md ! -name log.txt ! -name results.tar.gz -print0 |
   tar --null -czf results.tar.gz --files-from - --remove-files) || status=1
 find "$OUT" -mindepth 1 -type d -empty -delete
