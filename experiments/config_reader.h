@@ -66,6 +66,7 @@ inline const std::map<std::string, std::set<std::string>>& Schema() {
       {"memory", {"budget_gib"}},
       {"latency", {"repeats", "warmup", "decode_tokens"}},
       {"task", {}},
+      {"niah", {"kind", "depths", "trials", "max_new_tokens", "chat", "haystack", "tokenizer"}},
       {"train",
        {"steps", "batch", "warmup", "lr", "min_lr_ratio", "weight_decay", "clip", "eval_every",
         "eval_batches", "target_accuracy", "checkpoint_every"}},
@@ -150,6 +151,13 @@ class Reader {
     };
     EachValue(*n, section, key, take);
     return out;
+  }
+
+  bool Boolean(const std::string& section, const std::string& key, bool fallback) const {
+    const toml::node* n = Find(section, key);
+    if (n == nullptr) return fallback;
+    if (!n->is_boolean()) Fail(file_, *n, Expected(section, key, "true or false", *n));
+    return n->as_boolean()->get();
   }
 
   // Calls take(v) for a single value, or for every element of a non-empty list.

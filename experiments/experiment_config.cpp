@@ -64,14 +64,15 @@ bool ExperimentConfig::Measures(const std::string& what) const {
 }
 
 std::string ExperimentPoint::Key() const {
+  std::string key = fmt::format("model={}", model);
   if (lr > 0.0) {  // a recall point
-    std::string key = fmt::format("model={}", model);
     if (!overrides.empty()) key += fmt::format(" overrides={}", overrides);
     key += fmt::format(" lr={}", lr);
-    for (const auto& [k, v] : task_options) key += fmt::format(" {}={}", k, v);
-    return key;
+  } else {
+    key += fmt::format(" context={} batch={}", context, batch);
   }
-  return fmt::format("model={} context={} batch={}", model, context, batch);
+  for (const auto& [k, v] : task_options) key += fmt::format(" {}={}", k, v);
+  return key;
 }
 
 ExperimentConfig LoadExperiment(const std::string& path,
@@ -104,15 +105,19 @@ ExperimentConfig LoadExperiment(const std::string& path,
   c.description = r.String("experiment", "description", "");
   c.measures = r.Strings("experiment", "measure");
   for (const std::string& m : c.measures) {
-    if (m != kMemoryPerToken && m != kLatencyAtLength && m != kRecall) {
+    if (m != kMemoryPerToken && m != kLatencyAtLength && m != kRecall && m != kNiahText) {
       Fail(path, r.Node("experiment", "measure"),
-           fmt::format("experiment.measure '{}' is not {}, {} or {}", m, kMemoryPerToken,
-                       kLatencyAtLength, kRecall));
+           fmt::format("experiment.measure '{}' is not {}, {}, {} or {}", m, kMemoryPerToken,
+                       kLatencyAtLength, kRecall, kNiahText));
     }
   }
   if (c.Measures(kRecall) && c.measures.size() > 1) {
     Fail(path, r.Node("experiment", "measure"),
          "experiment.measure: recall trains models and is measured on its own");
+  }
+  if (c.Measures(kNiahText) && c.measures.size() > 1) {
+    Fail(path, r.Node("experiment", "measure"),
+         "experiment.measure: niah_text is measured on its own");
   }
   c.device = r.String("run", "device", c.device);
   c.dtype = r.String("run", "dtype", c.dtype);
@@ -198,12 +203,19 @@ std::vector<ExperimentPoint> RecallPoints(const ExperimentConfig& c) {
 
 std::vector<ExperimentPoint> ExperimentPoints(const ExperimentConfig& c) {
   if (c.Measures(kRecall)) return RecallPoints(c);
+  // niah_text: each length at every depth.
+  const std::vector<double> depths =
+      c.Measures(kNiahText) ? c.niah.depths : std::vector<double>{-1.0};
   std::vector<ExperimentPoint> points;
   for (const ModelEntry& m : c.models) {
     for (int64_t b : c.batches) {
       for (int64_t t : c.contexts) {
         if (m.max_context > 0 && t > m.max_context) continue;
-        points.push_back({static_cast<int64_t>(points.size()), m.label, m.checkpoint, t, b});
+        for (double d : depths) {
+          ExperimentPoint p{static_cast<int64_t>(points.size()), m.label, m.checkpoint, t, b};
+          if (d >= 0.0) p.task_options["depth"] = d;
+          points.push_back(p);
+        }
       }
     }
   }

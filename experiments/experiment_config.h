@@ -16,6 +16,8 @@ inline constexpr const char* kMemoryPerToken = "memory_per_token";
 inline constexpr const char* kLatencyAtLength = "latency_at_length";
 // Train each model from scratch on a synthetic task ([task], [train]), then measure its recall.
 inline constexpr const char* kRecall = "recall";
+// Needle in a haystack / passkey with the model's tokenizer ([niah]): accuracy per length x depth.
+inline constexpr const char* kNiahText = "niah_text";
 
 // In [models]: label = "CHECKPOINT", or label = { checkpoint = "...", max_context = N } to keep
 // a model out of the points above N tokens (the Transformer at 1M tokens).
@@ -38,6 +40,17 @@ struct RecallSettings {
   int64_t steps = 1000, batch = 64, warmup = 100, eval_every = 100, eval_batches = 4;
   int64_t checkpoint_every = 100;
   double min_lr_ratio = 0.0, weight_decay = 0.1, clip = 1.0, target_accuracy = 0.0;
+};
+
+// [niah] of a niah_text experiment; the lengths are [sweep] context.
+struct NiahSettings {
+  std::string kind = "niah";  // niah | passkey
+  std::vector<double> depths = {0.0, 0.25, 0.5, 0.75, 1.0};
+  int64_t trials = 4;
+  int64_t max_new_tokens = 16;
+  bool chat = true;
+  std::string haystack = "data/haystack";  // a folder of *.txt (paths as checkpoint folders)
+  std::string tokenizer;                   // empty: CHECKPOINT/tokenizer.model
 };
 
 struct ExperimentConfig {
@@ -65,6 +78,8 @@ struct ExperimentConfig {
   int64_t decode_tokens = 32;
   // [task], [train] (measure = ["recall"])
   RecallSettings recall;
+  // [niah] (measure = ["niah_text"])
+  NiahSettings niah;
 
   std::vector<std::string> overrides;  // the --set list, as given
   std::string resolved_toml;           // the config after overrides, as TOML text

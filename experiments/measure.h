@@ -22,6 +22,11 @@ PointResult MeasurePoint(const LanguageModel& model, const ExperimentConfig& con
 PointResult MeasureRecall(const ExperimentConfig& config, const ExperimentPoint& point,
                           const std::string& work_dir);
 
+// A niah_text point: needle (or passkey) retrieval with the model's tokenizer at the point's
+// length (context) and depth; accuracy = trials whose answer appears in the greedy output.
+PointResult MeasureNiahText(const LanguageModel& model, const ExperimentConfig& config,
+                            const ExperimentPoint& point);
+
 // Runs `measure` on `r`, turning an exception into r.error (a point that fails is recorded, the
 // sweep goes on) and recording the wall time.
 void MeasureInto(PointResult& r, const std::function<void()>& measure);

@@ -27,7 +27,9 @@ const std::vector<MetricInfo>& Metrics() {
       {"decode_ms_p90", "ms", false, "90th percentile of the decode-step samples"},
       {"decode_tokens_per_s", "tokens/s", true, "batch / median decode step"},
       {"accuracy", "fraction", true,
-       "recall: answer tokens predicted right on the held-out stream, after training"},
+       "recall: answer tokens predicted right on the held-out stream, after training; "
+       "niah_text: trials whose answer appears in the greedy output"},
+      {"prompt_tokens", "tokens", false, "niah_text: mean prompt length of the trials"},
       {"example_accuracy", "fraction", true,
        "recall: held-out examples with every answer token right"},
       {"eval_loss", "nats", false, "recall: held-out cross-entropy on answer tokens"},

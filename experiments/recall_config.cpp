@@ -11,6 +11,46 @@ using config::Fail;
 
 void ReadSweepAndRecall(const config::Reader& r, ExperimentConfig& c) {
   const std::string& file = r.file();
+  if (c.Measures(kNiahText)) {
+    NiahSettings& n = c.niah;
+    n.kind = r.String("niah", "kind", n.kind);
+    if (n.kind != "niah" && n.kind != "passkey") {
+      Fail(file, r.Node("niah", "kind"),
+           fmt::format("niah.kind '{}' is not niah or passkey", n.kind));
+    }
+    n.depths = r.Numbers("niah", "depths", n.depths);
+    for (double d : n.depths) {
+      if (d < 0.0 || d > 1.0) {
+        Fail(file, r.Node("niah", "depths"), fmt::format("niah.depths: {} is not in [0, 1]", d));
+      }
+    }
+    n.trials = r.Integer("niah", "trials", n.trials, 1);
+    n.max_new_tokens = r.Integer("niah", "max_new_tokens", n.max_new_tokens, 1);
+    n.chat = r.Boolean("niah", "chat", n.chat);
+    // Paths are taken as given (relative to the working directory, as checkpoint folders are).
+    n.haystack = r.String("niah", "haystack", n.haystack);
+    if (n.kind == "niah" && !paths::IsDirectory(n.haystack)) {
+      Fail(
+          file,
+          r.Find("niah", "haystack") ? r.Node("niah", "haystack") : r.Node("experiment", "measure"),
+          fmt::format("niah.haystack: folder '{}' does not exist", n.haystack));
+    }
+    n.tokenizer = r.String("niah", "tokenizer", "");
+    for (const ModelEntry& m : c.models) {
+      const std::string tok =
+          n.tokenizer.empty() ? paths::Join(m.checkpoint, "tokenizer.model") : n.tokenizer;
+      if (!paths::Exists(tok)) {
+        throw std::invalid_argument(fmt::format(
+            "{}: models.{}: no tokenizer at '{}': set niah.tokenizer (presets have none)", file,
+            m.label, tok));
+      }
+    }
+  } else {
+    for (const auto& [key, node] : r.Entries("niah")) {
+      Fail(file, *node,
+           "[niah] belongs to niah_text experiments (experiment.measure = [\"niah_text\"])");
+    }
+  }
   if (!c.Measures(kRecall)) {
     for (const auto& [key, node] : r.Entries("sweep")) {
       if (key != "context" && key != "batch") {

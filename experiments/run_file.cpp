@@ -82,20 +82,6 @@ void WriteRunFile(const std::string& path, const ExperimentConfig& c,
     root.WriteStrings("points/overrides", overrides);
     root.WriteFloat64("points/lr", {n}, lr.data());
     root.SetAttr("", "task", c.recall.task);
-    // One dataset per task option any point set (NaN where a point left it at the default).
-    std::set<std::string> keys;
-    for (const PointResult& r : results) {
-      for (const auto& [k, v] : r.point.task_options) keys.insert(k);
-    }
-    for (const std::string& k : keys) {
-      std::vector<double> v;
-      for (const PointResult& r : results) {
-        const auto it = r.point.task_options.find(k);
-        v.push_back(it == r.point.task_options.end() ? std::numeric_limits<double>::quiet_NaN()
-                                                     : it->second);
-      }
-      root.WriteFloat64("points/task_" + k, {n}, v.data());
-    }
     bool any_series = false;
     for (const char* name : {"train_loss", "eval_step", "eval_accuracy"}) {
       std::vector<std::vector<double>> rows;
@@ -112,6 +98,22 @@ void WriteRunFile(const std::string& path, const ExperimentConfig& c,
       root.SetAttr("series", "note",
                    std::string("per point (row): train_loss per step; eval_accuracy at eval_step "
                                "steps; NaN-padded"));
+    }
+  }
+  {
+    // One dataset per task option any point set (NaN where a point left it at the default).
+    std::set<std::string> keys;
+    for (const PointResult& r : results) {
+      for (const auto& [k, v] : r.point.task_options) keys.insert(k);
+    }
+    for (const std::string& k : keys) {
+      std::vector<double> v;
+      for (const PointResult& r : results) {
+        const auto it = r.point.task_options.find(k);
+        v.push_back(it == r.point.task_options.end() ? std::numeric_limits<double>::quiet_NaN()
+                                                     : it->second);
+      }
+      root.WriteFloat64("points/task_" + k, {n}, v.data());
     }
   }
   int64_t width = 0;

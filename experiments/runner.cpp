@@ -105,6 +105,10 @@ void CheckDevice(const ExperimentConfig& c) {
 
 std::string OneLine(const PointResult& r) {
   if (!r.ok()) return fmt::format("not measured: {}", r.error.substr(0, r.error.find('\n')));
+  if (r.metrics.count("prompt_tokens")) {
+    return fmt::format("accuracy {:.3f} over {:.0f}-token prompts", r.Metric("accuracy"),
+                       r.Metric("prompt_tokens"));
+  }
   if (r.metrics.count("accuracy")) {
     return fmt::format("accuracy {:.4f} (examples {:.4f}) after {} steps", r.Metric("accuracy"),
                        r.Metric("example_accuracy"), static_cast<int64_t>(r.Metric("steps_done")));
@@ -155,10 +159,28 @@ std::string RecallTable(const std::vector<PointResult>& results) {
   return s;
 }
 
+std::string NiahTable(const std::vector<PointResult>& results) {
+  std::string s =
+      "| model | context | depth | accuracy | prompt tokens | status |\n"
+      "| --- | ---: | ---: | ---: | ---: | --- |\n";
+  for (const PointResult& r : results) {
+    const double acc = r.Metric("accuracy"), tokens = r.Metric("prompt_tokens");
+    s += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.point.model, r.point.context,
+                     r.point.task_options.at("depth"),
+                     std::isfinite(acc) ? fmt::format("{:.3f}", acc) : "-",
+                     std::isfinite(tokens) ? fmt::format("{:.0f}", tokens) : "-",
+                     r.ok() ? "ok" : r.error.substr(0, r.error.find('\n')).substr(0, 60));
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string SummaryTable(const std::vector<PointResult>& results) {
   if (!results.empty() && results.front().point.lr > 0.0) return RecallTable(results);
+  if (!results.empty() && results.front().point.task_options.count("depth")) {
+    return NiahTable(results);
+  }
   std::string s =
       "| model | batch | context | state MiB (analytic / held) | peak prefill MiB | prefill ms | "
       "decode ms/token (median / p90) | status |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: "
@@ -240,7 +262,7 @@ RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
         model = LoadModel(p.checkpoint, ModelOptions(c));
         model_label = p.model;
       }
-      r = MeasurePoint(*model, c, p);
+      r = c.Measures(kNiahText) ? MeasureNiahText(*model, c, p) : MeasurePoint(*model, c, p);
     }
     AppendDurably(file.get(), journal, r.ToJson().dump());
     measured_s += r.wall_s;

@@ -102,7 +102,9 @@ for name in ${GRIFFIN_EXPERIMENTS:-}; do
   cat "$OUT/run_$name.md" | tee -a "$OUT/summary.md"
   if [[ -f "$OUT/runs/$name.h5" ]]; then
     # Plots are redrawn from the HDF5 file anywhere; a python without matplotlib is not a failure.
-    if grep -q '"recall"' "experiments/$name.toml"; then
+    if grep -q '"niah_text"' "experiments/$name.toml"; then
+      "$PY" scripts/plot_niah.py "$OUT/runs/$name.h5" "$OUT/runs/$name-niah.png" || true
+    elif grep -q '"recall"' "experiments/$name.toml"; then
       "$PY" scripts/plot_recall.py "$OUT/runs/$name.h5" "$OUT/runs/$name-recall.png" || true
     else
       "$PY" scripts/plot_memory.py "$OUT/runs/$name.h5" "$OUT/runs/$name-memory.png" || true

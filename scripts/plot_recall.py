@@ -6,18 +6,15 @@ accuracy during training, one line per point.
 
 usage: plot_recall.py RUN.h5 OUT.png
 """
+import os
 import sys
 
 import h5py
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-
-def text(values):
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from plot_run import plt, save, text  # noqa: E402  (matplotlib set up headless there)
+import matplotlib  # noqa: E402
 
 
 def main(path, out):
@@ -77,13 +74,8 @@ def main(path, out):
     a.set_ylabel("held-out accuracy")
     a.set_ylim(-0.02, 1.02)
     a.grid(alpha=0.3)
-    fig.suptitle(f"Recall: {meta.get('experiment', '')} ({meta.get('task', '')}, "
-                 f"{meta.get('device', '')}, {meta.get('dtype', '')}, "
-                 f"commit {str(meta.get('git_commit', ''))[:7]})")
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    print(out)
-
+    save(fig, out, "Recall", meta,
+         f"{meta.get('task', '')}, {meta.get('device', '')}, {meta.get('dtype', '')}")
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:

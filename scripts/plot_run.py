@@ -74,3 +74,12 @@ def plot(path, out, panels, title):
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     print(out)
+
+
+def save(fig, out, title, meta, detail):
+    """Titles the figure with the run's provenance (experiment, `detail`, commit) and writes it."""
+    fig.suptitle(f"{title}: {meta.get('experiment', '')} ({detail}, "
+                 f"commit {str(meta.get('git_commit', ''))[:7]})")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    print(out)

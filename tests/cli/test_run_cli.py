@@ -198,6 +198,31 @@ def check_recall(tmp):
     check(p.returncode == 0 and os.path.getsize(png) > 10000, "plot_recall.py draws the run")
 
 
+def check_niah_text(tmp):
+    # The shipped text NIAH config on the tiny fixture and a random preset, trimmed: the grid in
+    # the file and the heatmap from it (the models score near zero; the pipeline is the point).
+    out = os.path.join(tmp, "niah")
+    r = subprocess.run([GRIFFIN, "run", "experiments/niah_text.toml", "--out", out,
+                        "--set", "sweep.context=[600, 1200]", "--set", "niah.trials=1",
+                        "--set", "niah.depths=[0.0, 1.0]"],
+                       capture_output=True, text=True, timeout=600, cwd=SOURCE)
+    path = os.path.join(out, "niah_text.h5")
+    check(r.returncode == 0 and "| tiny-recurrentgemma | 1200 | 1 |" in r.stdout,
+          "niah_text: runs on the fixture and a preset" + ("" if r.returncode == 0
+                                                           else r.stderr[-500:]))
+    with h5py.File(path, "r") as f:
+        depth = f["points/task_depth"][()]
+        acc = f["metrics/accuracy"][()]
+        tokens = f["metrics/prompt_tokens"][()]
+    check(len(acc) == 8 and sorted(set(depth)) == [0.0, 1.0] and np.all((acc >= 0) & (acc <= 1))
+          and np.all(tokens <= np.array([600, 600, 1200, 1200] * 2)),
+          "niah_text: 2 models x 2 lengths x 2 depths, accuracy and prompt lengths")
+    png = os.path.join(tmp, "niah.png")
+    p = subprocess.run([PYTHON, os.path.join(SOURCE, "scripts", "plot_niah.py"), path, png],
+                       capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0 and os.path.getsize(png) > 10000, "plot_niah.py draws the grid")
+
+
 def check_bad_input(tmp):
     cfg = write(tmp, "ok.toml", CONFIG.format(contexts="[8]"))
     r = griffin("run", cfg, "--dry-run")
@@ -225,6 +250,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check_kill_and_resume(tmp)
     check_graph_decode(tmp)
     check_recall(tmp)
+    check_niah_text(tmp)
     check_bad_input(tmp)
 
 print(f"{len(failures)} failure(s)")

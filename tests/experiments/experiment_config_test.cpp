@@ -194,9 +194,40 @@ TEST_F(ExperimentConfigTest, BadRecallConfigsAreOneClearError) {
                         {"unknown key 'distance' in [sweep]"});
 }
 
+TEST_F(ExperimentConfigTest, NiahTextPointsAndErrors) {
+  const std::string text = std::string(R"([experiment]
+name = "n"
+measure = ["niah_text"]
+[models]
+g = "preset:tiny-griffin"
+[sweep]
+context = [512, 1024]
+[niah]
+depths = [0.0, 0.5, 1.0]
+haystack = ")") + GRIFFIN_SOURCE_DIR +
+                           R"(/data/haystack"
+tokenizer = ")" + GRIFFIN_SOURCE_DIR +
+                           R"(/data/tokenizer/test-gemma-384.model"
+)";
+  const ExperimentConfig c = LoadExperiment(Write(text), {});
+  const auto points = ExperimentPoints(c);
+  ASSERT_EQ(points.size(), 6u);
+  EXPECT_EQ(points[1].Key(), "model=g context=512 batch=1 depth=0.5");
+  ExpectErrorContaining([&] { LoadExperiment(Write(text), {"niah.depths=[0.5, 2.0]"}); },
+                        {"niah.depths: 2 is not in [0, 1]"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(text), {"niah.kind=needle"}); },
+                        {"niah.kind 'needle'"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(text), {"niah.tokenizer=/no/tok.model"}); },
+                        {"models.g", "no tokenizer at '/no/tok.model'"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(text), {"niah.haystack=/no/hay"}); },
+                        {"niah.haystack", "'/no/hay' does not exist"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"niah.trials=3"}); },
+                        {"[niah] belongs to niah_text experiments"});
+}
+
 TEST(ShippedConfigs, AllResolve) {
   for (const char* name : {"quickstart", "memory_2b", "latency_2b", "memory_9b", "latency_9b",
-                           "mqar", "recall_distance"}) {
+                           "mqar", "recall_distance", "niah_text"}) {
     const std::string path = std::string(GRIFFIN_SOURCE_DIR) + "/experiments/" + name + ".toml";
     const ExperimentConfig c = LoadExperiment(path, {});
     EXPECT_EQ(c.name, name) << path;
