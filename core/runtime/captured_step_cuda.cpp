@@ -53,7 +53,17 @@ bool CapturedStep::Run() {
     if (capture) {
       auto graph = std::make_unique<at::cuda::CUDAGraph>();
       graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-      m.work();
+      try {
+        m.work();
+      } catch (...) {
+        // End the capture before the error leaves: a stream left capturing fails every later
+        // call on it. The capture itself is discarded (its own error, if any, is secondary).
+        try {
+          graph->capture_end();
+        } catch (...) {
+        }
+        throw;
+      }
       graph->capture_end();
       m.graph = std::move(graph);
     } else {
