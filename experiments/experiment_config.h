@@ -32,6 +32,8 @@ struct ModelEntry {
 struct RecallSettings {
   std::string task;                            // [task] kind: mqar, distance_recall, ...
   std::map<std::string, double> task_options;  // [task]'s other keys
+  // [task] eval_distances (distance_recall): after training, accuracy at each fixed distance.
+  std::vector<int64_t> eval_distances;
   // [sweep] keys naming task options (e.g. distance = [4, 16, 64]): one point per value.
   std::map<std::string, std::vector<double>> task_sweeps;
   std::vector<std::string> model_overrides = {""};  // [sweep] overrides, e.g. ["width=64"]

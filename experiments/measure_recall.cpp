@@ -56,6 +56,11 @@ PointResult MeasureRecall(const ExperimentConfig& c, const ExperimentPoint& poin
     r.metrics["parameters"] = static_cast<double>(summary.parameters);
     r.metrics["state_bytes_at_seq_len"] = static_cast<double>(
         AnalyticStateSize(trainer.config(), 1, task->seq_len(), ToScalarType(o.dtype)).total());
+    for (int64_t d : s.eval_distances) {
+      const auto at_distance = eval::MakeTask(s.task, EvalTaskOptions(point, d));
+      r.series["eval_distance"].push_back(static_cast<double>(d));
+      r.series["accuracy_at_distance"].push_back(trainer.EvaluateOn(*at_distance).token_accuracy);
+    }
     for (const eval::StepRecord& step : trainer.steps())
       r.series["train_loss"].push_back(step.loss);
     for (const eval::EvalRecord& e : trainer.evals()) {

@@ -79,6 +79,10 @@ void ReadSweepAndRecall(const config::Reader& r, ExperimentConfig& c) {
   }
   for (const auto& [key, node] : r.Entries("task")) {
     if (key == "kind") continue;
+    if (key == "eval_distances" && s.task == "distance_recall") {
+      s.eval_distances = r.Integers("task", key, {}, /*required=*/true);
+      continue;
+    }
     if (!option_names.count(key)) {
       Fail(file, *node,
            fmt::format("unknown key '{}' in [task] for kind {}; expected one of: kind, {}", key,
@@ -128,6 +132,7 @@ void ReadSweepAndRecall(const config::Reader& r, ExperimentConfig& c) {
   for (const ExperimentPoint& p : ExperimentPoints(probe)) {
     try {
       eval::MakeTask(s.task, p.task_options);
+      for (int64_t d : s.eval_distances) eval::MakeTask(s.task, EvalTaskOptions(p, d));
     } catch (const std::exception& e) {
       throw std::invalid_argument(fmt::format("{}: point {}: {}", file, p.Key(), e.what()));
     }
@@ -138,6 +143,13 @@ void ReadSweepAndRecall(const config::Reader& r, ExperimentConfig& c) {
       throw std::invalid_argument(fmt::format("{}: point {}: {}", file, p.Key(), e.what()));
     }
   }
+}
+
+std::map<std::string, double> EvalTaskOptions(const ExperimentPoint& p, int64_t distance) {
+  std::map<std::string, double> o = p.task_options;
+  o["distance"] = static_cast<double>(distance);
+  o.erase("distance_max");
+  return o;
 }
 
 std::string RecallModelSpec(const ExperimentPoint& p) {

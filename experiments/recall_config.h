@@ -1,6 +1,8 @@
 // Reading recall experiments' sections (internal to experiments/).
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 
 #include "experiments/experiment_config.h"
@@ -14,6 +16,9 @@ class Reader;
 // Fills c.recall from [task], [train] and [sweep] when c measures recall, and otherwise rejects
 // those sections and any [sweep] key but context and batch. Needs c.models and c.measures.
 void ReadSweepAndRecall(const config::Reader& r, ExperimentConfig& c);
+
+// The task options of the evaluation at one fixed distance (distance_recall's eval_distances).
+std::map<std::string, double> EvalTaskOptions(const ExperimentPoint& p, int64_t distance);
 
 // The preset spec a recall point trains: the model's preset plus the point's overrides.
 std::string RecallModelSpec(const ExperimentPoint& p);

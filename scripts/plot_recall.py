@@ -24,6 +24,9 @@ def main(path, out):
         window = f["points/window"][()]
         status = np.array(text(f["points/status"][()]))
         distance = f["points/task_distance"][()] if "points/task_distance" in f else None
+        # Models trained once over a range of distances, then evaluated at each fixed one.
+        at_d = (f["series/eval_distance"][()], f["series/accuracy_at_distance"][()]) \
+            if "series/accuracy_at_distance" in f else None
         acc = f["metrics/accuracy"][()]
         state = f["metrics/state_bytes_at_seq_len"][()]
         steps = f["series/eval_step"][()] if "series/eval_step" in f else None
@@ -31,20 +34,25 @@ def main(path, out):
         meta = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
     ok = status == "ok"
     label = np.array([m if o in ("", "-") else f"{m} ({o})" for m, o in zip(model, overrides)])
-    panels = 3 if distance is not None else 2
+    panels = 3 if distance is not None or at_d is not None else 2
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2))
     ax = iter(axes)
-    if distance is not None:
+    if distance is not None or at_d is not None:
         a = next(ax)
         # One reference window W for every model (the most common one in the run), so models
         # without a window (global attention, Hawk) share the axis; each window is marked.
         windows = window[ok & (window > 0)]
         ref = int(np.bincount(windows).argmax()) if windows.size else 1
-        for name in dict.fromkeys(label[ok]):
-            rows = ok & (label == name)
-            x = distance[rows] / ref
-            order = np.argsort(x)
-            a.plot(x[order], acc[rows][order], marker="o", label=name)
+        if at_d is not None:  # one curve per point, from its evaluations at fixed distances
+            for i in np.flatnonzero(ok):
+                keep = ~np.isnan(at_d[0][i])
+                a.plot(at_d[0][i][keep] / ref, at_d[1][i][keep], marker="o", label=label[i])
+        else:  # one point per trained model and distance
+            for name in dict.fromkeys(label[ok]):
+                rows = ok & (label == name)
+                x = distance[rows] / ref
+                order = np.argsort(x)
+                a.plot(x[order], acc[rows][order], marker="o", label=name)
         for w in sorted(set(windows.tolist())):
             a.axvline(w / ref, color="k", ls="--", lw=1)
             a.text(w / ref, 0.02, f" window {w}", rotation=90, va="bottom", fontsize=8)

@@ -15,29 +15,36 @@ DistanceRecall::DistanceRecall(DistanceRecallOptions o) : o_(o) {
   if (o_.pairs < 1) throw fail("pairs must be >= 1");
   if (o_.distance < 2) throw fail("distance must be >= 2 (a query cannot sit on its value)");
   if (o_.vocab / 2 - 1 < o_.pairs) throw fail("too few keys in [1, vocab / 2)");
-  if (Span() + 1 > o_.seq_len) {
-    throw fail(fmt::format("the layout needs seq_len >= {}", Span() + 1));
+  if (o_.distance_max != 0 && o_.distance_max < o_.distance) {
+    throw fail("distance_max must be 0 (fixed distance) or >= distance");
+  }
+  int64_t widest = 0;  // the periodic layout may be longer at a shorter distance
+  for (int64_t d = o_.distance; d <= MaxDistance(); ++d) widest = std::max(widest, Span(d));
+  if (widest + 1 > o_.seq_len) {
+    throw fail(fmt::format("the layout needs seq_len >= {}", widest + 1));
   }
 }
 
-int64_t DistanceRecall::Span() const {
-  const int64_t last_key = Blocked() ? 2 * (o_.pairs - 1) : (o_.pairs - 1) * (o_.distance + 2);
-  return last_key + o_.distance;
+int64_t DistanceRecall::Span(int64_t d) const {
+  const int64_t last_key = Blocked(d) ? 2 * (o_.pairs - 1) : (o_.pairs - 1) * (d + 2);
+  return last_key + d;
 }
 
 TaskBatch DistanceRecall::Batch(int64_t batch, uint64_t seed, int64_t index) const {
   Rng rng(BatchSeed(seed, index));
-  const int64_t N = o_.pairs, V = o_.vocab, L = o_.seq_len, D = o_.distance;
+  const int64_t N = o_.pairs, V = o_.vocab, L = o_.seq_len;
   BatchBuilder out(batch, L, 0);
   for (int64_t b = 0; b < batch; ++b) {
     int64_t* row = out.row(b);
     for (int64_t t = 0; t < L; ++t) row[t] = rng.Uniform(V / 2, V);
     const std::vector<int64_t> keys = rng.Distinct(1, V / 2, N);
     const std::vector<int64_t> values = rng.Distinct(V / 2, V, N);
+    const int64_t D =
+        o_.distance_max > o_.distance ? rng.Uniform(o_.distance, o_.distance_max + 1) : o_.distance;
     // The value is the target at the query key: the last query key only has to be an input.
-    const int64_t start = rng.Uniform(0, L - Span());
+    const int64_t start = rng.Uniform(0, L - Span(D));
     for (int64_t j = 0; j < N; ++j) {
-      const int64_t key = start + (Blocked() ? 2 * j : j * (D + 2));
+      const int64_t key = start + (Blocked(D) ? 2 * j : j * (D + 2));
       row[key] = keys[j];
       row[key + 1] = values[j];
       row[key + D] = keys[j];

@@ -7,6 +7,8 @@
 // pair (period distance + 2). The block starts at a random offset, so position is no cue.
 #pragma once
 
+#include <algorithm>
+
 #include "eval/tasks/task.h"
 
 namespace griffin::eval {
@@ -16,6 +18,9 @@ struct DistanceRecallOptions {
   int64_t seq_len = 256;
   int64_t pairs = 8;
   int64_t distance = 16;  // tokens from a context key to its query (>= 2)
+  // > distance: every example draws its distance uniformly from [distance, distance_max] (one
+  // model trained over a range, then evaluated at each fixed distance).
+  int64_t distance_max = 0;
 };
 
 class DistanceRecall : public SyntheticTask {
@@ -26,11 +31,12 @@ class DistanceRecall : public SyntheticTask {
   int64_t seq_len() const override { return o_.seq_len; }
   int64_t answers_per_example() const override { return o_.pairs; }
   TaskBatch Batch(int64_t batch, uint64_t seed, int64_t index) const override;
-  // Tokens from the first pair's key to the last query's key (the layout's span).
-  int64_t Span() const;
+  // Tokens from the first pair's key to the last query's key, at distance d.
+  int64_t Span(int64_t d) const;
 
  private:
-  bool Blocked() const { return o_.distance >= 2 * o_.pairs; }
+  bool Blocked(int64_t d) const { return d >= 2 * o_.pairs; }
+  int64_t MaxDistance() const { return std::max(o_.distance, o_.distance_max); }
   DistanceRecallOptions o_;
 };
 

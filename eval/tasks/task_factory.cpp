@@ -17,7 +17,7 @@ namespace {
 const std::map<std::string, std::set<std::string>>& Kinds() {
   static const std::map<std::string, std::set<std::string>> kinds = {
       {"mqar", {"vocab", "seq_len", "pairs", "power_a"}},
-      {"distance_recall", {"vocab", "seq_len", "pairs", "distance"}},
+      {"distance_recall", {"vocab", "seq_len", "pairs", "distance", "distance_max"}},
       {"passkey", {"seq_len", "digits", "depth"}},
       {"niah", {"vocab", "seq_len", "needles", "key_tokens", "value_tokens", "depth"}},
       {"phonebook", {"entries", "digits", "names"}},
@@ -86,6 +86,7 @@ std::shared_ptr<const SyntheticTask> MakeTask(const std::string& kind,
     get.Int("seq_len", o.seq_len);
     get.Int("pairs", o.pairs);
     get.Int("distance", o.distance);
+    get.Int("distance_max", o.distance_max);
     return std::make_shared<DistanceRecall>(o);
   }
   if (kind == "passkey") {

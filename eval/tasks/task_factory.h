@@ -1,7 +1,7 @@
 // Makes a task from its kind and options by name (what experiment configs give), so every task
 // option has one spelling: mqar {vocab, seq_len, pairs, power_a}, distance_recall {vocab, seq_len,
-// pairs, distance}, passkey {seq_len, digits, depth}, niah {vocab, seq_len, needles, key_tokens,
-// value_tokens, depth}, phonebook {entries, digits, names}.
+// pairs, distance, distance_max}, passkey {seq_len, digits, depth}, niah {vocab, seq_len, needles,
+// key_tokens, value_tokens, depth}, phonebook {entries, digits, names}.
 #pragma once
 
 #include <map>

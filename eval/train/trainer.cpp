@@ -125,13 +125,19 @@ at::Tensor Trainer::Loss(const TaskBatch& batch) const {
                                 at::Reduction::Mean, kIgnore);
 }
 
-EvalRecord Trainer::Evaluate() const {
+EvalRecord Trainer::Evaluate() const { return EvaluateOn(*task_); }
+
+EvalRecord Trainer::EvaluateOn(const SyntheticTask& task) const {
+  if (task.vocab_size() != config_.vocab_size) {
+    throw std::invalid_argument(fmt::format("evaluate: task {} has vocabulary {}, the model {}",
+                                            task.name(), task.vocab_size(), config_.vocab_size));
+  }
   const c10::NoGradGuard no_grad;
   const std::unique_ptr<LanguageModel> model = Snapshot();
   double loss = 0.0;
   int64_t right = 0, scored = 0, examples_right = 0, examples = 0;
   for (int64_t k = 0; k < o_.eval_batches; ++k) {
-    const TaskBatch batch = task_->Batch(o_.batch, o_.seed + 1, k);
+    const TaskBatch batch = task.Batch(o_.batch, o_.seed + 1, k);
     const int64_t B = batch.inputs.size(0), L = batch.inputs.size(1);
     auto state = model->NewState(B);
     const at::Tensor logits =

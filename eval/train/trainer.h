@@ -77,6 +77,8 @@ class Trainer {
   // Trains until `steps` or the target accuracy; resumes from out_dir's checkpoint if there is one.
   TrainSummary Run(const TrainProgress& progress = nullptr);
   EvalRecord Evaluate() const;  // on the held-out stream, with the current weights
+  // The same on another task of the same vocabulary (e.g. recall at one fixed distance).
+  EvalRecord EvaluateOn(const SyntheticTask& task) const;
 
   const std::vector<StepRecord>& steps() const { return steps_; }
   const std::vector<EvalRecord>& evals() const { return evals_; }

@@ -157,6 +157,7 @@ kind = "distance_recall"
 vocab = 64
 seq_len = 48
 pairs = 2
+eval_distances = [4, 8, 16]
 [sweep]
 distance = [4, 16]
 [train]
@@ -187,9 +188,13 @@ def check_recall(tmp):
         loss = f["series/train_loss"][()]
         evals = f["series/eval_accuracy"][()]
         distance = f["points/task_distance"][()]
+        at_d = f["series/accuracy_at_distance"][()]
+        eval_d = f["series/eval_distance"][()]
     check(len(acc) == 4 and np.all((acc >= 0) & (acc <= 1)) and loss.shape == (4, 12)
           and evals.shape == (4, 2) and list(distance) == [4, 16, 4, 16],
           "recall: accuracy, 12 losses and 2 evals per point, the swept distance")
+    check(at_d.shape == (4, 3) and np.all(eval_d == [4, 8, 16]) and np.all((at_d >= 0) & (at_d <= 1)),
+          "recall: each trained model evaluated at every eval distance")
     check(np.all(state[model == "griffin"] < state[model == "transformer"]),
           "recall: Griffin's state at the task's length is smaller than the Transformer's")
     png = os.path.join(tmp, "recall.png")

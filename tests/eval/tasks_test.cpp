@@ -121,6 +121,31 @@ TEST(DistanceRecall, EveryQueryIsExactlyTheDistanceAfterItsKey) {
                                  {"distance must be >= 2"});
 }
 
+TEST(DistanceRecall, MixedDistancesStayInTheirRange) {
+  const DistanceRecall task(
+      {.vocab = 1024, .seq_len = 256, .pairs = 4, .distance = 6, .distance_max = 200});
+  const TaskBatch t = task.Batch(64, 3, 0);
+  std::set<int64_t> seen;
+  for (int64_t b = 0; b < 64; ++b) {
+    const std::vector<int64_t> q = Scored(t, b);
+    ASSERT_EQ(q.size(), 4u);
+    const int64_t d = At(t.distances, b, q[0]);
+    seen.insert(d);
+    EXPECT_TRUE(d >= 6 && d <= 200) << d;
+    for (int64_t i : q) {
+      EXPECT_EQ(At(t.distances, b, i), d) << "one distance per example";
+      EXPECT_EQ(At(t.inputs, b, i), At(t.inputs, b, i - d));
+      EXPECT_EQ(At(t.targets, b, i), At(t.inputs, b, i - d + 1));
+    }
+  }
+  EXPECT_GT(seen.size(), 30u);
+  testing::ExpectErrorContaining(
+      [] { DistanceRecall({.seq_len = 256, .pairs = 4, .distance = 6, .distance_max = 300}); },
+      {"needs seq_len >= 307"});
+  testing::ExpectErrorContaining([] { DistanceRecall({.distance = 16, .distance_max = 8}); },
+                                 {"distance_max must be 0"});
+}
+
 TEST(Passkey, DigitsAreUniformAndDepthPlacesTheKey) {
   const Passkey task({.seq_len = 128, .digits = 5});
   const TaskBatch t = task.Batch(2000, 4, 0);

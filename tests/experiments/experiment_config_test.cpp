@@ -178,6 +178,11 @@ TEST_F(ExperimentConfigTest, BadRecallConfigsAreOneClearError) {
                         {"distance=300", "needs seq_len >= 303"});
   ExpectErrorContaining([&] { LoadExperiment(with("\"lru_width=64\"", "\"lru_widht=64\""), {}); },
                         {"overrides=lru_widht=64", "lru_widht"});
+  // Every fixed evaluation distance must fit the task too.
+  EXPECT_EQ(LoadExperiment(Write(kRecall), {"task.eval_distances=[4, 8]"}).recall.eval_distances,
+            (std::vector<int64_t>{4, 8}));
+  ExpectErrorContaining([&] { LoadExperiment(Write(kRecall), {"task.eval_distances=[4, 300]"}); },
+                        {"needs seq_len >= 303"});
   ExpectErrorContaining([&] { LoadExperiment(Write(kRecall), {"train.lr=0"}); },
                         {"(--set)", "train.lr 0 must be > 0"});
   ExpectErrorContaining([&] { LoadExperiment(with("preset:tiny-hawk", "/no/such/folder"), {}); },
