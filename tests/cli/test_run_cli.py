@@ -6,8 +6,10 @@ clear error, and the plot scripts on the file.
 
 usage: test_run_cli.py GRIFFIN_BINARY SOURCE_DIR PYTHON
 """
+import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -203,6 +205,48 @@ def check_recall(tmp):
     check(p.returncode == 0 and os.path.getsize(png) > 10000, "plot_recall.py draws the run")
 
 
+def safetensors_params(path):
+    """The raw bytes of every param/ tensor of a trainer checkpoint (safetensors: an 8-byte
+    header length, a JSON header with data offsets, then the data)."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    return {k: data[v["data_offsets"][0]:v["data_offsets"][1]]
+            for k, v in header.items() if k.startswith("param/")}
+
+
+def check_recall_kill_and_resume(tmp):
+    # SIGKILL inside a point's training; --resume continues from the point's last checkpoint and
+    # ends with exactly the weights of an uninterrupted run.
+    body = RECALL.replace('name = "recall"', 'name = "rk"').replace("distance = [4, 16]",
+                                                                      "distance = [4]")
+    body = body.replace("steps = 12", "steps = 400").replace("eval_every = 6", "eval_every = 100")
+    body = body.replace("checkpoint_every = 4", "checkpoint_every = 20")
+    body = body.replace('transformer = "preset:tiny-gemma,width=32,heads=2,head_dim=16,'
+                        'mlp_width=64,layers=2"\n', "")
+    cfg = write(tmp, "rk.toml", body)
+    straight, killed = os.path.join(tmp, "rk-straight"), os.path.join(tmp, "rk-killed")
+    r = griffin("run", cfg, "--out", straight)
+    check(r.returncode == 0,
+          "recall resume: the uninterrupted run" + ("" if r.returncode == 0 else r.stderr[-300:]))
+    ckpt = os.path.join(killed, "rk.train", "point-0", "checkpoint.safetensors")
+    proc = subprocess.Popen([GRIFFIN, "run", cfg, "--out", killed], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not os.path.exists(ckpt):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    mid_point = not os.path.exists(os.path.join(killed, "rk.h5"))
+    r = griffin("run", cfg, "--out", killed, "--resume")
+    a = safetensors_params(os.path.join(straight, "rk.train", "point-0", "checkpoint.safetensors"))
+    b = safetensors_params(ckpt)
+    check(mid_point and r.returncode == 0 and "resumed at step" in r.stderr and len(a) > 10
+          and a == b,
+          "recall resume: killed mid-training, resumed from its checkpoint, same final weights")
+
+
 def check_niah_text(tmp):
     # The shipped text NIAH config on the tiny fixture and a random preset, trimmed: the grid in
     # the file and the heatmap from it (the models score near zero; the pipeline is the point).
@@ -255,6 +299,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check_kill_and_resume(tmp)
     check_graph_decode(tmp)
     check_recall(tmp)
+    check_recall_kill_and_resume(tmp)
     check_niah_text(tmp)
     check_bad_input(tmp)
 
