@@ -158,7 +158,7 @@ TextNiahTrial TextNiah::Make(int64_t length, double depth, int64_t trial) const 
   int64_t tokens = 0;
   for (int64_t i = rng.Uniform(0, static_cast<int64_t>(sentences_.size())); tokens < budget; ++i) {
     const auto& s = sentences_[static_cast<size_t>(i) % sentences_.size()];
-    if (tokens + static_cast<int64_t>(s.size()) > budget && tokens > 0) break;
+    if (tokens + static_cast<int64_t>(s.size()) > budget) break;  // never longer than asked
     hay.push_back(&s);
     tokens += static_cast<int64_t>(s.size());
   }

@@ -56,6 +56,9 @@ TEST_F(TextNiahTest, PromptsHaveTheLengthTheNeedleAndTheDepth) {
   const std::string prompt = tokenizer_.Decode(niah.Make(2000, 0.5, 0).ids);
   EXPECT_NE(prompt.find("<start_of_turn>user"), std::string::npos) << "chat format";
   EXPECT_NE(prompt.find("What is the special magic number for"), std::string::npos);
+  // Just above the fixed part: never longer than asked, even when no sentence fits.
+  const int64_t fixed = niah.MinLength();
+  EXPECT_LE(static_cast<int64_t>(niah.Make(fixed + 40, 0.5, 0).ids.size()), fixed + 40);
   testing::ExpectErrorContaining([&] { niah.Make(50, 0.5, 0); }, {"shorter than the prompt"});
   testing::ExpectErrorContaining([&] { niah.Make(1000, 1.5, 0); }, {"depth 1.5"});
 }
