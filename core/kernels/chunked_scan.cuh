@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "core/kernels/scalar_convert.cuh"
 #include "core/kernels/scan_workspace.cuh"
 
 namespace griffin::kernels::chunked {
@@ -88,23 +89,9 @@ __device__ BlockCoord TakeTicket(const Links<Acc>& l, bool reverse) {
   return {rem / l.tiles, rem % l.tiles, chunk};
 }
 
-template <typename Acc, typename T>
-__device__ __forceinline__ Acc ToAcc(T v) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    return static_cast<Acc>(__bfloat162float(v));
-  } else {
-    return static_cast<Acc>(v);
-  }
-}
-
-template <typename T, typename Acc>
-__device__ __forceinline__ T FromAcc(Acc v) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    return __float2bfloat16_rn(static_cast<float>(v));
-  } else {
-    return static_cast<T>(v);
-  }
-}
+// Element <-> accumulator conversions, shared with the other kernels (scalar_convert.cuh).
+using kernels::FromAcc;
+using kernels::ToAcc;
 
 // Loads kVec channels starting at p; `valid` of them exist (the rest read as `fill`). `vec`
 // says the pointer and the row are aligned for one vector load (checked on the host).

@@ -1,9 +1,8 @@
 // The recurrent block's fused decode step (interface and math: recurrent_step.cuh).
 #include <cuda_bf16.h>
 
-#include <type_traits>
-
 #include "core/kernels/recurrent_step.cuh"
+#include "core/kernels/scalar_convert.cuh"
 
 namespace griffin::kernels {
 namespace {
@@ -13,24 +12,6 @@ constexpr int kThreads = 32 * kWarps;
 constexpr int kOutputs = 32;                         // gate outputs per block
 constexpr int kLanesPerRow = kOutputs / 4;           // lanes reading one weight row, 4 floats each
 constexpr int kRowGroups = kThreads / kLanesPerRow;  // weight rows read at once per block
-
-template <typename T>
-__device__ float ToFloat(T v) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    return __bfloat162float(v);
-  } else {
-    return v;
-  }
-}
-
-template <typename T>
-__device__ T FromFloat(float v) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    return __float2bfloat16(v);
-  } else {
-    return v;
-  }
-}
 
 // softplus as ATen computes it (beta 1, threshold 20).
 __device__ float Softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
@@ -76,15 +57,16 @@ __global__ void __launch_bounds__(kThreads) RecurrentStepKernel(RecurrentStepPar
   }
   for (int i = threadIdx.x; i < blk; i += kThreads) {
     const int64_t ch = static_cast<int64_t>(head) * blk + i;
-    float acc = ToFloat(cb[ch]) + ToFloat(cw[(W - 1) * p.dim + ch]) * ToFloat(u[row0 + i]);
+    float acc =
+        ToAcc<float>(cb[ch]) + ToAcc<float>(cw[(W - 1) * p.dim + ch]) * ToAcc<float>(u[row0 + i]);
 #pragma unroll
     for (int s = 1; s < W; ++s) {
       if (keep[s]) {
-        acc += ToFloat(cw[(W - 1 - s) * p.dim + ch]) *
-               ToFloat(tail[(b * (W - 1) + W - 1 - s) * p.dim + ch]);
+        acc += ToAcc<float>(cw[(W - 1 - s) * p.dim + ch]) *
+               ToAcc<float>(tail[(b * (W - 1) + W - 1 - s) * p.dim + ch]);
       }
     }
-    conv_out[i] = ToFloat(FromFloat<T>(acc));  // the conv's output is in the model's dtype
+    conv_out[i] = ToAcc<float>(FromAcc<T>(acc));  // the conv's output is in the model's dtype
   }
   __syncthreads();
   // Every thread's reads of the tail are done: count this block in. The last block of the head
@@ -157,9 +139,9 @@ __global__ void __launch_bounds__(kThreads) RecurrentStepKernel(RecurrentStepPar
   const float multiplier = reset ? 1.f : sqrtf(1.f - expf(2.f * log_a));
   const float h = a * p.h[b * p.dim + ch] + conv_out[j] * in_gate * multiplier;
   p.h[b * p.dim + ch] = h;
-  float y = ToFloat(FromFloat<T>(h));
-  if (p.y_branch != nullptr) y *= ToFloat(static_cast<const T*>(p.y_branch)[row0 + j]);
-  static_cast<T*>(p.out)[row0 + j] = FromFloat<T>(y);
+  float y = ToAcc<float>(FromAcc<T>(h));
+  if (p.y_branch != nullptr) y *= ToAcc<float>(static_cast<const T*>(p.y_branch)[row0 + j]);
+  static_cast<T*>(p.out)[row0 + j] = FromAcc<T>(y);
 }
 
 template <typename T>

@@ -118,17 +118,16 @@ TextNiah::Parts TextNiah::MakeParts(uint64_t seed) const {
                              "text? The special magic number for {} is",
                              key, key);
   }
+  // The chat format splits around the message: "<start_of_turn>user\n" | message |
+  // "<end_of_turn>\n<start_of_turn>model\n".
+  const std::string turn = FormatUserTurn("");
+  const size_t split = turn.find("<end_of_turn>");
   p.before = {tokenizer_.bos_id()};
-  const std::vector<int64_t> head = tokenizer_.Encode(
-      o_.chat ? FormatUserTurn("").substr(0, FormatUserTurn("").find("<end_of_turn>")) + intro
-              : intro);
+  const std::vector<int64_t> head =
+      tokenizer_.Encode(o_.chat ? turn.substr(0, split) + intro : intro);
   p.before.insert(p.before.end(), head.begin(), head.end());
   p.needle = tokenizer_.Encode(needle);
-  std::string tail = question;
-  if (o_.chat) {
-    const std::string turn = FormatUserTurn("");
-    tail += turn.substr(turn.find("<end_of_turn>"));
-  }
+  const std::string tail = o_.chat ? question + turn.substr(split) : question;
   p.after = tokenizer_.Encode(tail);
   return p;
 }

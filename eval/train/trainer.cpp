@@ -101,22 +101,26 @@ Trainer::Trainer(std::shared_ptr<const SyntheticTask> task, TrainOptions options
 
 Trainer::~Trainer() = default;
 
-std::unique_ptr<LanguageModel> Trainer::Snapshot() const {
-  const c10::NoGradGuard no_grad;
+std::map<std::string, at::Tensor> Trainer::ComputeWeights(bool copy) const {
   std::map<std::string, at::Tensor> compute;
   for (const auto& [name, p] : params_) {
+    const at::ScalarType target = keep_fp32_.at(name) ? at::kFloat : ToScalarType(o_.dtype);
+    // Cast per step (differentiable; a no-op for float32); a copy for a snapshot, which must not
+    // follow later optimizer steps.
     compute[name] =
-        keep_fp32_.at(name) ? p.detach().clone() : p.detach().to(ToScalarType(o_.dtype));
+        copy ? p.detach().to(target, /*non_blocking=*/false, /*copy=*/true) : p.to(target);
   }
-  return std::make_unique<Model>(config_, AssembleWeights(config_, compute), device_, o_.ops);
+  return compute;
+}
+
+std::unique_ptr<LanguageModel> Trainer::Snapshot() const {
+  const c10::NoGradGuard no_grad;
+  return std::make_unique<Model>(config_, AssembleWeights(config_, ComputeWeights(true)), device_,
+                                 o_.ops);
 }
 
 at::Tensor Trainer::Loss(const TaskBatch& batch) const {
-  std::map<std::string, at::Tensor> compute;
-  for (const auto& [name, p] : params_) {
-    compute[name] = keep_fp32_.at(name) ? p : p.to(ToScalarType(o_.dtype));
-  }
-  const Model model(config_, AssembleWeights(config_, compute), device_, o_.ops);
+  const Model model(config_, AssembleWeights(config_, ComputeWeights(false)), device_, o_.ops);
   const int64_t B = batch.inputs.size(0), L = batch.inputs.size(1);
   auto state = model.NewState(B);
   const at::Tensor positions = at::arange(L, at::kLong).expand({B, L}).contiguous();

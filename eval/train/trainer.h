@@ -90,6 +90,8 @@ class Trainer {
 
  private:
   struct Optimizer;
+  // The weights the model runs with: the masters cast to the compute dtype (RG-LRU float32).
+  std::map<std::string, at::Tensor> ComputeWeights(bool copy) const;
   at::Tensor Loss(const TaskBatch& batch) const;
   void SaveCheckpoint(int64_t step) const;
   int64_t LoadCheckpoint();
