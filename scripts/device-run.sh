@@ -15,7 +15,9 @@
 # text generation with per-token latency by depth; default none, e.g. "recurrentgemma-2b:20000"),
 # GRIFFIN_EXPERIMENTS="memory_2b latency_2b ..." (griffin run experiments/NAME.toml into
 # $OUT/runs/, with both plots; default none), GRIFFIN_EXPERIMENT_SET="run.decode=graph ..." (--set
-# overrides for those runs). Everything but summary.md and log.txt comes back
+# overrides for those runs), GRIFFIN_EXPERIMENT_TIMEOUT=seconds (a run stopped then resumes in the
+# next call on the same warm machine; runs live in GRIFFIN_RUNS_DIR, default /tmp/griffin-runs,
+# training checkpoints stay there). Everything but summary.md and log.txt comes back
 # packed in results.tar.gz (the tool returns at most 8 files).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -92,14 +94,25 @@ for spec in ${GRIFFIN_STREAM_SPECS:-}; do
   grep -v "^\[tokenizer\]" "$OUT/stream_$model.log" | tee -a "$OUT/summary.md"
   gzip -f "$OUT/stream_$model.txt"
 done
+# Runs live in $RUNS, outside $OUT (emptied before every call), so that a run cut short by
+# GRIFFIN_EXPERIMENT_TIMEOUT (seconds) resumes from its journal and training checkpoints in the
+# next call while the machine is still warm; each call copies the run's files into $OUT/runs.
+RUNS=${GRIFFIN_RUNS_DIR:-/tmp/griffin-runs}
+mkdir -p "$RUNS" "$OUT/runs"
 for name in ${GRIFFIN_EXPERIMENTS:-}; do
   step "griffin run experiments/$name.toml"
-  # shellcheck disable=SC2086  # GRIFFIN_EXPERIMENT_SET is a list of --set arguments
-  "$BUILD/bin/griffin" run "experiments/$name.toml" --out "$OUT/runs" \
-    ${GRIFFIN_EXPERIMENT_SET:+$(printf -- '--set %s ' $GRIFFIN_EXPERIMENT_SET)} >"$OUT/run_$name.md" \
-    2>"$OUT/run_$name.log" || status=1
-  tail -3 "$OUT/run_$name.log"
+  if [[ -f "$RUNS/$name.h5" ]]; then
+    echo "$RUNS/$name.h5 is finished already (from an earlier call)" | tee -a "$LOG"
+  else
+    # shellcheck disable=SC2086  # GRIFFIN_EXPERIMENT_SET is a list of --set arguments
+    timeout -s TERM "${GRIFFIN_EXPERIMENT_TIMEOUT:-0}" "$BUILD/bin/griffin" run \
+      "experiments/$name.toml" --out "$RUNS" --resume \
+      ${GRIFFIN_EXPERIMENT_SET:+$(printf -- '--set %s ' $GRIFFIN_EXPERIMENT_SET)} \
+      >"$OUT/run_$name.md" 2>>"$RUNS/$name.log" || status=1
+  fi
+  tail -3 "$RUNS/$name.log"
   cat "$OUT/run_$name.md" | tee -a "$OUT/summary.md"
+  find "$RUNS" -maxdepth 1 -type f -name "$name.*" -exec cp {} "$OUT/runs/" \;
   if [[ -f "$OUT/runs/$name.h5" ]]; then
     # Plots are redrawn from the HDF5 file anywhere; a python without matplotlib is not a failure.
     if grep -q '"niah_text"' "experiments/$name.toml"; then
@@ -115,9 +128,6 @@ done
 
 # The device tool returns at most 8 files: keep summary.md and log.txt loose, pack the rest.
 step "pack results"
-# Training checkpoints (runs/NAME.train/) stay behind: they are large and the HDF5 file holds
-# every result.
-rm -rf "$OUT"/runs/*.train
 (cd "$OUT" && find . -type f ! -name summary.md ! -name log.txt ! -name results.tar.gz -print0 |
   tar --null -czf results.tar.gz --files-from - --remove-files) || status=1
 find "$OUT" -mindepth 1 -type d -empty -delete

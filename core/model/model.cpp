@@ -49,9 +49,41 @@ at::Tensor Model::RecurrentBlock(const at::Tensor& x, const at::Tensor& position
   return at::linear(h * y, w.linear_out_w, w.linear_out_b);
 }
 
-at::Tensor Model::Forward(const at::Tensor& tokens_in, const at::Tensor& positions_in,
+at::Tensor Model::Forward(const at::Tensor& tokens, const at::Tensor& positions,
                           DecodeState& state_base, const ActivationHook* hook,
                           bool last_logits_only) const {
+  const int64_t T = tokens.size(1);
+  at::Tensor x = Trunk(tokens, positions, state_base, hook);
+  if (T == 0)
+    return at::empty({tokens.size(0), 0, config_.vocab_size}, x.options().dtype(at::kFloat));
+  if (last_logits_only) x = x.narrow(1, T - 1, 1);
+  return Head(x, hook);
+}
+
+at::Tensor Model::ForwardRows(const at::Tensor& tokens, const at::Tensor& positions,
+                              DecodeState& state, const at::Tensor& rows) const {
+  TORCH_CHECK(rows.dim() == 1 && rows.scalar_type() == at::kLong, "rows must be int64 [n], got ",
+              rows.scalar_type(), " ", rows.sizes());
+  const at::Tensor x = Trunk(tokens, positions, state, nullptr);
+  const at::Tensor flat = x.flatten(0, 1);
+  if (rows.numel() > 0 && rows.is_cpu()) {
+    const int64_t lo = rows.min().item<int64_t>(), hi = rows.max().item<int64_t>();
+    TORCH_CHECK(lo >= 0 && hi < flat.size(0), "rows must lie in [0, ", flat.size(0), "), got [", lo,
+                ", ", hi, "]");
+  }
+  return Head(flat.index_select(0, rows.to(device_)), nullptr);
+}
+
+at::Tensor Model::Head(const at::Tensor& x, const ActivationHook* hook) const {
+  const at::Tensor normed = RmsNorm(x, weights_.final_norm, config_.rms_eps);
+  if (hook != nullptr && *hook) (*hook)("final_norm", normed);
+  const at::Tensor logits = OutputLogits(normed, weights_, config_);
+  if (hook != nullptr && *hook) (*hook)("logits", logits);
+  return logits;
+}
+
+at::Tensor Model::Trunk(const at::Tensor& tokens_in, const at::Tensor& positions_in,
+                        DecodeState& state_base, const ActivationHook* hook) const {
   CheckForwardInputs(tokens_in, positions_in, state_base);
   auto* state = dynamic_cast<ModelState*>(&state_base);
   TORCH_CHECK(state != nullptr, "Model::Forward needs a state made by Model::NewState");
@@ -61,8 +93,7 @@ at::Tensor Model::Forward(const at::Tensor& tokens_in, const at::Tensor& positio
   };
   // Ids are checked while still on the host; the lookup runs on the model's device.
   at::Tensor x = EmbedTokens(tokens_in, weights_.embed, config_);
-  if (T == 0)
-    return at::empty({state->batch(), 0, config_.vocab_size}, x.options().dtype(at::kFloat));
+  if (T == 0) return x;
   // A stream that is one unpadded document from position 0 needs only causal masks; checked on
   // the host copy so the GPU path never synchronises for it.
   if (state->simple_stream) {
@@ -96,16 +127,11 @@ at::Tensor Model::Forward(const at::Tensor& tokens_in, const at::Tensor& positio
     x = x + mlp;
     emit(prefix + "out", x);
   }
-  if (last_logits_only) x = x.narrow(1, T - 1, 1);
-  x = RmsNorm(x, weights_.final_norm, config_.rms_eps);
-  emit("final_norm", x);
-  const at::Tensor logits = OutputLogits(x, weights_, config_);
-  emit("logits", logits);
   // State updates are in place: a captured decode step replays into the same buffers.
   UpdateState(state->docs_started, docs.select(1, T - 1));
   state->tokens_written.add_(T);
   state->Advance(T);
-  return logits;
+  return x;
 }
 
 }  // namespace griffin

@@ -20,10 +20,20 @@ class Model : public LanguageModel {
   at::Tensor Forward(const at::Tensor& tokens, const at::Tensor& positions, DecodeState& state,
                      const ActivationHook* hook = nullptr,
                      bool last_logits_only = false) const override;
+  // Logits only at `rows` of the flattened [batch * T] positions: float32 [n, vocab]. Training on
+  // a recall task scores a few query positions per sequence, and the full float32 logits (2 GiB
+  // at 256 x 256 tokens and vocabulary 8192) would be most of a step's memory traffic.
+  at::Tensor ForwardRows(const at::Tensor& tokens, const at::Tensor& positions, DecodeState& state,
+                         const at::Tensor& rows) const;
   int64_t WeightBytes() const override { return weights_.Bytes(); }
   const ModelWeights& weights() const { return weights_; }
 
  private:
+  // Embedding and residual blocks (advances the state): the last hidden state [batch, T, width].
+  at::Tensor Trunk(const at::Tensor& tokens, const at::Tensor& positions, DecodeState& state,
+                   const ActivationHook* hook) const;
+  // Final norm and tied logits (soft-capped) of hidden states [..., width].
+  at::Tensor Head(const at::Tensor& x, const ActivationHook* hook) const;
   at::Tensor RecurrentBlock(const at::Tensor& x, const at::Tensor& positions,
                             const RecurrentWeights& w, RecurrentState& state) const;
 

@@ -113,20 +113,38 @@ std::map<std::string, at::Tensor> Trainer::ComputeWeights(bool copy) const {
   return compute;
 }
 
-std::unique_ptr<LanguageModel> Trainer::Snapshot() const {
+std::unique_ptr<Model> Trainer::Snapshot() const {
   const c10::NoGradGuard no_grad;
   return std::make_unique<Model>(config_, AssembleWeights(config_, ComputeWeights(true)), device_,
                                  o_.ops);
 }
+
+namespace {
+
+// The positions a task scores (targets other than kIgnore), as rows of the flattened
+// [batch * seq_len] output, and their targets. Only these rows get logits: a recall task scores a
+// few query positions per sequence.
+struct ScoredRows {
+  at::Tensor rows;     // int64 [n], on the host
+  at::Tensor targets;  // int64 [n], on the host
+};
+
+ScoredRows ScoredRowsOf(const at::Tensor& targets) {
+  const at::Tensor flat = targets.flatten();
+  const at::Tensor rows = flat.ne(kIgnore).nonzero().flatten();
+  return {rows, flat.index_select(0, rows)};
+}
+
+}  // namespace
 
 at::Tensor Trainer::Loss(const TaskBatch& batch) const {
   const Model model(config_, AssembleWeights(config_, ComputeWeights(false)), device_, o_.ops);
   const int64_t B = batch.inputs.size(0), L = batch.inputs.size(1);
   auto state = model.NewState(B);
   const at::Tensor positions = at::arange(L, at::kLong).expand({B, L}).contiguous();
-  const at::Tensor logits = model.Forward(batch.inputs, positions, *state);
-  return at::cross_entropy_loss(logits.flatten(0, 1), batch.targets.to(device_).flatten(), {},
-                                at::Reduction::Mean, kIgnore);
+  const ScoredRows scored = ScoredRowsOf(batch.targets);
+  const at::Tensor logits = model.ForwardRows(batch.inputs, positions, *state, scored.rows);
+  return at::cross_entropy_loss(logits, scored.targets.to(device_));
 }
 
 EvalRecord Trainer::Evaluate() const { return EvaluateOn(*task_); }
@@ -137,25 +155,26 @@ EvalRecord Trainer::EvaluateOn(const SyntheticTask& task) const {
                                             task.name(), task.vocab_size(), config_.vocab_size));
   }
   const c10::NoGradGuard no_grad;
-  const std::unique_ptr<LanguageModel> model = Snapshot();
+  const std::unique_ptr<Model> model = Snapshot();
   double loss = 0.0;
   int64_t right = 0, scored = 0, examples_right = 0, examples = 0;
   for (int64_t k = 0; k < o_.eval_batches; ++k) {
     const TaskBatch batch = task.Batch(o_.batch, o_.seed + 1, k);
     const int64_t B = batch.inputs.size(0), L = batch.inputs.size(1);
     auto state = model->NewState(B);
-    const at::Tensor logits =
-        model->Forward(batch.inputs, at::arange(L, at::kLong).expand({B, L}).contiguous(), *state);
-    const at::Tensor targets = batch.targets.to(device_);
-    loss += at::cross_entropy_loss(logits.flatten(0, 1), targets.flatten(), {}, at::Reduction::Mean,
-                                   kIgnore)
-                .item<double>();
-    const at::Tensor mask = targets.ne(kIgnore);
-    const at::Tensor hit = logits.argmax(-1).eq(targets).logical_and(mask);
+    const ScoredRows rows = ScoredRowsOf(batch.targets);
+    const at::Tensor logits = model->ForwardRows(
+        batch.inputs, at::arange(L, at::kLong).expand({B, L}).contiguous(), *state, rows.rows);
+    const at::Tensor targets = rows.targets.to(device_);
+    loss += at::cross_entropy_loss(logits, targets).item<double>();
+    const at::Tensor hit = logits.argmax(-1).eq(targets).to(at::kCPU);
     right += hit.sum().item<int64_t>();
-    scored += mask.sum().item<int64_t>();
-    // An example is right when every scored position is.
-    examples_right += hit.sum(1).eq(mask.sum(1)).sum().item<int64_t>();
+    scored += rows.rows.numel();
+    // An example is right when every scored position is: count its misses.
+    const at::Tensor misses =
+        at::zeros({B}, at::kLong)
+            .index_add_(0, at::floor_divide(rows.rows, L), hit.logical_not().to(at::kLong));
+    examples_right += misses.eq(0).sum().item<int64_t>();
     examples += B;
   }
   EvalRecord r;

@@ -21,6 +21,10 @@
 #include "core/model/language_model.h"
 #include "eval/tasks/task.h"
 
+namespace griffin {
+class Model;
+}  // namespace griffin
+
 namespace griffin::eval {
 
 struct TrainOptions {
@@ -86,7 +90,7 @@ class Trainer {
   // The float32 master weights by name (shared, not copies).
   const std::map<std::string, at::Tensor>& parameters() const { return params_; }
   // An inference model with the current weights, in the compute dtype.
-  std::unique_ptr<LanguageModel> Snapshot() const;
+  std::unique_ptr<Model> Snapshot() const;
 
  private:
   struct Optimizer;

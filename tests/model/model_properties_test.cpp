@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 #include "core/model/language_model.h"
 
+#include "core/model/model.h"
 #include "core/model/model_state.h"
 #include "core/runtime/generate.h"
 #include "test_util.h"
@@ -71,6 +72,32 @@ TEST_P(ModelProperties, ChunkedPrefillEqualsOnePrefill) {
     EXPECT_LE(RelativeError(at::cat(parts, 1), whole), 1e-5)
         << fmt::format("{}", fmt::join(splits, ","));
   }
+}
+
+TEST_P(ModelProperties, LogitsAtChosenRowsEqualTheFullLogitsThere) {
+  const auto model = Model(GetParam());
+  const auto* concrete = dynamic_cast<const griffin::Model*>(model.get());
+  ASSERT_NE(concrete, nullptr);
+  const int64_t B = 3, T = 29;
+  const at::Tensor ids = RandomIds(B, T, model->config().vocab_size, 5);
+  const at::Tensor pos = Arange(B, T);
+  auto full_state = model->NewState(B);
+  const at::Tensor full = model->Forward(ids, pos, *full_state).flatten(0, 1);
+  // Unsorted, repeated, first and last rows, each sequence represented.
+  const at::Tensor rows = at::tensor(std::vector<int64_t>{86, 0, 30, 30, 57, 13, 28}, at::kLong);
+  auto rows_state = model->NewState(B);
+  const at::Tensor picked = concrete->ForwardRows(ids, pos, *rows_state, rows);
+  ASSERT_EQ(picked.sizes(), (std::vector<int64_t>{7, model->config().vocab_size}));
+  EXPECT_LE(RelativeError(picked, full.index_select(0, rows)), 1e-5);
+  // The state advanced as with a full forward: the next token's logits agree.
+  const at::Tensor next = RandomIds(B, 1, model->config().vocab_size, 6);
+  EXPECT_LE(RelativeError(model->Forward(next, at::full({B, 1}, T, at::kLong), *rows_state),
+                          model->Forward(next, at::full({B, 1}, T, at::kLong), *full_state)),
+            1e-5);
+  auto bad_state = model->NewState(B);
+  EXPECT_THROW(concrete->ForwardRows(ids, pos, *bad_state, at::tensor({B * T}, at::kLong)),
+               c10::Error);
+  EXPECT_THROW(concrete->ForwardRows(ids, pos, *bad_state, at::tensor({1.0})), c10::Error);
 }
 
 TEST_P(ModelProperties, DocumentResetEqualsAFreshState) {
