@@ -16,6 +16,8 @@ void AddRunCommand(CLI::App& app, const std::string& command_line) {
     std::string out = "runs";
     bool dry_run = false;
     bool resume = false;
+    int jobs = 1;
+    int worker = -1;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("run", "run an experiment config (TOML) into one HDF5 file");
@@ -24,6 +26,13 @@ void AddRunCommand(CLI::App& app, const std::string& command_line) {
   cmd->add_option("--out", args->out, "directory for the result file")->capture_default_str();
   cmd->add_flag("--dry-run", args->dry_run, "print the resolved config and the points; run none");
   cmd->add_flag("--resume", args->resume, "complete an interrupted run from its journal");
+  cmd->add_option("--jobs", args->jobs,
+                  "recall experiments: train this many points at once in worker processes (a small "
+                  "model's step is bound by the host, so one process leaves the GPU mostly idle)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  // Set by a parent run for its worker processes only.
+  cmd->add_option("--worker", args->worker)->group("")->check(CLI::Range(0, 63));
   cmd->callback([args, command_line] {
     const experiments::ExperimentConfig config =
         experiments::LoadExperiment(args->config, args->overrides);
@@ -35,8 +44,17 @@ void AddRunCommand(CLI::App& app, const std::string& command_line) {
     o.out_dir = args->out;
     o.resume = args->resume;
     o.command_line = command_line;
+    o.jobs = args->jobs;
+    o.worker = args->worker;
+    // A worker is this binary with the parent's config and overrides.
+    o.worker_command = {"/proc/self/exe", "run", args->config, "--out", args->out};
+    for (const std::string& s : args->overrides) {
+      o.worker_command.push_back("--set");
+      o.worker_command.push_back(s);
+    }
     const at::InferenceMode inference;
     const experiments::RunOutcome out = experiments::RunExperiment(config, o);
+    if (o.worker >= 0) return;
     fmt::print("{}\nresults: {}\n", experiments::SummaryTable(out.results), out.h5_path);
   });
 }

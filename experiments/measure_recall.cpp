@@ -40,8 +40,9 @@ PointResult MeasureRecall(const ExperimentConfig& c, const ExperimentPoint& poin
     o.out_dir = paths::Join(work_dir, fmt::format("point-{}", point.index));
     eval::Trainer trainer(task, o);
     r.window = trainer.config().attention_window;
-    const eval::TrainSummary summary =
-        trainer.Run([](const std::string& line) { fmt::print(stderr, "[train]   {}\n", line); });
+    const eval::TrainSummary summary = trainer.Run([&point](const std::string& line) {
+      fmt::print(stderr, "[train p{}] {}\n", point.index, line);
+    });
     const eval::EvalRecord& last = trainer.evals().back();
     r.metrics["accuracy"] = last.token_accuracy;
     r.metrics["example_accuracy"] = last.example_accuracy;

@@ -17,6 +17,7 @@
 #include "core/kernels/op_impl.h"
 #include "core/model/language_model.h"
 #include "experiments/measure.h"
+#include "experiments/point_workers.h"
 
 namespace griffin::experiments {
 namespace {
@@ -201,7 +202,64 @@ std::string SummaryTable(const std::vector<PointResult>& results) {
   return s;
 }
 
+namespace {
+
+using JournalFile = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+
+JournalFile OpenForAppend(const std::string& path) {
+  JournalFile file(std::fopen(path.c_str(), "a"), &std::fclose);
+  if (!file) throw std::runtime_error(path + ": cannot open for appending");
+  return file;
+}
+
+void StartJournal(const std::string& path, const ExperimentConfig& c) {
+  paths::WriteFileAtomically(
+      path,
+      nlohmann::json{{"format", kJournalFormat}, {"config_toml", c.resolved_toml}}.dump() + "\n");
+}
+
+// Moves the points that worker processes finished into the run's journal, then deletes the
+// worker journals. A crash in between leaves a point in both, which reading tolerates.
+void FoldWorkerJournals(const ExperimentConfig& c, const std::vector<ExperimentPoint>& points,
+                        const std::string& out_dir, const std::string& journal, std::FILE* file,
+                        std::map<int64_t, PointResult>& done) {
+  for (const std::string& path : WorkerJournals(out_dir, c.name)) {
+    for (auto& [k, r] : ReadJournal(path, c, points)) {
+      if (done.count(k)) continue;
+      AppendDurably(file, journal, r.ToJson().dump());
+      done[k] = std::move(r);
+    }
+    std::remove(path.c_str());
+  }
+}
+
+// One worker process of --jobs: claims unfinished points until none is left and appends each to
+// its own journal. The run's journal (written by the parent) says which points are done.
+void RunWorker(const ExperimentConfig& c, const std::vector<ExperimentPoint>& points,
+               const RunOptions& o, const std::string& journal) {
+  DieWithParent();
+  const std::map<int64_t, PointResult> done = ReadJournal(journal, c, points);
+  const std::string own = WorkerJournalPath(o.out_dir, c.name, o.worker);
+  if (!paths::Exists(own)) StartJournal(own, c);
+  JournalFile file = OpenForAppend(own);
+  for (const ExperimentPoint& p : points) {
+    if (done.count(p.index) || !ClaimPoint(o.out_dir, c.name, p.index)) continue;
+    fmt::print(stderr, "[run w{}] point {} of {}: {}\n", o.worker, p.index + 1, points.size(),
+               p.Key());
+    const PointResult r = MeasureRecall(c, p, paths::Join(o.out_dir, c.name + ".train"));
+    AppendDurably(file.get(), own, r.ToJson().dump());
+    fmt::print(stderr, "[run w{}]   {}: {} ({:.1f} s)\n", o.worker, p.Key(), OneLine(r), r.wall_s);
+  }
+}
+
+}  // namespace
+
 RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
+  if (o.jobs > 1 && !c.Measures(kRecall)) {
+    throw std::invalid_argument(
+        "--jobs runs the points of a recall experiment in parallel; timed points (memory, "
+        "latency) would share the GPU and distort each other: run them with --jobs 1");
+  }
   CheckDevice(c);
   const std::vector<ExperimentPoint> points = ExperimentPoints(c);
   try {
@@ -219,6 +277,15 @@ RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
         "it",
         out.h5_path));
   }
+  if (o.worker >= 0) {  // started by a parent with --jobs, which wrote the journal
+    if (!c.Measures(kRecall) || !paths::Exists(journal)) {
+      throw std::invalid_argument(
+          fmt::format("--worker {}: only a recall run started with --jobs has workers", o.worker));
+    }
+    RunWorker(c, points, o, journal);
+    out.h5_path.clear();
+    return out;
+  }
   std::map<int64_t, PointResult> done;
   if (paths::Exists(journal)) {
     if (!o.resume) {
@@ -232,14 +299,28 @@ RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
                points.size(), journal);
   } else {
     if (o.resume) fmt::print(stderr, "[run] nothing to resume in {}; starting\n", o.out_dir);
-    paths::WriteFileAtomically(
-        journal,
-        nlohmann::json{{"format", kJournalFormat}, {"config_toml", c.resolved_toml}}.dump() + "\n");
+    StartJournal(journal, c);
   }
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(journal.c_str(), "a"),
-                                                       &std::fclose);
-  if (!file) throw std::runtime_error(journal + ": cannot open for appending");
-
+  JournalFile file = OpenForAppend(journal);
+  // Points that the workers of an interrupted parallel run finished.
+  FoldWorkerJournals(c, points, o.out_dir, journal, file.get(), done);
+  if (o.jobs > 1 && done.size() < points.size()) {
+    if (o.worker_command.empty()) throw std::invalid_argument("--jobs: no worker command");
+    const int64_t remaining = static_cast<int64_t>(points.size() - done.size());
+    const int workers = static_cast<int>(std::min<int64_t>(o.jobs, remaining));
+    fmt::print(stderr, "[run] {} of {} points left; {} worker processes\n", remaining,
+               points.size(), workers);
+    ClearClaims(o.out_dir, c.name);
+    const int failed = RunWorkers(o.worker_command, workers);
+    FoldWorkerJournals(c, points, o.out_dir, journal, file.get(), done);
+    ClearClaims(o.out_dir, c.name);
+    if (done.size() < points.size()) {
+      throw std::runtime_error(fmt::format(
+          "{} of {} points unfinished ({} worker processes failed); finished points are in {}: "
+          "run again with --resume to complete the rest",
+          points.size() - done.size(), points.size(), failed, journal));
+    }
+  }
   const auto start = std::chrono::steady_clock::now();
   double measured_s = 0.0;
   int64_t measured = 0;

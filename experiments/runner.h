@@ -2,6 +2,7 @@
 // the moment it finishes, progress on stderr, a summary table at the end, and one HDF5 file in the
 // DESIGN.md schema written atomically when all points are done. A killed run loses at most the
 // point in progress: `resume` reads the journal, checks the config is the same, and runs the rest.
+// Recall points can train in parallel worker processes (`jobs`).
 #pragma once
 
 #include <string>
@@ -16,6 +17,11 @@ struct RunOptions {
   std::string out_dir = "runs";
   bool resume = false;
   std::string command_line;  // for provenance
+  // Recall experiments: points trained in `jobs` worker processes at once (point_workers.h),
+  // each started as worker_command + {"--worker", i}.
+  int jobs = 1;
+  std::vector<std::string> worker_command;
+  int worker = -1;  // >= 0 in a worker process: run claimed points only, write no HDF5 file
 };
 
 struct RunOutcome {

@@ -17,7 +17,8 @@
 # $OUT/runs/, with both plots; default none), GRIFFIN_EXPERIMENT_SET="run.decode=graph ..." (--set
 # overrides for those runs), GRIFFIN_EXPERIMENT_TIMEOUT=seconds (a run stopped then resumes in the
 # next call on the same warm machine; runs live in GRIFFIN_RUNS_DIR, default /tmp/griffin-runs,
-# training checkpoints stay there). Everything but summary.md and log.txt comes back
+# training checkpoints stay there), GRIFFIN_EXPERIMENT_JOBS=N (recall runs: points trained in N
+# worker processes at once). Everything but summary.md and log.txt comes back
 # packed in results.tar.gz (the tool returns at most 8 files).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -106,7 +107,7 @@ for name in ${GRIFFIN_EXPERIMENTS:-}; do
   else
     # shellcheck disable=SC2086  # GRIFFIN_EXPERIMENT_SET is a list of --set arguments
     timeout -s TERM "${GRIFFIN_EXPERIMENT_TIMEOUT:-0}" "$BUILD/bin/griffin" run \
-      "experiments/$name.toml" --out "$RUNS" --resume \
+      "experiments/$name.toml" --out "$RUNS" --resume --jobs "${GRIFFIN_EXPERIMENT_JOBS:-1}" \
       ${GRIFFIN_EXPERIMENT_SET:+$(printf -- '--set %s ' $GRIFFIN_EXPERIMENT_SET)} \
       >"$OUT/run_$name.md" 2>>"$RUNS/$name.log" || status=1
   fi

@@ -205,6 +205,29 @@ def check_recall(tmp):
     check(p.returncode == 0 and os.path.getsize(png) > 10000, "plot_recall.py draws the run")
 
 
+def check_recall_parallel(tmp):
+    # --jobs 3: worker processes train the points; the file holds exactly the serial run's results
+    # (same losses, evals and accuracies), and no worker journal or claim is left behind.
+    cfg = os.path.join(tmp, "recall.toml")
+    out = os.path.join(tmp, "recall-jobs")
+    r = griffin("run", cfg, "--out", out, "--jobs", "3")
+    same = r.returncode == 0
+    if same:
+        with h5py.File(os.path.join(tmp, "recall", "recall.h5"), "r") as a, \
+                h5py.File(os.path.join(out, "recall.h5"), "r") as b:
+            for key in ("metrics/accuracy", "series/train_loss", "series/eval_accuracy",
+                        "series/accuracy_at_distance", "points/task_distance"):
+                same = same and np.array_equal(a[key][()], b[key][()])
+    left = [n for n in os.listdir(out) if ".worker-" in n or ".claim-" in n or "journal" in n]
+    check(same and not left and "3 worker processes" in r.stderr,
+          "recall --jobs 3: worker processes give the serial run's results, nothing left over"
+          + ("" if r.returncode == 0 else r.stderr[-500:]))
+    r = griffin("run", os.path.join(SOURCE, "experiments", "quickstart.toml"), "--out",
+                os.path.join(tmp, "qs-jobs"), "--jobs", "2")
+    check(r.returncode != 0 and "--jobs runs the points of a recall experiment" in r.stderr,
+          "run --jobs on a timed experiment is refused with the reason")
+
+
 def safetensors_params(path):
     """The raw bytes of every param/ tensor of a trainer checkpoint (safetensors: an 8-byte
     header length, a JSON header with data offsets, then the data)."""
@@ -299,6 +322,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check_kill_and_resume(tmp)
     check_graph_decode(tmp)
     check_recall(tmp)
+    check_recall_parallel(tmp)
     check_recall_kill_and_resume(tmp)
     check_niah_text(tmp)
     check_bad_input(tmp)
