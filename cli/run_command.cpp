@@ -47,7 +47,9 @@ void AddRunCommand(CLI::App& app, const std::string& command_line) {
     o.jobs = args->jobs;
     o.worker = args->worker;
     // A worker is this binary with the parent's config and overrides.
-    o.worker_command = {"/proc/self/exe", "run", args->config, "--out", args->out};
+    o.worker_command = {
+        "/proc/self/exe",          "run", args->config, "--out", args->out, "--jobs",
+        std::to_string(args->jobs)};
     for (const std::string& s : args->overrides) {
       o.worker_command.push_back("--set");
       o.worker_command.push_back(s);

@@ -1,6 +1,7 @@
 #include "experiments/runner.h"
 
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "core/io/paths.h"
 #include "core/kernels/op_impl.h"
@@ -238,6 +240,10 @@ void FoldWorkerJournals(const ExperimentConfig& c, const std::vector<ExperimentP
 void RunWorker(const ExperimentConfig& c, const std::vector<ExperimentPoint>& points,
                const RunOptions& o, const std::string& journal) {
   DieWithParent();
+  // The workers share the host's cores: each with all of them for its intra-op threads would
+  // leave dozens of spinning OpenMP threads per core.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(std::max(1, cores / std::max(1, o.jobs)));
   const std::map<int64_t, PointResult> done = ReadJournal(journal, c, points);
   const std::string own = WorkerJournalPath(o.out_dir, c.name, o.worker);
   if (!paths::Exists(own)) StartJournal(own, c);

@@ -18,7 +18,8 @@
 # overrides for those runs), GRIFFIN_EXPERIMENT_TIMEOUT=seconds (a run stopped then resumes in the
 # next call on the same warm machine; runs live in GRIFFIN_RUNS_DIR, default /tmp/griffin-runs,
 # training checkpoints stay there), GRIFFIN_EXPERIMENT_JOBS=N (recall runs: points trained in N
-# worker processes at once). Everything but summary.md and log.txt comes back
+# worker processes at once; GRIFFIN_MPS=1 runs them under the CUDA MPS daemon). Never export
+# OMP_NUM_THREADS for this script: nproc honours it and the build would use one core. Everything but summary.md and log.txt comes back
 # packed in results.tar.gz (the tool returns at most 8 files).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -100,6 +101,19 @@ done
 # next call while the machine is still warm; each call copies the run's files into $OUT/runs.
 RUNS=${GRIFFIN_RUNS_DIR:-/tmp/griffin-runs}
 mkdir -p "$RUNS" "$OUT/runs"
+# GRIFFIN_MPS=1 (with GRIFFIN_EXPERIMENT_JOBS > 1): run the workers under the CUDA MPS daemon,
+# so their kernels share the GPU instead of time-slicing it; quit again at the end.
+mps=0
+if [[ "${GRIFFIN_MPS:-0}" == 1 && -n "${GRIFFIN_EXPERIMENTS:-}" ]]; then
+  export CUDA_MPS_PIPE_DIRECTORY=/tmp/griffin-mps CUDA_MPS_LOG_DIRECTORY=/tmp/griffin-mps-log
+  mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+  if nvidia-cuda-mps-control -d >>"$LOG" 2>&1; then
+    mps=1
+    echo "CUDA MPS daemon started" | tee -a "$LOG"
+  else
+    echo "CUDA MPS daemon did not start; workers time-slice the GPU" | tee -a "$LOG"
+  fi
+fi
 for name in ${GRIFFIN_EXPERIMENTS:-}; do
   step "griffin run experiments/$name.toml"
   if [[ -f "$RUNS/$name.h5" ]]; then
@@ -126,6 +140,8 @@ for name in ${GRIFFIN_EXPERIMENTS:-}; do
     fi
   fi
 done
+
+if [[ $mps == 1 ]]; then echo quit | nvidia-cuda-mps-control; fi
 
 # The device tool returns at most 8 files: keep summary.md and log.txt loose, pack the rest.
 step "pack results"

@@ -62,6 +62,7 @@ class LanguageModel {
   // document start (the state resets there), -1 marks left padding. Returns float32 logits
   // [batch, T, vocab] (or [batch, 1, vocab] for the last token only, which is all a prefill
   // before sampling needs: at 8k tokens the full logits are 8 GB) and advances the state.
+  // Page-locked (pinned) host tensors upload asynchronously: leave them unchanged after the call.
   virtual at::Tensor Forward(const at::Tensor& tokens, const at::Tensor& positions,
                              DecodeState& state, const ActivationHook* hook = nullptr,
                              bool last_logits_only = false) const = 0;

@@ -46,7 +46,9 @@ at::Tensor EmbedTokens(const at::Tensor& tokens, const at::Tensor& embed, const 
                 " is out of range for a vocabulary of ", c.vocab_size, " (ids must be in [0, ",
                 c.vocab_size, "))");
   }
-  const at::Tensor x = at::embedding(embed, tokens.to(embed.device()));
+  // Page-locked ids upload without waiting for the device (the trainer's batches are).
+  const at::Tensor x =
+      at::embedding(embed, tokens.to(embed.device(), /*non_blocking=*/tokens.is_pinned()));
   const at::ScalarType scale_dtype = c.embed_scale_in_bf16 ? at::kBFloat16 : x.scalar_type();
   const double scale = at::scalar_tensor(std::sqrt(static_cast<double>(c.width)),
                                          at::TensorOptions().dtype(scale_dtype))

@@ -102,7 +102,7 @@ at::Tensor Model::Trunk(const at::Tensor& tokens_in, const at::Tensor& positions
                                                               state->tokens_seen() + T, at::kLong)
                                                        .expand_as(positions_in));
   }
-  const at::Tensor positions = positions_in.to(device_);
+  const at::Tensor positions = positions_in.to(device_, /*non_blocking=*/positions_in.is_pinned());
   // Document index of each token: resets (position 0) start a new document.
   const at::Tensor docs = state->docs_started.unsqueeze(1) + positions.eq(0).cumsum(1);
   emit("embed", x);

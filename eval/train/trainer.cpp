@@ -4,12 +4,11 @@
 #include <c10/core/GradMode.h>
 #include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <future>
 #include <limits>
 #include <stdexcept>
 
@@ -20,6 +19,7 @@
 #include "core/model/weights.h"
 #include "core/runtime/device_timer.h"
 #include "core/runtime/latency_stats.h"
+#include "eval/train/adamw.h"
 
 namespace griffin::eval {
 namespace {
@@ -45,11 +45,6 @@ double ScheduledLr(const TrainOptions& o, int64_t step) {
   const double progress = std::min(1.0, static_cast<double>(step - o.warmup) / span);
   return o.lr * (o.min_lr_ratio + (1.0 - o.min_lr_ratio) * 0.5 * (1.0 + std::cos(M_PI * progress)));
 }
-
-struct Trainer::Optimizer {
-  std::unique_ptr<torch::optim::AdamW> adam;
-  std::vector<at::Tensor> all;  // every parameter, for clipping
-};
 
 Trainer::Trainer(std::shared_ptr<const SyntheticTask> task, TrainOptions options)
     : task_(std::move(task)), o_(std::move(options)), device_(c10::kCPU) {
@@ -81,22 +76,13 @@ Trainer::Trainer(std::shared_ptr<const SyntheticTask> task, TrainOptions options
   params_ = RandomWeightTensors(config_, o_.seed, device_, DType::kFloat32);
   for (const WeightSpec& spec : WeightSpecs(config_)) keep_fp32_[spec.name] = spec.keep_fp32;
   // Weight decay on matrices only; none on norms, biases and the RG-LRU's parameters.
-  std::vector<at::Tensor> decay, no_decay;
-  optimizer_ = std::make_unique<Optimizer>();
+  AdamW::Group decay{{}, o_.weight_decay}, no_decay{{}, 0.0};
   for (auto& [name, p] : params_) {
     p.set_requires_grad(true);
-    (p.dim() >= 2 && !keep_fp32_[name] ? decay : no_decay).push_back(p);
-    optimizer_->all.push_back(p);
+    (p.dim() >= 2 && !keep_fp32_[name] ? decay : no_decay).params.push_back(p);
   }
-  auto opts = torch::optim::AdamWOptions(o_.lr)
-                  .betas({o_.beta1, o_.beta2})
-                  .eps(o_.eps)
-                  .weight_decay(o_.weight_decay);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts));
-  groups.emplace_back(no_decay,
-                      std::make_unique<torch::optim::AdamWOptions>(opts.weight_decay(0.0)));
-  optimizer_->adam = std::make_unique<torch::optim::AdamW>(std::move(groups));
+  optimizer_ = std::make_unique<AdamW>(std::vector<AdamW::Group>{decay, no_decay}, o_.beta1,
+                                       o_.beta2, o_.eps);
 }
 
 Trainer::~Trainer() = default;
@@ -137,14 +123,34 @@ ScoredRows ScoredRowsOf(const at::Tensor& targets) {
 
 }  // namespace
 
-at::Tensor Trainer::Loss(const TaskBatch& batch) const {
-  const Model model(config_, AssembleWeights(config_, ComputeWeights(false)), device_, o_.ops);
+// A training batch as the step consumes it, made on a helper thread while the device runs the
+// previous step: inputs, positions and the scored rows with their targets, in page-locked memory
+// on a GPU so that their uploads neither wait for the device nor make it wait.
+struct Trainer::StepBatch {
+  at::Tensor inputs, positions, rows, targets;
+};
+
+Trainer::StepBatch Trainer::PrepareStep(int64_t step) const {
+  const TaskBatch batch = task_->Batch(o_.batch, o_.seed, step);
   const int64_t B = batch.inputs.size(0), L = batch.inputs.size(1);
-  auto state = model.NewState(B);
-  const at::Tensor positions = at::arange(L, at::kLong).expand({B, L}).contiguous();
   const ScoredRows scored = ScoredRowsOf(batch.targets);
-  const at::Tensor logits = model.ForwardRows(batch.inputs, positions, *state, scored.rows);
-  return at::cross_entropy_loss(logits, scored.targets.to(device_));
+  StepBatch out{batch.inputs, at::arange(L, at::kLong).expand({B, L}).contiguous(), scored.rows,
+                scored.targets};
+  if (device_.is_cuda()) {
+    for (at::Tensor* t : {&out.inputs, &out.positions, &out.rows, &out.targets}) {
+      *t = t->pin_memory();
+    }
+  }
+  return out;
+}
+
+at::Tensor Trainer::Loss(const StepBatch& batch) const {
+  const Model model(config_, AssembleWeights(config_, ComputeWeights(false)), device_, o_.ops);
+  auto state = model.NewState(batch.inputs.size(0));
+  const bool pinned = device_.is_cuda();
+  const at::Tensor logits =
+      model.ForwardRows(batch.inputs, batch.positions, *state, batch.rows.to(device_, pinned));
+  return at::cross_entropy_loss(logits, batch.targets.to(device_, pinned));
 }
 
 EvalRecord Trainer::Evaluate() const { return EvaluateOn(*task_); }
@@ -196,16 +202,21 @@ std::string Trainer::Fingerprint() const {
       o_.seed);
 }
 
+size_t Trainer::OptimizerIndex(const at::Tensor& p) const {
+  const std::vector<at::Tensor>& all = optimizer_->params();
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i].is_same(p)) return i;
+  }
+  throw std::logic_error("trainer: a parameter the optimizer does not hold");
+}
+
 void Trainer::SaveCheckpoint(int64_t step) const {
   std::map<std::string, at::Tensor> tensors;
-  auto& state = optimizer_->adam->state();
   for (const auto& [name, p] : params_) {
     tensors["param/" + name] = p.detach();
-    const auto it = state.find(p.unsafeGetTensorImpl());
-    if (it == state.end()) continue;  // no step taken yet
-    const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
-    tensors["adam/exp_avg/" + name] = s.exp_avg();
-    tensors["adam/exp_avg_sq/" + name] = s.exp_avg_sq();
+    const size_t i = OptimizerIndex(p);
+    tensors["adam/exp_avg/" + name] = optimizer_->exp_avg()[i];
+    tensors["adam/exp_avg_sq/" + name] = optimizer_->exp_avg_sq()[i];
   }
   std::vector<double> steps, evals;
   for (const StepRecord& r : steps_)
@@ -231,22 +242,19 @@ int64_t Trainer::LoadCheckpoint() {
   }
   const int64_t step = std::stoll(meta.at("step"));
   const c10::NoGradGuard no_grad;
-  auto& state = optimizer_->adam->state();
+  std::vector<at::Tensor> exp_avg(params_.size()), exp_avg_sq(params_.size());
   for (auto& [name, p] : params_) {
-    if (!file->Contains("param/" + name)) {
-      throw std::runtime_error(fmt::format("{}: no tensor 'param/{}'", path, name));
+    for (const std::string key : {"param/", "adam/exp_avg/", "adam/exp_avg_sq/"}) {
+      if (!file->Contains(key + name)) {
+        throw std::runtime_error(fmt::format("{}: no tensor '{}{}'", path, key, name));
+      }
     }
     p.copy_(file->Tensor("param/" + name));
-    if (file->Contains("adam/exp_avg/" + name)) {
-      auto s = std::make_unique<torch::optim::AdamWParamState>();
-      s->step(step);
-      s->exp_avg(file->Tensor("adam/exp_avg/" + name)
-                     .to(device_, /*non_blocking=*/false,
-                         /*copy=*/true));
-      s->exp_avg_sq(file->Tensor("adam/exp_avg_sq/" + name).to(device_, false, true));
-      state[p.unsafeGetTensorImpl()] = std::move(s);
-    }
+    const size_t i = OptimizerIndex(p);
+    exp_avg[i] = file->Tensor("adam/exp_avg/" + name);
+    exp_avg_sq[i] = file->Tensor("adam/exp_avg_sq/" + name);
   }
+  optimizer_->Restore(step, exp_avg, exp_avg_sq);
   steps_.clear();
   evals_.clear();
   if (file->Contains("metrics/steps")) {
@@ -290,42 +298,73 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
   bool stop = !evals_.empty() && o_.target_accuracy > 0 &&
               evals_.back().token_accuracy >= o_.target_accuracy;
   summary.reached_target = stop;
-  while (!stop && step < o_.steps) {
-    const double lr = ScheduledLr(o_, step);
-    for (auto& group : optimizer_->adam->param_groups()) group.options().set_lr(lr);
-    const TaskBatch batch = task_->Batch(o_.batch, o_.seed, step);
-    SynchronizeDevice(device_);
-    const auto start = std::chrono::steady_clock::now();
-    optimizer_->adam->zero_grad();
-    const at::Tensor loss = Loss(batch);
-    loss.backward();
-    const double norm = torch::nn::utils::clip_grad_norm_(optimizer_->all, clip);
-    optimizer_->adam->step();
+  // Steps run without reading anything back, so the host queues the next step while the device
+  // runs this one; losses and gradient norms are read, and the time per step is taken (wall
+  // time over the steps since the last read, evaluations and checkpoints excluded), at each
+  // evaluation, checkpoint and the end.
+  std::vector<at::Tensor> pending_loss, pending_norm;
+  std::vector<double> pending_lr;
+  auto interval_start = std::chrono::steady_clock::now();
+  const auto read_pending = [&] {
+    if (pending_loss.empty()) return;
     SynchronizeDevice(device_);
     const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    step_seconds.push_back(seconds);
-    steps_.push_back({step, loss.item<double>(), lr, norm, seconds});
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - interval_start).count() /
+        static_cast<double>(pending_loss.size());
+    const at::Tensor losses = at::stack(pending_loss).to(at::kCPU, at::kDouble);
+    const at::Tensor norms = at::stack(pending_norm).to(at::kCPU, at::kDouble);
+    const int64_t first = step - static_cast<int64_t>(pending_loss.size());
+    for (size_t i = 0; i < pending_loss.size(); ++i) {
+      const auto k = static_cast<int64_t>(i);
+      steps_.push_back(
+          {first + k, losses[k].item<double>(), pending_lr[i], norms[k].item<double>(), seconds});
+      step_seconds.push_back(seconds);
+    }
+    pending_loss.clear();
+    pending_norm.clear();
+    pending_lr.clear();
+  };
+  std::future<StepBatch> next;
+  if (!stop && step < o_.steps) {
+    next = std::async(std::launch::async, [this, step] { return PrepareStep(step); });
+  }
+  while (!stop && step < o_.steps) {
+    const StepBatch batch = next.get();
+    if (step + 1 < o_.steps) {
+      next = std::async(std::launch::async, [this, step] { return PrepareStep(step + 1); });
+    }
+    const double lr = ScheduledLr(o_, step);
+    optimizer_->ZeroGrad();
+    const at::Tensor loss = Loss(batch);
+    loss.backward();
+    pending_norm.push_back(optimizer_->ClipGradNorm(clip));
+    optimizer_->Step(lr);
+    pending_loss.push_back(loss.detach());
+    pending_lr.push_back(lr);
     ++step;
     const bool last = step == o_.steps;
-    if (step % o_.eval_every == 0 || last) {
+    const bool evaluate = step % o_.eval_every == 0 || last;
+    const bool save = !o_.out_dir.empty() && (step % o_.checkpoint_every == 0 || last);
+    if (!evaluate && !save) continue;
+    read_pending();
+    if (evaluate) {
       evals_.push_back(Evaluate());
       const EvalRecord& e = evals_.back();
       say(
           fmt::format("step {}/{}: loss {:.4f}, eval loss {:.4f}, accuracy {:.4f} (examples "
                       "{:.4f}), {:.1f} ms/step",
                       step, o_.steps, steps_.back().loss, e.loss, e.token_accuracy,
-                      e.example_accuracy, 1e3 * seconds));
+                      e.example_accuracy, 1e3 * steps_.back().seconds));
       if (o_.target_accuracy > 0 && e.token_accuracy >= o_.target_accuracy) {
         stop = true;
         summary.reached_target = true;
         say(fmt::format("target accuracy {} reached at step {}", o_.target_accuracy, step));
       }
     }
-    if (!o_.out_dir.empty() && (step % o_.checkpoint_every == 0 || last || stop)) {
-      SaveCheckpoint(step);
-    }
+    if (!o_.out_dir.empty() && (save || stop)) SaveCheckpoint(step);
+    interval_start = std::chrono::steady_clock::now();
   }
+  read_pending();
   summary.steps_done = step;
   if (!step_seconds.empty()) {
     double total = 0;

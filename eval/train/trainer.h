@@ -27,6 +27,8 @@ class Model;
 
 namespace griffin::eval {
 
+class AdamW;
+
 struct TrainOptions {
   std::string model = "tiny-griffin";  // a preset with overrides: "tiny-griffin,width=64,..."
   std::string device = "cpu";
@@ -52,7 +54,10 @@ struct TrainOptions {
 
 struct StepRecord {
   int64_t step = 0;
-  double loss = 0, lr = 0, grad_norm = 0, seconds = 0;
+  double loss = 0, lr = 0, grad_norm = 0;
+  // Wall time per step, averaged over the steps between two reads of the device (evaluations
+  // and checkpoints; their own time is not counted): steps are not synchronised one by one.
+  double seconds = 0;
 };
 
 struct EvalRecord {
@@ -93,10 +98,12 @@ class Trainer {
   std::unique_ptr<Model> Snapshot() const;
 
  private:
-  struct Optimizer;
   // The weights the model runs with: the masters cast to the compute dtype (RG-LRU float32).
   std::map<std::string, at::Tensor> ComputeWeights(bool copy) const;
-  at::Tensor Loss(const TaskBatch& batch) const;
+  struct StepBatch;
+  StepBatch PrepareStep(int64_t step) const;
+  at::Tensor Loss(const StepBatch& batch) const;
+  size_t OptimizerIndex(const at::Tensor& param) const;
   void SaveCheckpoint(int64_t step) const;
   int64_t LoadCheckpoint();
   std::string Fingerprint() const;
@@ -107,7 +114,7 @@ class Trainer {
   c10::Device device_;
   std::map<std::string, at::Tensor> params_;
   std::map<std::string, bool> keep_fp32_;
-  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<AdamW> optimizer_;
   std::vector<StepRecord> steps_;
   std::vector<EvalRecord> evals_;
 };
