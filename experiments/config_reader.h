@@ -69,7 +69,7 @@ inline const std::map<std::string, std::set<std::string>>& Schema() {
       {"niah", {"kind", "depths", "trials", "max_new_tokens", "chat", "haystack", "tokenizer"}},
       {"train",
        {"steps", "batch", "warmup", "lr", "min_lr_ratio", "weight_decay", "clip", "eval_every",
-        "eval_batches", "target_accuracy", "checkpoint_every"}},
+        "eval_batches", "target_accuracy", "checkpoint_every", "graph"}},
   };
   return schema;
 }

@@ -42,6 +42,7 @@ struct RecallSettings {
   int64_t steps = 1000, batch = 64, warmup = 100, eval_every = 100, eval_batches = 4;
   int64_t checkpoint_every = 100;
   double min_lr_ratio = 0.0, weight_decay = 0.1, clip = 1.0, target_accuracy = 0.0;
+  bool graph = false;  // each step one CUDA-graph replay (eval::TrainOptions::graph)
 };
 
 // [niah] of a niah_text experiment; the lengths are [sweep] context.

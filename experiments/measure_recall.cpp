@@ -36,6 +36,7 @@ PointResult MeasureRecall(const ExperimentConfig& c, const ExperimentPoint& poin
     o.eval_batches = s.eval_batches;
     o.target_accuracy = s.target_accuracy;
     o.checkpoint_every = s.checkpoint_every;
+    o.graph = s.graph;
     o.seed = c.seed;
     o.out_dir = paths::Join(work_dir, fmt::format("point-{}", point.index));
     eval::Trainer trainer(task, o);

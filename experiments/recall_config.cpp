@@ -118,6 +118,7 @@ void ReadSweepAndRecall(const config::Reader& r, ExperimentConfig& c) {
   s.weight_decay = r.Number("train", "weight_decay", s.weight_decay);
   s.clip = r.Number("train", "clip", s.clip);
   s.target_accuracy = r.Number("train", "target_accuracy", s.target_accuracy);
+  s.graph = r.Boolean("train", "graph", s.graph);
   for (const ModelEntry& m : c.models) {
     if (m.checkpoint.rfind("preset:", 0) != 0) {
       throw std::invalid_argument(fmt::format(

@@ -23,7 +23,11 @@ AdamW::AdamW(std::vector<Group> groups, double beta1, double beta2, double eps)
     }
   }
   group_begin_.push_back(params_.size());
+  if (params_.empty()) throw std::invalid_argument("AdamW: no parameters");
+  lr_ = NewRate();
 }
+
+at::Tensor AdamW::NewRate() const { return at::zeros({}, params_.front().options()); }
 
 std::vector<at::Tensor> AdamW::Grads() const {
   std::vector<at::Tensor> grads;
@@ -50,6 +54,11 @@ at::Tensor AdamW::ClipGradNorm(double max_norm) {
 }
 
 void AdamW::Step(double lr) {
+  lr_.fill_(lr);
+  Step(lr_);
+}
+
+void AdamW::Step(const at::Tensor& lr) {
   const std::vector<at::Tensor> grads = Grads();
   // The kernel's bias correction reads the count of the step it takes (as torch.optim does).
   at::_foreach_add_(step_counts_, 1.0);
@@ -63,7 +72,6 @@ void AdamW::Step(double lr) {
                       slice(step_counts_), lr, beta1_, beta2_, groups_[g].weight_decay, eps_,
                       /*amsgrad=*/false, /*maximize=*/false);
   }
-  ++steps_;
 }
 
 void AdamW::Restore(int64_t steps, const std::vector<at::Tensor>& exp_avg,
@@ -76,7 +84,6 @@ void AdamW::Restore(int64_t steps, const std::vector<at::Tensor>& exp_avg,
     exp_avg_sq_[i].copy_(exp_avg_sq[i]);
     step_counts_[i].fill_(static_cast<double>(steps));
   }
-  steps_ = steps;
 }
 
 }  // namespace griffin::eval

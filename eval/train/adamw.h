@@ -28,8 +28,11 @@ class AdamW {
   at::Tensor ClipGradNorm(double max_norm);
   // One AdamW step at learning rate lr (decoupled weight decay lr x weight_decay per group).
   void Step(double lr);
-
-  int64_t steps() const { return steps_; }
+  // The same with the rate in a float32 scalar on the parameters' device, read when the step
+  // runs: a captured step (CUDA graph) replays with whatever rate was filled in last.
+  void Step(const at::Tensor& lr);
+  // A float32 scalar on the parameters' device for Step(const at::Tensor&).
+  at::Tensor NewRate() const;
   // Moment estimates, parameter by parameter in group order (for checkpoints).
   const std::vector<at::Tensor>& params() const { return params_; }
   const std::vector<at::Tensor>& exp_avg() const { return exp_avg_; }
@@ -44,8 +47,8 @@ class AdamW {
   std::vector<Group> groups_;
   std::vector<size_t> group_begin_;  // index of each group's first parameter in params_
   std::vector<at::Tensor> params_, exp_avg_, exp_avg_sq_, step_counts_;
+  at::Tensor lr_;  // Step(double)'s rate, as a tensor
   double beta1_, beta2_, eps_;
-  int64_t steps_ = 0;
 };
 
 }  // namespace griffin::eval

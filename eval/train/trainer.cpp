@@ -17,6 +17,7 @@
 #include "core/model/dtype.h"
 #include "core/model/model.h"
 #include "core/model/weights.h"
+#include "core/runtime/captured_step.h"
 #include "core/runtime/device_timer.h"
 #include "core/runtime/latency_stats.h"
 #include "eval/train/adamw.h"
@@ -25,6 +26,7 @@ namespace griffin::eval {
 namespace {
 
 constexpr const char* kCheckpointFile = "checkpoint.safetensors";
+constexpr int kGraphWarmupSteps = 2;  // eager steps before the capture (CapturedStep's default)
 
 // Doubles kept bit for bit in a safetensors file (which has no F64): viewed as int64.
 at::Tensor PackDoubles(const std::vector<double>& v, int64_t columns) {
@@ -151,6 +153,73 @@ at::Tensor Trainer::Loss(const StepBatch& batch) const {
   const at::Tensor logits =
       model.ForwardRows(batch.inputs, batch.positions, *state, batch.rows.to(device_, pinned));
   return at::cross_entropy_loss(logits, batch.targets.to(device_, pinned));
+}
+
+// The captured step's fixed buffers: each step's batch is copied into them before the replay.
+struct Trainer::GraphStep {
+  StepBatch batch;  // inputs, rows, targets on the device; positions page-locked on the host
+  at::Tensor lr;    // filled before every run
+  at::Tensor loss, norm;
+  std::unique_ptr<CapturedStep> step;
+  int runs = 0;
+};
+
+bool Trainer::graph_captured() const { return graph_ && graph_->step->captured(); }
+
+std::pair<at::Tensor, at::Tensor> Trainer::TrainStep(const StepBatch& batch, double lr, double clip,
+                                                     const TrainProgress& say) {
+  const auto same_shape = [&](const StepBatch& g) {
+    return g.inputs.sizes() == batch.inputs.sizes() && g.rows.sizes() == batch.rows.sizes();
+  };
+  if (o_.graph && !graph_failed_ && (!graph_ || same_shape(graph_->batch))) {
+    if (!graph_) {
+      graph_ = std::make_unique<GraphStep>();
+      GraphStep& g = *graph_;
+      // The positions are the same every step (0..L-1 per row) and stay a host tensor, so the
+      // model still sees one plain causal stream.
+      g.batch = {at::empty_like(batch.inputs, batch.inputs.options().device(device_)),
+                 batch.positions.clone(),
+                 at::empty_like(batch.rows, batch.rows.options().device(device_)),
+                 at::empty_like(batch.targets, batch.targets.options().device(device_))};
+      if (device_.is_cuda()) g.batch.positions = g.batch.positions.pin_memory();
+      g.lr = optimizer_->NewRate();
+      g.step = std::make_unique<CapturedStep>(
+          [this, clip] {
+            GraphStep& gs = *graph_;
+            optimizer_->ZeroGrad();
+            const at::Tensor loss = Loss(gs.batch);
+            loss.backward();
+            gs.norm = optimizer_->ClipGradNorm(clip);
+            optimizer_->Step(gs.lr);
+            gs.loss = loss.detach();
+          },
+          device_, kGraphWarmupSteps);
+    }
+    GraphStep& g = *graph_;
+    const bool async = device_.is_cuda();
+    g.batch.inputs.copy_(batch.inputs, async);
+    g.batch.rows.copy_(batch.rows, async);
+    g.batch.targets.copy_(batch.targets, async);
+    g.lr.fill_(lr);
+    const bool capture_run = device_.is_cuda() && g.runs == kGraphWarmupSteps;
+    try {
+      g.step->Run();
+      ++g.runs;
+      return {g.loss.clone(), g.norm.clone()};
+    } catch (const std::exception& e) {
+      if (!capture_run) throw;
+      // Nothing of the failed capture ran on the device: the step is taken eagerly below.
+      graph_failed_ = true;
+      graph_.reset();
+      if (say) say(fmt::format("CUDA-graph capture failed; training on eagerly: {}", e.what()));
+    }
+  }
+  optimizer_->ZeroGrad();
+  const at::Tensor loss = Loss(batch);
+  loss.backward();
+  at::Tensor norm = optimizer_->ClipGradNorm(clip);
+  optimizer_->Step(lr);
+  return {loss.detach(), norm};
 }
 
 EvalRecord Trainer::Evaluate() const { return EvaluateOn(*task_); }
@@ -334,12 +403,9 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
       next = std::async(std::launch::async, [this, step] { return PrepareStep(step + 1); });
     }
     const double lr = ScheduledLr(o_, step);
-    optimizer_->ZeroGrad();
-    const at::Tensor loss = Loss(batch);
-    loss.backward();
-    pending_norm.push_back(optimizer_->ClipGradNorm(clip));
-    optimizer_->Step(lr);
-    pending_loss.push_back(loss.detach());
+    auto [loss, norm] = TrainStep(batch, lr, clip, say);
+    pending_loss.push_back(std::move(loss));
+    pending_norm.push_back(std::move(norm));
     pending_lr.push_back(lr);
     ++step;
     const bool last = step == o_.steps;

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/model/config.h"
@@ -50,6 +51,11 @@ struct TrainOptions {
   // steps and at the end; a run finding one resumes from it. Empty: no checkpoints.
   std::string out_dir;
   int64_t checkpoint_every = 100;
+  // Each step (forward, backward, clipping, AdamW) replayed from one CUDA graph, captured after
+  // two eager steps: no host dispatch per step. Needs batches of one shape and one count of
+  // scored positions (steps of another shape run eagerly); a capture that fails falls back to
+  // eager steps with a note. The same arithmetic either way. On the CPU every step is eager.
+  bool graph = false;
 };
 
 struct StepRecord {
@@ -94,6 +100,8 @@ class Trainer {
   const ModelConfig& config() const { return config_; }
   // The float32 master weights by name (shared, not copies).
   const std::map<std::string, at::Tensor>& parameters() const { return params_; }
+  // Whether training steps are being replayed from a captured CUDA graph (TrainOptions::graph).
+  bool graph_captured() const;
   // An inference model with the current weights, in the compute dtype.
   std::unique_ptr<Model> Snapshot() const;
 
@@ -101,7 +109,12 @@ class Trainer {
   // The weights the model runs with: the masters cast to the compute dtype (RG-LRU float32).
   std::map<std::string, at::Tensor> ComputeWeights(bool copy) const;
   struct StepBatch;
+  struct GraphStep;
   StepBatch PrepareStep(int64_t step) const;
+  // One optimizer step on `batch`; returns its loss and pre-clipping gradient norm (device
+  // scalars, not read back).
+  std::pair<at::Tensor, at::Tensor> TrainStep(const StepBatch& batch, double lr, double clip,
+                                              const TrainProgress& say);
   at::Tensor Loss(const StepBatch& batch) const;
   size_t OptimizerIndex(const at::Tensor& param) const;
   void SaveCheckpoint(int64_t step) const;
@@ -115,6 +128,8 @@ class Trainer {
   std::map<std::string, at::Tensor> params_;
   std::map<std::string, bool> keep_fp32_;
   std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<GraphStep> graph_;
+  bool graph_failed_ = false;
   std::vector<StepRecord> steps_;
   std::vector<EvalRecord> evals_;
 };

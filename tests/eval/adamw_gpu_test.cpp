@@ -10,7 +10,7 @@ namespace {
 
 TEST(FusedAdamWGpu, MatchesLibTorchAdamWWithClipping) {
   if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
-  testing::ExpectAdamWMatchesLibTorch(c10::Device(c10::kCUDA));
+  checks::ExpectAdamWMatchesLibTorch(c10::Device(c10::kCUDA));
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 
 #include "eval/train/adamw.h"
 
-namespace griffin::eval::testing {
+namespace griffin::eval::checks {
 
 // Two groups (with and without weight decay), awkward shapes, gradients large enough that
 // clipping scales them on some steps and not others, a learning rate that changes every step.
@@ -56,7 +56,6 @@ inline void ExpectAdamWMatchesLibTorch(c10::Device device) {
           << (mine[i] - theirs[i]).abs().max().item<double>();
     }
   }
-  EXPECT_EQ(fused.steps(), 6);
 }
 
-}  // namespace griffin::eval::testing
+}  // namespace griffin::eval::checks

@@ -10,7 +10,7 @@ namespace griffin::eval {
 namespace {
 
 TEST(FusedAdamW, MatchesLibTorchAdamWWithClipping) {
-  testing::ExpectAdamWMatchesLibTorch(c10::Device(c10::kCPU));
+  checks::ExpectAdamWMatchesLibTorch(c10::Device(c10::kCPU));
 }
 
 TEST(FusedAdamW, RestoredContinuesLikeOneThatNeverStopped) {

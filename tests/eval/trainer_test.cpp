@@ -11,6 +11,7 @@
 
 #include "core/io/paths.h"
 #include "eval/tasks/mqar.h"
+#include "eval/train_graph_check.h"
 #include "test_util.h"
 
 namespace griffin::eval {
@@ -90,6 +91,17 @@ TEST(Trainer, EveryFamilyTrainsEveryParameter) {
     for (const auto& [name, p] : t.parameters()) {
       EXPECT_FALSE(at::equal(p, before[name])) << name << " did not change";
     }
+  }
+}
+
+TEST(Trainer, GraphOptionOnTheCpuGivesTheEagerWeights) {
+  for (const std::string model :
+       {std::string(kTinyGriffin),
+        std::string("tiny-gemma,width=32,heads=2,head_dim=16,mlp_width=64,layers=2")}) {
+    SCOPED_TRACE(model);
+    TrainOptions o = Tiny(model);
+    o.steps = 7;
+    checks::ExpectGraphStepsMatchEager(o, 0.0, /*expect_capture=*/false);
   }
 }
 
