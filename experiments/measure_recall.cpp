@@ -63,8 +63,11 @@ PointResult MeasureRecall(const ExperimentConfig& c, const ExperimentPoint& poin
       r.series["eval_distance"].push_back(static_cast<double>(d));
       r.series["accuracy_at_distance"].push_back(trainer.EvaluateOn(*at_distance).token_accuracy);
     }
-    for (const eval::StepRecord& step : trainer.steps())
+    for (const eval::StepRecord& step : trainer.steps()) {
       r.series["train_loss"].push_back(step.loss);
+      r.series["train_grad_norm"].push_back(step.grad_norm);  // before clipping
+      r.series["train_lr"].push_back(step.lr);
+    }
     for (const eval::EvalRecord& e : trainer.evals()) {
       r.series["eval_step"].push_back(static_cast<double>(e.step));
       r.series["eval_accuracy"].push_back(e.token_accuracy);

@@ -83,8 +83,8 @@ void WriteRunFile(const std::string& path, const ExperimentConfig& c,
     root.WriteFloat64("points/lr", {n}, lr.data());
     root.SetAttr("", "task", c.recall.task);
     bool any_series = false;
-    for (const char* name :
-         {"train_loss", "eval_step", "eval_accuracy", "eval_distance", "accuracy_at_distance"}) {
+    for (const char* name : {"train_loss", "train_grad_norm", "train_lr", "eval_step",
+                             "eval_accuracy", "eval_distance", "accuracy_at_distance"}) {
       std::vector<std::vector<double>> rows;
       for (const PointResult& r : results) {
         const auto it = r.series.find(name);
@@ -97,7 +97,8 @@ void WriteRunFile(const std::string& path, const ExperimentConfig& c,
     }
     if (any_series) {
       root.SetAttr("series", "note",
-                   std::string("per point (row): train_loss per step; eval_accuracy at eval_step "
+                   std::string("per point (row): train_loss, train_grad_norm (before clipping) "
+                               "and train_lr per step; eval_accuracy at eval_step "
                                "steps; accuracy_at_distance at each eval_distance after "
                                "training; NaN-padded"));
     }

@@ -188,6 +188,8 @@ def check_recall(tmp):
         state = f["metrics/state_bytes_at_seq_len"][()]
         model = np.array(text(f["points/model"][()]))
         loss = f["series/train_loss"][()]
+        norm = f["series/train_grad_norm"][()]
+        lr = f["series/train_lr"][()]
         evals = f["series/eval_accuracy"][()]
         distance = f["points/task_distance"][()]
         at_d = f["series/accuracy_at_distance"][()]
@@ -195,6 +197,9 @@ def check_recall(tmp):
     check(len(acc) == 4 and np.all((acc >= 0) & (acc <= 1)) and loss.shape == (4, 12)
           and evals.shape == (4, 2) and list(distance) == [4, 16, 4, 16],
           "recall: accuracy, 12 losses and 2 evals per point, the swept distance")
+    check(norm.shape == (4, 12) and np.all(norm > 0) and lr.shape == (4, 12)
+          and np.allclose(lr[:, :2], [0.0015, 0.003]) and np.all(lr[:, -1] < lr[:, 2]),
+          "recall: per-step gradient norm and learning rate (warm-up, then cosine) in the file")
     check(at_d.shape == (4, 3) and np.all(eval_d == [4, 8, 16]) and np.all((at_d >= 0) & (at_d <= 1)),
           "recall: each trained model evaluated at every eval distance")
     check(np.all(state[model == "griffin"] < state[model == "transformer"]),
