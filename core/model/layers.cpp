@@ -1,8 +1,12 @@
 #include "core/model/layers.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include <cmath>
+
+#include "core/model/embedding_lookup.h"
+#include "core/runtime/captured_step.h"
 
 namespace griffin {
 
@@ -47,8 +51,13 @@ at::Tensor EmbedTokens(const at::Tensor& tokens, const at::Tensor& embed, const 
                 c.vocab_size, "))");
   }
   // Page-locked ids upload without waiting for the device (the trainer's batches are).
+  const at::Tensor ids = tokens.to(embed.device(), /*non_blocking=*/tokens.is_pinned());
+  // A training step being captured into a CUDA graph needs an embedding backward that never
+  // reads back to the host.
+  const bool capturing =
+      embed.requires_grad() && c10::GradMode::is_enabled() && CapturingOn(embed.device());
   const at::Tensor x =
-      at::embedding(embed, tokens.to(embed.device(), /*non_blocking=*/tokens.is_pinned()));
+      capturing ? EmbeddingLookupCapturable(embed, ids) : at::embedding(embed, ids);
   const at::ScalarType scale_dtype = c.embed_scale_in_bf16 ? at::kBFloat16 : x.scalar_type();
   const double scale = at::scalar_tensor(std::sqrt(static_cast<double>(c.width)),
                                          at::TensorOptions().dtype(scale_dtype))

@@ -30,4 +30,8 @@ class CapturedStep {
   std::unique_ptr<Impl> impl_;
 };
 
+// Whether work queued now on the current stream of `device` is being captured into a CUDA graph
+// (always false on the CPU): ops with a capture-safe variant pick it then.
+bool CapturingOn(c10::Device device);
+
 }  // namespace griffin
