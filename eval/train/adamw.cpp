@@ -24,10 +24,8 @@ AdamW::AdamW(std::vector<Group> groups, double beta1, double beta2, double eps)
   }
   group_begin_.push_back(params_.size());
   if (params_.empty()) throw std::invalid_argument("AdamW: no parameters");
-  lr_ = NewRate();
+  lr_ = at::zeros({}, params_.front().options());
 }
-
-at::Tensor AdamW::NewRate() const { return at::zeros({}, params_.front().options()); }
 
 std::vector<at::Tensor> AdamW::Grads() const {
   std::vector<at::Tensor> grads;
@@ -53,12 +51,9 @@ at::Tensor AdamW::ClipGradNorm(double max_norm) {
   return norm;
 }
 
-void AdamW::Step(double lr) {
-  lr_.fill_(lr);
-  Step(lr_);
-}
+void AdamW::SetRate(double lr) { lr_.fill_(lr); }
 
-void AdamW::Step(const at::Tensor& lr) {
+void AdamW::Step() {
   const std::vector<at::Tensor> grads = Grads();
   // The kernel's bias correction reads the count of the step it takes (as torch.optim does).
   at::_foreach_add_(step_counts_, 1.0);
@@ -69,7 +64,7 @@ void AdamW::Step(const at::Tensor& lr) {
     };
     if (group_begin_[g] == group_begin_[g + 1]) continue;
     at::_fused_adamw_(slice(params_), slice(grads), slice(exp_avg_), slice(exp_avg_sq_), {},
-                      slice(step_counts_), lr, beta1_, beta2_, groups_[g].weight_decay, eps_,
+                      slice(step_counts_), lr_, beta1_, beta2_, groups_[g].weight_decay, eps_,
                       /*amsgrad=*/false, /*maximize=*/false);
   }
 }

@@ -26,13 +26,13 @@ class AdamW {
   // Scales the gradients so that their global L2 norm is at most max_norm (infinity: leaves them
   // as they are) and returns the norm before scaling, as a device scalar that is not read back.
   at::Tensor ClipGradNorm(double max_norm);
-  // One AdamW step at learning rate lr (decoupled weight decay lr x weight_decay per group).
-  void Step(double lr);
-  // The same with the rate in a float32 scalar on the parameters' device, read when the step
-  // runs: a captured step (CUDA graph) replays with whatever rate was filled in last.
-  void Step(const at::Tensor& lr);
-  // A float32 scalar on the parameters' device for Step(const at::Tensor&).
-  at::Tensor NewRate() const;
+  // Sets the learning rate of the steps that follow. It lives in a float32 scalar on the
+  // parameters' device and is read when a step runs, so a captured step (CUDA graph) replays with
+  // the rate set last.
+  void SetRate(double lr);
+  // One AdamW step at the rate set last (decoupled weight decay rate x weight_decay per group).
+  void Step();
+
   // Moment estimates, parameter by parameter in group order (for checkpoints).
   const std::vector<at::Tensor>& params() const { return params_; }
   const std::vector<at::Tensor>& exp_avg() const { return exp_avg_; }
@@ -47,7 +47,7 @@ class AdamW {
   std::vector<Group> groups_;
   std::vector<size_t> group_begin_;  // index of each group's first parameter in params_
   std::vector<at::Tensor> params_, exp_avg_, exp_avg_sq_, step_counts_;
-  at::Tensor lr_;  // Step(double)'s rate, as a tensor
+  at::Tensor lr_;  // the rate, on the parameters' device
   double beta1_, beta2_, eps_;
 };
 

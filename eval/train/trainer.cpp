@@ -11,6 +11,7 @@
 #include <future>
 #include <limits>
 #include <stdexcept>
+#include <tuple>
 
 #include "core/io/paths.h"
 #include "core/io/safetensors.h"
@@ -158,7 +159,6 @@ at::Tensor Trainer::Loss(const StepBatch& batch) const {
 // The captured step's fixed buffers: each step's batch is copied into them before the replay.
 struct Trainer::GraphStep {
   StepBatch batch;  // inputs, rows, targets on the device; positions page-locked on the host
-  at::Tensor lr;    // filled before every run
   at::Tensor loss, norm;
   std::unique_ptr<CapturedStep> step;
   int runs = 0;
@@ -166,8 +166,18 @@ struct Trainer::GraphStep {
 
 bool Trainer::graph_captured() const { return graph_ && graph_->step->captured(); }
 
+std::pair<at::Tensor, at::Tensor> Trainer::StepOn(const StepBatch& batch, double clip) {
+  optimizer_->ZeroGrad();
+  const at::Tensor loss = Loss(batch);
+  loss.backward();
+  at::Tensor norm = optimizer_->ClipGradNorm(clip);
+  optimizer_->Step();
+  return {loss.detach(), std::move(norm)};
+}
+
 std::pair<at::Tensor, at::Tensor> Trainer::TrainStep(const StepBatch& batch, double lr, double clip,
-                                                     const TrainProgress& say) {
+                                                     const TrainProgress& progress) {
+  optimizer_->SetRate(lr);  // before the graph's run too: its replay reads the rate on the device
   const auto same_shape = [&](const StepBatch& g) {
     return g.inputs.sizes() == batch.inputs.sizes() && g.rows.sizes() == batch.rows.sizes();
   };
@@ -182,16 +192,10 @@ std::pair<at::Tensor, at::Tensor> Trainer::TrainStep(const StepBatch& batch, dou
                  at::empty_like(batch.rows, batch.rows.options().device(device_)),
                  at::empty_like(batch.targets, batch.targets.options().device(device_))};
       if (device_.is_cuda()) g.batch.positions = g.batch.positions.pin_memory();
-      g.lr = optimizer_->NewRate();
       g.step = std::make_unique<CapturedStep>(
           [this, clip] {
             GraphStep& gs = *graph_;
-            optimizer_->ZeroGrad();
-            const at::Tensor loss = Loss(gs.batch);
-            loss.backward();
-            gs.norm = optimizer_->ClipGradNorm(clip);
-            optimizer_->Step(gs.lr);
-            gs.loss = loss.detach();
+            std::tie(gs.loss, gs.norm) = StepOn(gs.batch, clip);
           },
           device_, kGraphWarmupSteps);
     }
@@ -200,7 +204,6 @@ std::pair<at::Tensor, at::Tensor> Trainer::TrainStep(const StepBatch& batch, dou
     g.batch.inputs.copy_(batch.inputs, async);
     g.batch.rows.copy_(batch.rows, async);
     g.batch.targets.copy_(batch.targets, async);
-    g.lr.fill_(lr);
     const bool capture_run = device_.is_cuda() && g.runs == kGraphWarmupSteps;
     try {
       g.step->Run();
@@ -211,15 +214,12 @@ std::pair<at::Tensor, at::Tensor> Trainer::TrainStep(const StepBatch& batch, dou
       // Nothing of the failed capture ran on the device: the step is taken eagerly below.
       graph_failed_ = true;
       graph_.reset();
-      if (say) say(fmt::format("CUDA-graph capture failed; training on eagerly: {}", e.what()));
+      if (progress) {
+        progress(fmt::format("CUDA-graph capture failed; training on eagerly: {}", e.what()));
+      }
     }
   }
-  optimizer_->ZeroGrad();
-  const at::Tensor loss = Loss(batch);
-  loss.backward();
-  at::Tensor norm = optimizer_->ClipGradNorm(clip);
-  optimizer_->Step(lr);
-  return {loss.detach(), norm};
+  return StepOn(batch, clip);
 }
 
 EvalRecord Trainer::Evaluate() const { return EvaluateOn(*task_); }
@@ -403,7 +403,7 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
       next = std::async(std::launch::async, [this, step] { return PrepareStep(step + 1); });
     }
     const double lr = ScheduledLr(o_, step);
-    auto [loss, norm] = TrainStep(batch, lr, clip, say);
+    auto [loss, norm] = TrainStep(batch, lr, clip, progress);
     pending_loss.push_back(std::move(loss));
     pending_norm.push_back(std::move(norm));
     pending_lr.push_back(lr);

@@ -111,10 +111,13 @@ class Trainer {
   struct StepBatch;
   struct GraphStep;
   StepBatch PrepareStep(int64_t step) const;
-  // One optimizer step on `batch`; returns its loss and pre-clipping gradient norm (device
-  // scalars, not read back).
+  // One optimizer step on `batch` at rate lr, replayed from the captured graph when
+  // TrainOptions::graph allows; returns its loss and pre-clipping gradient norm (device scalars,
+  // not read back).
   std::pair<at::Tensor, at::Tensor> TrainStep(const StepBatch& batch, double lr, double clip,
-                                              const TrainProgress& say);
+                                              const TrainProgress& progress);
+  // The step itself at the optimizer's current rate: forward, backward, clipping, AdamW.
+  std::pair<at::Tensor, at::Tensor> StepOn(const StepBatch& batch, double clip);
   at::Tensor Loss(const StepBatch& batch) const;
   size_t OptimizerIndex(const at::Tensor& param) const;
   void SaveCheckpoint(int64_t step) const;

@@ -47,7 +47,8 @@ inline void ExpectAdamWMatchesLibTorch(c10::Device device) {
     const double norm = fused.ClipGradNorm(max_norm).item<double>();
     const double reference_norm = torch::nn::utils::clip_grad_norm_(theirs, max_norm);
     EXPECT_NEAR(norm, reference_norm, 1e-5 * reference_norm) << "step " << step;
-    fused.Step(lr);
+    fused.SetRate(lr);
+    fused.Step();
     for (auto& group : reference.param_groups()) group.options().set_lr(lr);
     reference.step();
     for (size_t i = 0; i < mine.size(); ++i) {

@@ -24,7 +24,8 @@ TEST(FusedAdamW, RestoredContinuesLikeOneThatNeverStopped) {
       opt.ZeroGrad();
       p.mutable_grad() = grads[i].clone();
       opt.ClipGradNorm(1.0);
-      opt.Step(0.01);
+      opt.SetRate(0.01);
+      opt.Step();
     }
   };
   at::Tensor straight = init.clone().set_requires_grad(true);
