@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace griffin::eval {
@@ -30,17 +32,27 @@ int64_t DistanceRecall::Span(int64_t d) const {
   return last_key + d;
 }
 
+int64_t DistanceRecall::LogUniform(Rng& rng) const {
+  // exp of a uniform draw over [log distance, log(distance_max + 1)), floored: each integer d
+  // gets the mass of [d, d + 1) on the log scale.
+  const double lo = std::log(static_cast<double>(o_.distance));
+  const double hi = std::log(static_cast<double>(o_.distance_max + 1));
+  const auto d = static_cast<int64_t>(std::floor(std::exp(lo + (hi - lo) * rng.Unit())));
+  return std::clamp(d, o_.distance, o_.distance_max);
+}
+
 TaskBatch DistanceRecall::Batch(int64_t batch, uint64_t seed, int64_t index) const {
   Rng rng(BatchSeed(seed, index));
   const int64_t N = o_.pairs, V = o_.vocab, L = o_.seq_len;
   BatchBuilder out(batch, L, 0);
   for (int64_t b = 0; b < batch; ++b) {
     int64_t* row = out.row(b);
-    for (int64_t t = 0; t < L; ++t) row[t] = rng.Uniform(V / 2, V);
+    if (o_.random_non_queries) {
+      for (int64_t t = 0; t < L; ++t) row[t] = rng.Uniform(V / 2, V);
+    }
     const std::vector<int64_t> keys = rng.Distinct(1, V / 2, N);
     const std::vector<int64_t> values = rng.Distinct(V / 2, V, N);
-    const int64_t D =
-        o_.distance_max > o_.distance ? rng.Uniform(o_.distance, o_.distance_max + 1) : o_.distance;
+    const int64_t D = o_.distance_max > o_.distance ? LogUniform(rng) : o_.distance;
     // The value is the target at the query key: the last query key only has to be an input.
     const int64_t start = rng.Uniform(0, L - Span(D));
     for (int64_t j = 0; j < N; ++j) {

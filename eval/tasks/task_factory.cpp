@@ -16,8 +16,9 @@ namespace {
 
 const std::map<std::string, std::set<std::string>>& Kinds() {
   static const std::map<std::string, std::set<std::string>> kinds = {
-      {"mqar", {"vocab", "seq_len", "pairs", "power_a"}},
-      {"distance_recall", {"vocab", "seq_len", "pairs", "distance", "distance_max"}},
+      {"mqar", {"vocab", "seq_len", "pairs", "power_a", "random_non_queries"}},
+      {"distance_recall",
+       {"vocab", "seq_len", "pairs", "distance", "distance_max", "random_non_queries"}},
       {"passkey", {"seq_len", "digits", "depth"}},
       {"niah", {"vocab", "seq_len", "needles", "key_tokens", "value_tokens", "depth"}},
       {"phonebook", {"entries", "digits", "names"}},
@@ -38,6 +39,15 @@ class Options {
           fmt::format("task {}: {} must be an integer, got {}", kind_, key, it->second));
     }
     field = static_cast<int64_t>(it->second);
+  }
+  void Flag(const char* key, bool& field) const {
+    const auto it = given_.find(key);
+    if (it == given_.end()) return;
+    if (it->second != 0.0 && it->second != 1.0) {
+      throw std::invalid_argument(
+          fmt::format("task {}: {} must be 0 or 1, got {}", kind_, key, it->second));
+    }
+    field = it->second == 1.0;
   }
   void Real(const char* key, double& field) const {
     const auto it = given_.find(key);
@@ -78,6 +88,7 @@ std::shared_ptr<const SyntheticTask> MakeTask(const std::string& kind,
     get.Int("seq_len", o.seq_len);
     get.Int("pairs", o.pairs);
     get.Real("power_a", o.power_a);
+    get.Flag("random_non_queries", o.random_non_queries);
     return std::make_shared<Mqar>(o);
   }
   if (kind == "distance_recall") {
@@ -87,6 +98,7 @@ std::shared_ptr<const SyntheticTask> MakeTask(const std::string& kind,
     get.Int("pairs", o.pairs);
     get.Int("distance", o.distance);
     get.Int("distance_max", o.distance_max);
+    get.Flag("random_non_queries", o.random_non_queries);
     return std::make_shared<DistanceRecall>(o);
   }
   if (kind == "passkey") {

@@ -3,6 +3,8 @@
 // distance, passkey and needle depths, phonebook answers), answers scored only where they should
 // be, and bad options rejected with a clear message.
 #include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +14,7 @@
 #include "eval/tasks/mqar.h"
 #include "eval/tasks/needle.h"
 #include "eval/tasks/phonebook.h"
+#include "eval/tasks/task_factory.h"
 #include "test_util.h"
 
 namespace griffin::eval {
@@ -139,11 +142,64 @@ TEST(DistanceRecall, MixedDistancesStayInTheirRange) {
     }
   }
   EXPECT_GT(seen.size(), 30u);
+  EXPECT_TRUE(seen.count(6)) << "the shortest distance is drawn most often";
   testing::ExpectErrorContaining(
       [] { DistanceRecall({.seq_len = 256, .pairs = 4, .distance = 6, .distance_max = 300}); },
       {"needs seq_len >= 307"});
   testing::ExpectErrorContaining([] { DistanceRecall({.distance = 16, .distance_max = 8}); },
                                  {"distance_max must be 0"});
+}
+
+TEST(DistanceRecall, WithoutRandomFillerEveryOtherTokenIsZero) {
+  // Built through the factory, as a config's [task] table builds it.
+  const auto task = MakeTask("distance_recall", {{"vocab", 1024},
+                                                 {"seq_len", 300},
+                                                 {"pairs", 8},
+                                                 {"distance", 8},
+                                                 {"distance_max", 100},
+                                                 {"random_non_queries", 0}});
+  const TaskBatch t = task->Batch(16, 5, 0);
+  for (int64_t b = 0; b < 16; ++b) {
+    std::set<int64_t> structured;  // each pair's key and value and its query
+    for (int64_t q : Scored(t, b)) {
+      const int64_t d = At(t.distances, b, q);
+      structured.insert({q - d, q - d + 1, q});
+      EXPECT_TRUE(At(t.inputs, b, q - d) >= 1 && At(t.inputs, b, q - d) < 512);
+      EXPECT_GE(At(t.inputs, b, q - d + 1), 512);
+    }
+    ASSERT_EQ(structured.size(), 24u);
+    for (int64_t i = 0; i < 300; ++i) {
+      if (!structured.count(i)) EXPECT_EQ(At(t.inputs, b, i), 0) << "position " << i;
+    }
+  }
+  testing::ExpectErrorContaining(
+      [] {
+        MakeTask("distance_recall", {{"random_non_queries", 2}});
+      },
+      {"distance_recall", "random_non_queries must be 0 or 1, got 2"});
+  testing::ExpectErrorContaining(
+      [] {
+        MakeTask("mqar", {{"random_non_queries", 0.5}});
+      },
+      {"mqar", "random_non_queries must be 0 or 1"});
+}
+
+TEST(DistanceRecall, MixedDistancesGiveEveryOctaveTheSameShare) {
+  // [8, 511] is six octaves [8, 16), ..., [256, 512): log-uniform draws put 1/6 in each.
+  const DistanceRecall task(
+      {.vocab = 4096, .seq_len = 640, .pairs = 8, .distance = 8, .distance_max = 511});
+  const int64_t n = 6000;
+  const TaskBatch t = task.Batch(n, 4, 0);
+  std::vector<int64_t> per_octave(6, 0);
+  for (int64_t b = 0; b < n; ++b) {
+    const int64_t d = At(t.distances, b, Scored(t, b)[0]);
+    ASSERT_TRUE(d >= 8 && d <= 511) << d;
+    ++per_octave[static_cast<size_t>(std::log2(static_cast<double>(d))) - 3];
+  }
+  for (int64_t count : per_octave) {
+    // Binomial(6000, 1/6): sd 29; 5 sd either side.
+    EXPECT_NEAR(static_cast<double>(count), n / 6.0, 145.0) << fmt::format("{}", per_octave);
+  }
 }
 
 TEST(Passkey, DigitsAreUniformAndDepthPlacesTheKey) {
