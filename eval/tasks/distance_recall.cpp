@@ -27,10 +27,14 @@ DistanceRecall::DistanceRecall(DistanceRecallOptions o) : o_(o) {
   }
 }
 
-int64_t DistanceRecall::Span(int64_t d) const {
-  const int64_t last_key = Blocked(d) ? 2 * (o_.pairs - 1) : (o_.pairs - 1) * (d + 2);
-  return last_key + d;
+int64_t DistanceRecall::KeyOffset(int64_t j, int64_t d) const {
+  const int64_t m = GroupSize(d);
+  // A group is 2m tokens of pairs, then its queries from d on, the last at d + 2(m - 1), and the
+  // filler slot after it.
+  return (j / m) * (d + 2 * m) + 2 * (j % m);
 }
+
+int64_t DistanceRecall::Span(int64_t d) const { return KeyOffset(o_.pairs - 1, d) + d; }
 
 int64_t DistanceRecall::LogUniform(Rng& rng) const {
   // exp of a uniform draw over [log distance, log(distance_max + 1)), floored: each integer d
@@ -56,7 +60,7 @@ TaskBatch DistanceRecall::Batch(int64_t batch, uint64_t seed, int64_t index) con
     // The value is the target at the query key: the last query key only has to be an input.
     const int64_t start = rng.Uniform(0, L - Span(D));
     for (int64_t j = 0; j < N; ++j) {
-      const int64_t key = start + (Blocked(D) ? 2 * j : j * (D + 2));
+      const int64_t key = start + KeyOffset(j, D);
       row[key] = keys[j];
       row[key + 1] = values[j];
       row[key + D] = keys[j];

@@ -2,10 +2,13 @@
 // `distance` tokens after its key-value pair, so accuracy can be read against distance / window
 // (W/4 ... 16W): the synthetic form of Griffin's phonebook cliff at its attention window.
 // Keys come from [1, V/2), values from [V/2, V) (distinct within an example); every other token
-// is filler: random ids from the value range (never a key), or 0 with random_non_queries off. With
-// distance >= 2 x pairs the pairs form one block and the queries the same block `distance` later;
-// below that, each query follows its own pair (period distance + 2). The block starts at a random
-// offset, so position is no cue.
+// is filler: random ids from the value range (never a key), or 0 with random_non_queries off.
+// Layout at distance d: groups of m = min(pairs, d / 2) pairs, k1 v1 ... km vm, then the group's
+// queries d later (every other token), then the next group. With d >= 2 x pairs that is one block
+// of pairs and one of queries; below it each query still has m - 1 other keys between its pair and
+// itself, so a short distance is still a lookup among m pairs, not "repeat the last value" (with
+// one pair per group, as until 7d71bfb, every model scored ~1.0 at d = 8). The first group starts
+// at a random offset, so position is no cue.
 #pragma once
 
 #include <algorithm>
@@ -42,7 +45,9 @@ class DistanceRecall : public SyntheticTask {
   int64_t Span(int64_t d) const;
 
  private:
-  bool Blocked(int64_t d) const { return d >= 2 * o_.pairs; }
+  int64_t GroupSize(int64_t d) const { return std::min(o_.pairs, d / 2); }
+  // Offset of pair j's key from the first key at distance d.
+  int64_t KeyOffset(int64_t j, int64_t d) const;
   int64_t LogUniform(Rng& rng) const;  // a distance of [distance, distance_max]
   int64_t MaxDistance() const { return std::max(o_.distance, o_.distance_max); }
   DistanceRecallOptions o_;

@@ -124,6 +124,26 @@ TEST(DistanceRecall, EveryQueryIsExactlyTheDistanceAfterItsKey) {
                                  {"distance must be >= 2"});
 }
 
+TEST(DistanceRecall, ShortDistancesAreStillALookupAmongPairs) {
+  // Between a pair's key and its query lie the keys of min(pairs, d / 2) - 1 other pairs (the
+  // later pairs of its group, or the earlier pairs' queries), so no distance reduces the task to
+  // repeating the most recent value.
+  for (int64_t d : {4, 8, 9, 16, 64}) {
+    const DistanceRecall task(
+        {.vocab = 1024, .seq_len = 300, .pairs = 8, .distance = d, .random_non_queries = false});
+    const TaskBatch t = task.Batch(4, 6, 0);
+    const int64_t others = std::min<int64_t>(8, d / 2) - 1;
+    for (int64_t b = 0; b < 4; ++b) {
+      for (int64_t q : Scored(t, b)) {
+        int64_t keys_between = 0;
+        for (int64_t i = q - d + 1; i < q; ++i)
+          keys_between += At(t.inputs, b, i) != 0 && At(t.inputs, b, i) < 512;
+        EXPECT_EQ(keys_between, others) << "distance " << d << ", query at " << q;
+      }
+    }
+  }
+}
+
 TEST(DistanceRecall, MixedDistancesStayInTheirRange) {
   const DistanceRecall task(
       {.vocab = 1024, .seq_len = 256, .pairs = 4, .distance = 6, .distance_max = 200});
