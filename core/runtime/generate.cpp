@@ -5,15 +5,14 @@
 
 #include <stdexcept>
 
+#include "core/model/positions.h"
+
 namespace griffin {
 namespace {
 at::Tensor Row(const std::vector<int64_t>& ids, int64_t offset, int64_t count) {
   return at::tensor(std::vector<int64_t>(ids.begin() + offset, ids.begin() + offset + count),
                     at::kLong)
       .unsqueeze(0);
-}
-at::Tensor Positions(int64_t start, int64_t count) {
-  return at::arange(start, start + count, at::kLong).unsqueeze(0);
 }
 }  // namespace
 
@@ -59,7 +58,7 @@ std::vector<int64_t> Conversation::Continue(const std::vector<int64_t>& tokens,
   context_.insert(context_.end(), tokens.begin(), tokens.end());
   const int64_t pending = static_cast<int64_t>(context_.size()) - fed_;
   if (pending <= 0) throw std::invalid_argument("generate: the prompt is empty");
-  at::Tensor logits = model_.Forward(Row(context_, fed_, pending), Positions(fed_, pending),
+  at::Tensor logits = model_.Forward(Row(context_, fed_, pending), PositionRows(1, fed_, pending),
                                      *state_, nullptr, /*last_logits_only=*/true);
   fed_ += pending;
   std::vector<int64_t> out;
@@ -71,7 +70,7 @@ std::vector<int64_t> Conversation::Continue(const std::vector<int64_t>& tokens,
     if (o.on_token && !o.on_token(next)) break;
     if (std::find(o.stop_ids.begin(), o.stop_ids.end(), next) != o.stop_ids.end()) break;
     if (step + 1 == o.max_new_tokens) break;
-    logits = model_.Forward(Row(context_, fed_, 1), Positions(fed_, 1), *state_);
+    logits = model_.Forward(Row(context_, fed_, 1), PositionRows(1, fed_, 1), *state_);
     ++fed_;
   }
   return out;
@@ -128,9 +127,11 @@ at::Tensor SequenceLogits(const LanguageModel& model, const std::vector<int64_t>
   auto state = model.NewState(1);
   std::vector<at::Tensor> parts;
   if (P > 0)
-    parts.push_back(model.Forward(Row(ids, 0, P), Positions(0, P), *state, hook)[0].to(at::kCPU));
+    parts.push_back(
+        model.Forward(Row(ids, 0, P), PositionRows(1, 0, P), *state, hook)[0].to(at::kCPU));
   for (int64_t t = P; t < T; ++t) {
-    parts.push_back(model.Forward(Row(ids, t, 1), Positions(t, 1), *state, hook)[0].to(at::kCPU));
+    parts.push_back(
+        model.Forward(Row(ids, t, 1), PositionRows(1, t, 1), *state, hook)[0].to(at::kCPU));
   }
   if (parts.empty()) return at::empty({0, model.config().vocab_size}, at::kFloat);
   return at::cat(parts, 0);

@@ -7,16 +7,13 @@
 
 #include <algorithm>
 
+#include "core/model/positions.h"
 #include "core/runtime/device_decode.h"
 #include "core/runtime/device_timer.h"
 
 namespace griffin {
 
 namespace {
-
-at::Tensor Positions(int64_t batch, int64_t start, int64_t count) {
-  return at::arange(start, start + count, at::kLong).expand({batch, count}).contiguous();
-}
 
 // The prompt through the state in pieces of at most `chunk` tokens (0: one call); the logits of
 // the last position.
@@ -48,7 +45,7 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
       p.prompt_tokens = prompt;
       p.weight_bytes = model.WeightBytes();
       const at::Tensor ids = at::randint(1, vocab, {batch, prompt}, gen, at::kLong);
-      const at::Tensor pos = Positions(batch, 0, prompt);
+      const at::Tensor pos = PositionRows(batch, 0, prompt);
       DeviceTimer timer(device);
       for (int w = 0; w < o.warmup; ++w) {  // kernels loaded, allocator grown, cuBLAS plans made
         if (progress) progress(fmt::format("B={} prompt={}: warm-up", batch, prompt));
@@ -56,7 +53,7 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
         at::Tensor logits = Prefill(model, ids, pos, *state, o.prefill_chunk);
         for (int64_t t = 0; t < std::min<int64_t>(3, o.decode_tokens); ++t) {
           logits = model.Forward(logits.select(1, -1).argmax(-1, true),
-                                 Positions(batch, prompt + t, 1), *state);
+                                 PositionRows(batch, prompt + t, 1), *state);
         }
         SynchronizeDevice(device);
       }
@@ -85,7 +82,7 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
       SynchronizeDevice(device);
       ResetPeakDeviceMemory(device);
       if (o.decode_graph) {
-        DeviceGreedyDecoder decoder(model, *state, next, Positions(batch, prompt, 1),
+        DeviceGreedyDecoder decoder(model, *state, next, PositionRows(batch, prompt, 1),
                                     o.decode_tokens + kGraphDecodeSetupSteps, /*graph=*/true);
         for (int64_t t = 0; t < kGraphDecodeSetupSteps; ++t) decoder.Step();
         SynchronizeDevice(device);
@@ -98,7 +95,7 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
         p.decode_graphed = decoder.graphed();
       } else {
         for (int64_t t = 0; t < o.decode_tokens; ++t) {
-          const at::Tensor step_pos = Positions(batch, prompt + t, 1);
+          const at::Tensor step_pos = PositionRows(batch, prompt + t, 1);
           timer.Start();
           next = model.Forward(next, step_pos, *state).select(1, -1).argmax(-1, true);
           timer.Stop();

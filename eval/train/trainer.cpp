@@ -17,6 +17,7 @@
 #include "core/io/safetensors.h"
 #include "core/model/dtype.h"
 #include "core/model/model.h"
+#include "core/model/positions.h"
 #include "core/model/weights.h"
 #include "core/runtime/captured_step.h"
 #include "core/runtime/device_timer.h"
@@ -137,8 +138,7 @@ Trainer::StepBatch Trainer::PrepareStep(int64_t step) const {
   const TaskBatch batch = task_->Batch(o_.batch, o_.seed, step);
   const int64_t B = batch.inputs.size(0), L = batch.inputs.size(1);
   const ScoredRows scored = ScoredRowsOf(batch.targets);
-  StepBatch out{batch.inputs, at::arange(L, at::kLong).expand({B, L}).contiguous(), scored.rows,
-                scored.targets};
+  StepBatch out{batch.inputs, PositionRows(B, 0, L), scored.rows, scored.targets};
   if (device_.is_cuda()) {
     for (at::Tensor* t : {&out.inputs, &out.positions, &out.rows, &out.targets}) {
       *t = t->pin_memory();
@@ -238,8 +238,8 @@ EvalRecord Trainer::EvaluateOn(const SyntheticTask& task) const {
     const int64_t B = batch.inputs.size(0), L = batch.inputs.size(1);
     auto state = model->NewState(B);
     const ScoredRows rows = ScoredRowsOf(batch.targets);
-    const at::Tensor logits = model->ForwardRows(
-        batch.inputs, at::arange(L, at::kLong).expand({B, L}).contiguous(), *state, rows.rows);
+    const at::Tensor logits =
+        model->ForwardRows(batch.inputs, PositionRows(B, 0, L), *state, rows.rows);
     const at::Tensor targets = rows.targets.to(device_);
     loss += at::cross_entropy_loss(logits, targets).item<double>();
     const at::Tensor hit = logits.argmax(-1).eq(targets).to(at::kCPU);
