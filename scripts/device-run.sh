@@ -16,7 +16,9 @@
 # GRIFFIN_EXPERIMENTS="memory_2b latency_2b ..." (griffin run experiments/NAME.toml into
 # $OUT/runs/, with both plots; default none), GRIFFIN_EXPERIMENT_SET="run.decode=graph ..." (--set
 # overrides for those runs), GRIFFIN_EXPERIMENT_TIMEOUT=seconds (a run stopped then resumes in the
-# next call on the same warm machine; runs live in GRIFFIN_RUNS_DIR, default /tmp/griffin-runs,
+# next call on the same warm machine; the timeout applies to each experiment, so on a fresh machine
+# keep (experiments x timeout) + ~110 s of start and build under the call's limit, or the tool
+# kills the call before the pack step; runs live in GRIFFIN_RUNS_DIR, default /tmp/griffin-runs,
 # training checkpoints stay there), GRIFFIN_EXPERIMENT_JOBS=N (recall runs: points trained in N
 # worker processes at once; GRIFFIN_MPS=1 runs them under the CUDA MPS daemon). Never export
 # OMP_NUM_THREADS for this script: nproc honours it and the build would use one core. Everything but summary.md and log.txt comes back
