@@ -7,7 +7,7 @@
 // queries d later (every other token), then the next group. With d >= 2 x pairs that is one block
 // of pairs and one of queries; below it each query still has m - 1 other keys between its pair and
 // itself, so a short distance is still a lookup among m pairs, not "repeat the last value" (with
-// one pair per group, as until 7d71bfb, every model scored ~1.0 at d = 8). The first group starts
+// one pair per group, as up to 7d71bfb, every model scored ~1.0 at d = 8). The first group starts
 // at a random offset, so position is no cue.
 #pragma once
 
@@ -25,8 +25,7 @@ struct DistanceRecallOptions {
   // > distance: every example draws its distance log-uniformly from [distance, distance_max]
   // (one model trained over a range, then evaluated at each fixed distance). Log-uniform gives
   // every octave of the W/4 ... 16W grid the same share of training; drawn uniformly, 95% of
-  // the examples of [8, 512] lie beyond W = 32 and no model, attention included, learned the
-  // task in 3000 steps on the H200 (results/README.md).
+  // the examples of [8, 512] would lie beyond W = 32.
   int64_t distance_max = 0;
   // As Zoology's flag of that name: filler from the value range, or else the id 0 (neither key
   // nor value), as in Zoology's Fig. 2 runs.
