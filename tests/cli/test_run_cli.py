@@ -233,6 +233,62 @@ def check_recall_parallel(tmp):
           "run --jobs on a timed experiment is refused with the reason")
 
 
+MQAR_WIDTHS = """
+[experiment]
+name = "mqarw"
+measure = ["recall"]
+[run]
+device = "cpu"
+[models]
+griffin = "preset:tiny-griffin,layers=2,pattern=RA,heads=1,head_dim=96,window=8"
+hawk = "preset:tiny-hawk,layers=2,heads=1"
+[task]
+kind = "mqar"
+vocab = 64
+seq_len = 32
+pairs = 4
+random_non_queries = 0
+[sweep]
+overrides = ["width=16,lru_width=16,head_dim=16,mlp_width=32",
+             "width=32,lru_width=32,head_dim=32,mlp_width=64"]
+[train]
+steps = 4
+batch = 4
+warmup = 1
+eval_every = 2
+eval_batches = 1
+checkpoint_every = 4
+"""
+
+
+def check_recall_width_sweep(tmp):
+    # mqar.toml's shape: models swept over widths by overrides, with zero filler; the plot finds
+    # the swept width for its accuracy-against-width panel.
+    cfg = write(tmp, "mqarw.toml", MQAR_WIDTHS)
+    out = os.path.join(tmp, "mqarw")
+    r = griffin("run", cfg, "--out", out)
+    path = os.path.join(out, "mqarw.h5")
+    ok = r.returncode == 0
+    if ok:
+        with h5py.File(path, "r") as f:
+            filler = f["points/task_random_non_queries"][()]
+            params = f["metrics/parameters"][()]
+        ok = list(filler) == [0, 0, 0, 0] and params[1] > params[0] and params[3] > params[2]
+    check(ok, "recall: models swept over widths by overrides, zero filler recorded per point"
+          + ("" if r.returncode == 0 else ": " + r.stderr[-500:]))
+    sys.path.insert(0, os.path.join(SOURCE, "scripts"))
+    import plot_recall  # noqa: E402  (its module imports matplotlib headless)
+    swept = plot_recall.swept_override(["width=16,lru_width=16", "width=32,lru_width=32"])
+    png = os.path.join(tmp, "mqarw.png")
+    p = subprocess.run([PYTHON, os.path.join(SOURCE, "scripts", "plot_recall.py"), path, png],
+                       capture_output=True, text=True, timeout=300)
+    check(swept is not None and swept[0] == "width" and list(swept[1]) == [16, 32]
+          and plot_recall.swept_override(["-", "-"]) is None
+          and p.returncode == 0 and os.path.getsize(png) > 10000,
+          "plot_recall.py: finds the swept width and draws the run"
+          + ("" if p.returncode == 0 else ": " + p.stderr[-300:]))
+
+
 def safetensors_params(path):
     """The raw bytes of every param/ tensor of a trainer checkpoint (safetensors: an 8-byte
     header length, a JSON header with data offsets, then the data)."""
@@ -328,6 +384,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check_graph_decode(tmp)
     check_recall(tmp)
     check_recall_parallel(tmp)
+    check_recall_width_sweep(tmp)
     check_recall_kill_and_resume(tmp)
     check_niah_text(tmp)
     check_bad_input(tmp)
