@@ -43,6 +43,15 @@ def griffin(*args, timeout=600):
     return subprocess.run([GRIFFIN, *args], capture_output=True, text=True, timeout=timeout)
 
 
+def draw(script, path, png):
+    """scripts/SCRIPT draws the run file at path into png: (whether it exited cleanly with a real
+    image of more than 10 kB, the tail of its stderr when it failed)."""
+    p = subprocess.run([PYTHON, os.path.join(SOURCE, "scripts", script), path, png],
+                       capture_output=True, text=True, timeout=300)
+    drawn = p.returncode == 0 and os.path.getsize(png) > 10000
+    return drawn, "" if drawn else ": " + p.stderr[-300:]
+
+
 def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what)
     if not cond:
@@ -89,10 +98,8 @@ def check_full_run(tmp):
     check(r.returncode != 0 and "never overwritten" in r.stderr,
           "run: a finished result is never overwritten")
     for script in ("plot_memory.py", "plot_latency.py"):
-        png = os.path.join(tmp, script + ".png")
-        p = subprocess.run([PYTHON, os.path.join(SOURCE, "scripts", script), path, png],
-                           capture_output=True, text=True, timeout=300)
-        check(p.returncode == 0 and os.path.getsize(png) > 10000, f"{script} draws the run")
+        drawn, _ = draw(script, path, os.path.join(tmp, script + ".png"))
+        check(drawn, f"{script} draws the run")
 
 
 def check_kill_and_resume(tmp):
@@ -204,10 +211,8 @@ def check_recall(tmp):
           "recall: each trained model evaluated at every eval distance")
     check(np.all(state[model == "griffin"] < state[model == "transformer"]),
           "recall: Griffin's state at the task's length is smaller than the Transformer's")
-    png = os.path.join(tmp, "recall.png")
-    p = subprocess.run([PYTHON, os.path.join(SOURCE, "scripts", "plot_recall.py"), path, png],
-                       capture_output=True, text=True, timeout=300)
-    check(p.returncode == 0 and os.path.getsize(png) > 10000, "plot_recall.py draws the run")
+    drawn, _ = draw("plot_recall.py", path, os.path.join(tmp, "recall.png"))
+    check(drawn, "plot_recall.py draws the run")
 
 
 def check_recall_parallel(tmp):
@@ -279,14 +284,10 @@ def check_recall_width_sweep(tmp):
     sys.path.insert(0, os.path.join(SOURCE, "scripts"))
     import plot_recall  # noqa: E402  (its module imports matplotlib headless)
     swept = plot_recall.swept_override(["width=16,lru_width=16", "width=32,lru_width=32"])
-    png = os.path.join(tmp, "mqarw.png")
-    p = subprocess.run([PYTHON, os.path.join(SOURCE, "scripts", "plot_recall.py"), path, png],
-                       capture_output=True, text=True, timeout=300)
+    drawn, why = draw("plot_recall.py", path, os.path.join(tmp, "mqarw.png"))
     check(swept is not None and swept[0] == "width" and list(swept[1]) == [16, 32]
-          and plot_recall.swept_override(["-", "-"]) is None
-          and p.returncode == 0 and os.path.getsize(png) > 10000,
-          "plot_recall.py: finds the swept width and draws the run"
-          + ("" if p.returncode == 0 else ": " + p.stderr[-300:]))
+          and plot_recall.swept_override(["-", "-"]) is None and drawn,
+          "plot_recall.py: finds the swept width and draws the run" + why)
 
 
 def safetensors_params(path):
@@ -350,10 +351,8 @@ def check_niah_text(tmp):
     check(len(acc) == 8 and sorted(set(depth)) == [0.0, 1.0] and np.all((acc >= 0) & (acc <= 1))
           and np.all(tokens <= np.array([600, 600, 1200, 1200] * 2)),
           "niah_text: 2 models x 2 lengths x 2 depths, accuracy and prompt lengths")
-    png = os.path.join(tmp, "niah.png")
-    p = subprocess.run([PYTHON, os.path.join(SOURCE, "scripts", "plot_niah.py"), path, png],
-                       capture_output=True, text=True, timeout=300)
-    check(p.returncode == 0 and os.path.getsize(png) > 10000, "plot_niah.py draws the grid")
+    drawn, _ = draw("plot_niah.py", path, os.path.join(tmp, "niah.png"))
+    check(drawn, "plot_niah.py draws the grid")
 
 
 def check_bad_input(tmp):
