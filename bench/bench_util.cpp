@@ -74,25 +74,27 @@ double TimeOnce(const at::Device& device, const std::function<void()>& fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void TimeAndReport(benchmark::State& state, const std::string& key, double bytes, OpImpl impl,
-                   const at::Device& device, const std::function<void()>& call) {
+void TimeAndReport(benchmark::State& state, const BenchCase& c, double bytes,
+                   const std::function<void()>& call) {
   call();  // warm-up: module load, allocator growth
   std::vector<double> samples;
   for (auto _ : state) {
-    const double s = TimeOnce(device, call);
+    const double s = TimeOnce(c.device, call);
     state.SetIterationTime(s);
     samples.push_back(s);
   }
   std::sort(samples.begin(), samples.end());
   const double median = samples[samples.size() / 2];
-  if (impl == OpImpl::kReference) ReferenceTable()[key] = median;
+  if (c.impl == OpImpl::kReference) ReferenceTable()[c.ReferenceKey()] = median;
   state.counters["median_us"] = median * 1e6;
   state.counters["GB/s"] = bytes / median * 1e-9;
-  state.counters["ceiling_frac"] = device.is_cuda() ? bytes / median * 1e-9 / kCopyCeilingGBps : 0;
-  const auto ref = ReferenceTable().find(key);
-  state.counters["speedup_vs_ref"] =
-      impl != OpImpl::kReference && ref != ReferenceTable().end() ? ref->second / median : 0.0;
-  state.SetLabel(fmt::format("{} on {}", OpImplName(impl), device.str()));
+  state.counters["ceiling_frac"] =
+      c.device.is_cuda() ? bytes / median * 1e-9 / kCopyCeilingGBps : 0;
+  const auto ref = ReferenceTable().find(c.ReferenceKey());
+  if (c.impl != OpImpl::kReference && ref != ReferenceTable().end()) {
+    state.counters["speedup_vs_ref"] = ref->second / median;
+  }
+  state.SetLabel(fmt::format("{} on {}", OpImplName(c.impl), c.device.str()));
 }
 
 void RegisterOverShapes(const std::string& name, const std::vector<Shape>& shapes,
@@ -103,9 +105,9 @@ void RegisterOverShapes(const std::string& name, const std::vector<Shape>& shape
     if (impl == OpImpl::kCuda && !cuda) continue;
     for (const Shape& s : shapes) {
       if (impl == OpImpl::kReference && s.seq_len > reference_max_seq_len) continue;
-      benchmark::RegisterBenchmark(
-          fmt::format("{}/{}/{}", name, OpImplName(impl), s.Key()).c_str(),
-          [run, s, impl, device](benchmark::State& st) { run(st, s, impl, device); })
+      const BenchCase c{name, s, impl, device};
+      benchmark::RegisterBenchmark(fmt::format("{}/{}/{}", name, OpImplName(impl), s.Key()).c_str(),
+                                   [run, c](benchmark::State& st) { run(st, c); })
           ->UseManualTime()
           ->Iterations(impl == OpImpl::kReference ? 3 : 20)
           ->Unit(benchmark::kMicrosecond);

@@ -32,15 +32,27 @@ std::vector<Shape> ShapeGrid(bool cuda, int live_tensors);
 // Seconds taken by one call of `fn` on `device`, after flushing L2 (CUDA) first.
 double TimeOnce(const at::Device& device, const std::function<void()>& fn);
 
+// One registered row: the op's benchmark name, the shape, the implementation and the device.
+struct BenchCase {
+  std::string op;  // e.g. "RgLruBackward"
+  Shape shape;
+  OpImpl impl;
+  at::Device device;
+  // What a reference time is filed under: op and shape, so that a kernel is only ever compared
+  // with the reference of the same op.
+  std::string ReferenceKey() const { return op + "/" + shape.Key(); }
+};
+
 // Times `call` once per benchmark iteration and reports the median, GB/s for `bytes` moved, the
 // fraction of the copy ceiling and, for non-reference implementations, the speedup over the
-// reference's median for the same `key` (the reference rows are registered first).
-void TimeAndReport(benchmark::State& state, const std::string& key, double bytes, OpImpl impl,
-                   const at::Device& device, const std::function<void()>& call);
+// reference's median for the same op and shape (the reference rows are registered first; where
+// no reference ran, the speedup counter is absent rather than zero).
+void TimeAndReport(benchmark::State& state, const BenchCase& c, double bytes,
+                   const std::function<void()>& call);
 
 // Registers `run` for every built implementation over `shapes`; the reference only up to
 // `reference_max_seq_len` tokens (it loops over time in ATen: past that it only burns lease time).
-using BenchBody = std::function<void(benchmark::State&, const Shape&, OpImpl, const at::Device&)>;
+using BenchBody = std::function<void(benchmark::State&, const BenchCase&)>;
 void RegisterOverShapes(const std::string& name, const std::vector<Shape>& shapes,
                         int64_t reference_max_seq_len, const BenchBody& run);
 

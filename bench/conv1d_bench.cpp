@@ -28,24 +28,23 @@ double Bytes(const Shape& s, int tensors) {
 void RegisterConv1d() {
   const bool cuda = at::hasCUDA();
   RegisterOverShapes(
-      "Conv1dForward", ShapeGrid(cuda, 2), 1 << 30,
-      [](benchmark::State& st, const Shape& s, OpImpl impl, const at::Device& device) {
-        const Conv1dArgs a = Inputs(s, device);
-        TimeAndReport(st, s.Key(), Bytes(s, 2), impl, device,
-                      [&] { benchmark::DoNotOptimize(Conv1dOp(a, impl)); });
+      "Conv1dForward", ShapeGrid(cuda, 2), 1 << 30, [](benchmark::State& st, const BenchCase& c) {
+        const Shape& s = c.shape;
+        const Conv1dArgs a = Inputs(s, c.device);
+        TimeAndReport(st, c, Bytes(s, 2), [&] { benchmark::DoNotOptimize(Conv1dOp(a, c.impl)); });
       });
-  RegisterOverShapes(
-      "Conv1dBackward", ShapeGrid(cuda, 4), 1 << 30,
-      [](benchmark::State& st, const Shape& s, OpImpl impl, const at::Device& device) {
-        Conv1dArgs a = Inputs(s, device);
-        for (at::Tensor* t : {&a.u, &a.w, &a.b}) t->set_requires_grad(true);
-        const at::Tensor y = Conv1dOp(a, impl);
-        const at::Tensor grad = at::randn_like(y);
-        TimeAndReport(st, s.Key(), Bytes(s, 3), impl, device, [&] {
-          for (at::Tensor* t : {&a.u, &a.w, &a.b}) t->mutable_grad() = at::Tensor();
-          y.backward(grad, /*retain_graph=*/true);
-        });
-      });
+  RegisterOverShapes("Conv1dBackward", ShapeGrid(cuda, 4), 1 << 30,
+                     [](benchmark::State& st, const BenchCase& c) {
+                       const Shape& s = c.shape;
+                       Conv1dArgs a = Inputs(s, c.device);
+                       for (at::Tensor* t : {&a.u, &a.w, &a.b}) t->set_requires_grad(true);
+                       const at::Tensor y = Conv1dOp(a, impl);
+                       const at::Tensor grad = at::randn_like(y);
+                       TimeAndReport(st, c, Bytes(s, 3), [&] {
+                         for (at::Tensor* t : {&a.u, &a.w, &a.b}) t->mutable_grad() = at::Tensor();
+                         y.backward(grad, /*retain_graph=*/true);
+                       });
+                     });
 }
 
 }  // namespace griffin::bench

@@ -53,15 +53,14 @@ void RegisterRecurrentStep() {
       for (int64_t d : {2560, 4096}) shapes.push_back({b, 1, d, dt});
     }
   }
-  RegisterOverShapes(
-      "RecurrentStep", shapes, 1,
-      [](benchmark::State& st, const Shape& s, OpImpl impl, const at::Device& device) {
-        const at::InferenceMode inference;
-        StepInputs in = Inputs(s, device);
-        TimeAndReport(st, s.Key(), Bytes(s), impl, device, [&] {
-          benchmark::DoNotOptimize(RecurrentStep(in.u, in.y, in.positions, in.w, in.state, impl));
-        });
-      });
+  RegisterOverShapes("RecurrentStep", shapes, 1, [](benchmark::State& st, const BenchCase& c) {
+    const Shape& s = c.shape;
+    const at::InferenceMode inference;
+    StepInputs in = Inputs(s, c.device);
+    TimeAndReport(st, c, Bytes(s), [&] {
+      benchmark::DoNotOptimize(RecurrentStep(in.u, in.y, in.positions, in.w, in.state, c.impl));
+    });
+  });
 }
 
 }  // namespace griffin::bench

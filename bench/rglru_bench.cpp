@@ -32,26 +32,28 @@ double Bytes(const Shape& s, int tensors) {
 
 void RegisterRgLru() {
   const bool cuda = at::hasCUDA();
-  RegisterOverShapes(
-      "RgLruForward", ShapeGrid(cuda, 4), 16384,
-      [](benchmark::State& st, const Shape& s, OpImpl impl, const at::Device& device) {
-        const RgLruScanArgs a = Inputs(s, device);
-        TimeAndReport(st, s.Key(), Bytes(s, 4), impl, device,
-                      [&] { benchmark::DoNotOptimize(RgLruScan(a, impl).y); });
-      });
+  RegisterOverShapes("RgLruForward", ShapeGrid(cuda, 4), 16384,
+                     [](benchmark::State& st, const BenchCase& c) {
+                       const Shape& s = c.shape;
+                       const RgLruScanArgs a = Inputs(s, c.device);
+                       TimeAndReport(st, c, Bytes(s, 4),
+                                     [&] { benchmark::DoNotOptimize(RgLruScan(a, c.impl).y); });
+                     });
   // The reference backward is autograd over T ATen steps: only up to 2048 tokens.
-  RegisterOverShapes(
-      "RgLruBackward", ShapeGrid(cuda, 8), 2048,
-      [](benchmark::State& st, const Shape& s, OpImpl impl, const at::Device& device) {
-        RgLruScanArgs a = Inputs(s, device);
-        for (at::Tensor* t : {&a.x, &a.gate_x, &a.gate_a}) t->set_requires_grad(true);
-        const at::Tensor y = RgLruScan(a, impl).y;
-        const at::Tensor grad = at::randn_like(y);
-        TimeAndReport(st, s.Key(), Bytes(s, 7), impl, device, [&] {
-          for (at::Tensor* t : {&a.x, &a.gate_x, &a.gate_a}) t->mutable_grad() = at::Tensor();
-          y.backward(grad, /*retain_graph=*/true);
-        });
-      });
+  RegisterOverShapes("RgLruBackward", ShapeGrid(cuda, 8), 2048,
+                     [](benchmark::State& st, const BenchCase& c) {
+                       const Shape& s = c.shape;
+                       RgLruScanArgs a = Inputs(s, c.device);
+                       for (at::Tensor* t : {&a.x, &a.gate_x, &a.gate_a})
+                         t->set_requires_grad(true);
+                       const at::Tensor y = RgLruScan(a, c.impl).y;
+                       const at::Tensor grad = at::randn_like(y);
+                       TimeAndReport(st, c, Bytes(s, 7), [&] {
+                         for (at::Tensor* t : {&a.x, &a.gate_x, &a.gate_a})
+                           t->mutable_grad() = at::Tensor();
+                         y.backward(grad, /*retain_graph=*/true);
+                       });
+                     });
 }
 
 }  // namespace griffin::bench

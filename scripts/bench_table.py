@@ -8,6 +8,8 @@ def main(path: str) -> None:
     with open(path) as f:
         data = json.load(f)
     ctx = data.get("context", {})
+    print(f"commit {ctx.get('git_commit', '?')} (dirty: {ctx.get('git_dirty', '?')}), "
+          f"GPU {ctx.get('gpu', '?')}, driver {ctx.get('driver', '?')}")
     print(f"host {ctx.get('host_name', '?')}, {ctx.get('date', '?')}, "
           f"{ctx.get('num_cpus', '?')} CPUs (Google Benchmark library built as "
           f"{ctx.get('library_build_type', '?')}; the harness itself is Release)")

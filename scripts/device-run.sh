@@ -6,8 +6,11 @@
 #   here:   scripts/fetch-device-deps
 #   device: run(command="GRIFFIN_GIT_COMMIT=<hash> GRIFFIN_GIT_DIRTY=0 scripts/device-run.sh",
 #               carry=[".deps"])   (the copy there has no .git; write the hash in literally)
-# Toggles: GRIFFIN_SKIP_TESTS=1, GRIFFIN_GPU_TESTS_ONLY=1, GRIFFIN_TEST_FILTER=regex (GPU tests),
-# GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_MODEL_BENCH=1,
+# Toggles: GRIFFIN_SKIP_TESTS=1, GRIFFIN_GPU_TESTS_ONLY=1, GRIFFIN_TEST_FILTER=regex (GPU test
+# binaries, e.g. linear_scan; GTEST_FILTER=pattern picks cases inside them),
+# GRIFFIN_NCU="bench-regex kernel-regex" (an Nsight Compute profile, see below),
+# GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_PEERS=1 (the public peers' table after the
+# microbenchmarks: scripts/bench_peers.py, needs .deps from fetch-device-deps), GRIFFIN_SKIP_MODEL_BENCH=1,
 # GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000),
 # GRIFFIN_MODEL_BENCH_SPECS="preset:ops[:eager|graph] ..." (ops: the scan and conv implementation;
 # default "gemma-2b:reference recurrentgemma-2b:cuda", eager decode),
@@ -39,6 +42,22 @@ step "unpack device deps"
 DEPS=/tmp/griffin-deps
 mkdir -p "$DEPS"
 for deb in .deps/*.deb; do dpkg -x "$deb" "$DEPS"; done
+
+# The kernels' public peers (scripts/bench_peers.py): wheels installed into a folder of their own,
+# and the ones that compile (accelerated-scan's warp kernel, causal-conv1d) built for sm_90 in the
+# background while the project builds; bench_peers waits for it.
+PEERS_SITE=/tmp/griffin-peers
+peers_prep=""
+if [[ "${GRIFFIN_SKIP_MICROBENCH:-0}" != 1 && "${GRIFFIN_SKIP_PEERS:-0}" != 1 ]]; then
+  step "peers: install wheels, compile the CUDA peers in the background"
+  mkdir -p "$PEERS_SITE"
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target "$PEERS_SITE" .deps/wheels/*.whl >>"$LOG" 2>&1 || echo "peer wheels did not install" | tee -a "$LOG"
+  export TORCH_EXTENSIONS_DIR=/tmp/griffin-peers-ext
+  PYTHONPATH=$PEERS_SITE "$PY" scripts/bench_peers.py prepare --site "$PEERS_SITE" \
+    $(ls .deps/causal_conv1d-*.tar.gz 2>/dev/null | sed 's/^/--conv-src /') >"$OUT/peers_prepare.log" 2>&1 &
+  peers_prep=$!
+fi
 
 step "configure"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGRIFFIN_CUDA=ON \
@@ -72,6 +91,29 @@ if [[ "${GRIFFIN_SKIP_MICROBENCH:-0}" != 1 ]]; then
   "$BUILD/bin/griffin_microbench" --benchmark_filter="${GRIFFIN_BENCH_FILTER:-.}" \
     --benchmark_out="$OUT/microbench.json" --benchmark_out_format=json >>"$LOG" 2>&1 || status=1
   "$PY" scripts/bench_table.py "$OUT/microbench.json" | tee -a "$OUT/summary.md"
+  if [[ -n "$peers_prep" ]]; then
+    step "peers: the same method and shapes, one process per peer (scripts/bench_peers.py)"
+    wait "$peers_prep"
+    tee -a "$LOG" <"$OUT/peers_prepare.log"
+    PYTHONPATH=$PEERS_SITE "$PY" scripts/bench_peers.py run --griffin "$OUT/microbench.json" \
+      --out "$OUT/peers.json" --table "$OUT/peers.md" >>"$LOG" 2>&1 || status=1
+    cat "$OUT/peers.md" >>"$OUT/summary.md"
+  fi
+fi
+
+# GRIFFIN_NCU="benchmark-regex kernel-regex": one Nsight Compute profile (speed of light, memory
+# workload, occupancy, warp stall reasons) of the first matching kernel launch inside the first
+# matching microbenchmark, as text in $OUT/ncu.txt (the evidence bench/README.md quotes).
+if [[ -n "${GRIFFIN_NCU:-}" ]]; then
+  read -r ncu_bench ncu_kernel <<<"$GRIFFIN_NCU"
+  step "ncu: $ncu_kernel in $ncu_bench"
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  "${NCU:-ncu}" --clock-control none --kernel-name "regex:$ncu_kernel" --launch-skip 1 --launch-count 1 \
+    --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy \
+    --section LaunchStats --section WarpStateStats --section SchedulerStats \
+    "$BUILD/bin/griffin_microbench" --benchmark_filter="$ncu_bench" >"$OUT/ncu.txt" 2>&1 || status=1
+  grep -E "Memory Throughput|DRAM Throughput|Duration|Achieved Occupancy|Registers Per|Stall" \
+    "$OUT/ncu.txt" | head -20
 fi
 
 if [[ "${GRIFFIN_SKIP_MODEL_BENCH:-0}" != 1 ]]; then

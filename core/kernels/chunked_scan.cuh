@@ -11,11 +11,12 @@
 //
 // Carries: blocks take chunk indices in launch order from an atomic ticket, so a block only ever
 // waits on blocks that are already running (no deadlock whatever the scheduler does). Each block
-// publishes its aggregate (A, H) at once, then walks back over its predecessors until it meets
-// one whose inclusive value (the true state at its end) is published, applies the aggregates in
-// between in scan order, and publishes its own inclusive value. Applying them in scan order
-// (rather than composing them backwards as CUB does) makes every carry bitwise what a strict
-// chain would give, whatever the timing: results are deterministic. Data is written before a
+// publishes its aggregate (A, H) at once, then looks back over its predecessors, 32 flags per
+// round (one per lane), for the nearest whose inclusive value (the true state at its end) is
+// published, applies the aggregates in between in scan order, and publishes its own inclusive
+// value. Applying them in scan order (rather than composing them backwards as CUB does) makes
+// every carry bitwise what a strict chain would give, whatever the timing: results are
+// deterministic. Data is written before a
 // __threadfence() and the flag after it; readers spin on the flag, fence, then read through L2
 // (__ldcg).
 #pragma once
@@ -151,6 +152,35 @@ __device__ __forceinline__ void LoadLink(const Acc* p, Acc (&out)[kVec]) {
   for (int v = 0; v < kVec; ++v) out[v] = __ldcg(p + v);
 }
 
+// How many predecessors one look-back round reads at once (one per lane), and how many aggregates
+// are loaded before the first is applied.
+constexpr int kLookBackWindow = 32;
+constexpr int kApplyBatch = 4;
+
+// Run by warp 0 only (all 32 lanes). Returns the distance (in chunks, >= 1) from chunk `chunk` to
+// its nearest predecessor in scan order whose inclusive value is published. Each round reads the
+// flags of 32 predecessors at once, lane i the one at distance base + i, so a walk over n chunks
+// costs about n / 32 round trips to L2 instead of n (a serial walk made the look-back, not the
+// memory, set the scan's speed). Every predecessor took its ticket before this block, so it is
+// running or done: the spin ends. Past the first chunk there is nothing to read; the first chunk
+// itself is always inclusive, so the walk stops before reaching that far.
+__device__ inline int64_t NearestInclusive(const int* flags, int64_t chunk, int64_t chunks,
+                                           bool reverse) {
+  const int lane = threadIdx.x & 31;
+  const int64_t toward = reverse ? 1 : -1;
+  for (int64_t base = 1;; base += kLookBackWindow) {
+    const int64_t k = chunk + toward * (base + lane);
+    int flag = kEmpty;
+    if (k >= 0 && k < chunks) {
+      const volatile int* f = flags + k;
+      while ((flag = *f) == kEmpty) {
+      }
+    }
+    const unsigned inclusive = __ballot_sync(0xffffffffu, flag == kInclusive);
+    if (inclusive != 0) return base + __ffs(inclusive) - 1;
+  }
+}
+
 // Run by warp 0 only (all 32 lanes; lane l owns channels l*kVec ..). Given this chunk's aggregate
 // (A, H) and `start` (the state before the first chunk in scan order), returns the carry into
 // this chunk and publishes this chunk's inclusive value A carry + H. `reverse` scans from the
@@ -161,8 +191,11 @@ __device__ void PropagateCarry(const Links<Acc>& l, const BlockCoord& c, bool re
                                Acc (&carry)[kVec]) {
   const int lane = threadIdx.x & 31;
   const int64_t padded = l.tiles * kChannels;
-  auto value_at = [&](Acc* base, int64_t chunk) {
-    return base + (c.b * l.chunks + chunk) * padded + c.tile * kChannels + lane * kVec;
+  const int64_t toward = reverse ? 1 : -1;
+  // The lane's channels of a predecessor's value, `distance` chunks back in scan order.
+  auto value_at = [&](Acc* base, int64_t distance) {
+    return base + (c.b * l.chunks + c.chunk + toward * distance) * padded + c.tile * kChannels +
+           lane * kVec;
   };
   int* flags = l.flags + (c.b * l.tiles + c.tile) * l.chunks;
   const bool first = reverse ? c.chunk == l.chunks - 1 : c.chunk == 0;
@@ -170,41 +203,40 @@ __device__ void PropagateCarry(const Links<Acc>& l, const BlockCoord& c, bool re
 #pragma unroll
     for (int v = 0; v < kVec; ++v) carry[v] = start[v];
   } else {
-    StoreLink(value_at(l.agg_a, c.chunk), A);
-    StoreLink(value_at(l.agg_h, c.chunk), H);
+    StoreLink(value_at(l.agg_a, 0), A);
+    StoreLink(value_at(l.agg_h, 0), H);
     __threadfence();
     __syncwarp();
     if (lane == 0) atomicExch(flags + c.chunk, kAggregate);
-    // Nearest predecessor (in scan order) whose inclusive value is out; those in between have
-    // at least their aggregates out.
-    const int64_t step = reverse ? 1 : -1;
-    int64_t k = c.chunk + step;
-    for (;; k += step) {
-      int flag = kEmpty;
-      if (lane == 0) {
-        const volatile int* f = flags + k;
-        while ((flag = *f) == kEmpty) {
-        }
-      }
-      if (__shfl_sync(0xffffffffu, flag, 0) == kInclusive) break;
-    }
+    const int64_t nearest = NearestInclusive(flags, c.chunk, l.chunks, reverse);
     __threadfence();
     // Apply the maps in scan order from that inclusive value: the same operations, in the same
     // order, as a strict chain of inclusive values would do, so the result does not depend on
-    // how far the walk went (which varies with scheduling): the scan is deterministic.
-    LoadLink(value_at(l.incl, k), carry);
-    for (int64_t j = k - step; j != c.chunk; j -= step) {
-      Acc a[kVec], h[kVec];
-      LoadLink(value_at(l.agg_a, j), a);
-      LoadLink(value_at(l.agg_h, j), h);
+    // how far the walk went (which varies with scheduling): the scan is deterministic. The loads
+    // of a batch are all issued before its first map is applied.
+    LoadLink(value_at(l.incl, nearest), carry);
+    for (int64_t d = nearest - 1; d >= 1; d -= kApplyBatch) {
+      Acc a[kApplyBatch][kVec], h[kApplyBatch][kVec];
 #pragma unroll
-      for (int v = 0; v < kVec; ++v) carry[v] = a[v] * carry[v] + h[v];
+      for (int i = 0; i < kApplyBatch; ++i) {
+        if (d - i >= 1) {
+          LoadLink(value_at(l.agg_a, d - i), a[i]);
+          LoadLink(value_at(l.agg_h, d - i), h[i]);
+        }
+      }
+#pragma unroll
+      for (int i = 0; i < kApplyBatch; ++i) {
+        if (d - i >= 1) {
+#pragma unroll
+          for (int v = 0; v < kVec; ++v) carry[v] = a[i][v] * carry[v] + h[i][v];
+        }
+      }
     }
   }
   Acc incl[kVec];
 #pragma unroll
   for (int v = 0; v < kVec; ++v) incl[v] = A[v] * carry[v] + H[v];
-  StoreLink(value_at(l.incl, c.chunk), incl);
+  StoreLink(value_at(l.incl, 0), incl);
   __threadfence();
   __syncwarp();
   if (lane == 0) atomicExch(flags + c.chunk, kInclusive);
