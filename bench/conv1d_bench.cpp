@@ -38,7 +38,7 @@ void RegisterConv1d() {
                        const Shape& s = c.shape;
                        Conv1dArgs a = Inputs(s, c.device);
                        for (at::Tensor* t : {&a.u, &a.w, &a.b}) t->set_requires_grad(true);
-                       const at::Tensor y = Conv1dOp(a, impl);
+                       const at::Tensor y = Conv1dOp(a, c.impl);
                        const at::Tensor grad = at::randn_like(y);
                        TimeAndReport(st, c, Bytes(s, 3), [&] {
                          for (at::Tensor* t : {&a.u, &a.w, &a.b}) t->mutable_grad() = at::Tensor();
