@@ -109,31 +109,36 @@ def scan_reference(torch, a, x):
 
 
 def scan_peer(torch, peer):
-    """Returns f(a, x) -> y for the peer's plain scan, and its layout."""
+    """Returns (prep, fn, layout): fn(*prep(a, x)) -> y is the peer's plain scan. prep makes the
+    peer's own operands (fla takes g = log a) and is not timed."""
+    keep = lambda a, x: (a, x)  # noqa: E731
+    log_first = lambda a, x: (x, torch.log(a.float()).to(a.dtype))  # noqa: E731
     if peer == "accelerated-scan triton":
         from accelerated_scan.scalar import scan
-        return scan, "bdt"
+        return keep, scan, "bdt"
     if peer == "accelerated-scan warp":
         from accelerated_scan.warp import scan
-        return scan, "bdt"
+        return keep, scan, "bdt"
     if peer == "fla chunk_hgrn":
         from fla.ops.hgrn import chunk_hgrn
-        return (lambda a, x: chunk_hgrn(x, torch.log(a.float()).to(a.dtype))[0]), "btd"
+        return log_first, lambda x, g: chunk_hgrn(x, g)[0], "btd"
     if peer == "fla fused_recurrent_hgrn":
         from fla.ops.hgrn import fused_recurrent_hgrn
-        return (lambda a, x: fused_recurrent_hgrn(x, torch.log(a.float()).to(a.dtype))[0]), "btd"
+        return log_first, lambda x, g: fused_recurrent_hgrn(x, g)[0], "btd"
     raise ValueError(peer)
 
 
-def check_scan(torch, fn, layout):
+def check_scan(torch, peer):
     """The peer computes the scan (fp32, small awkward size): relative error against fp64."""
+    prep, fn, layout = scan_peer(torch, peer)
     b, t, d = 2, 1024, 96
     a, x = scan_inputs(torch, b, t, d, torch.float32, "btd")
     want = scan_reference(torch, a, x)
     if layout == "bdt":
-        got = fn(a.transpose(1, 2).contiguous(), x.transpose(1, 2).contiguous()).transpose(1, 2)
+        got = fn(*prep(a.transpose(1, 2).contiguous(), x.transpose(1, 2).contiguous()))
+        got = got.transpose(1, 2)
     else:
-        got = fn(a, x)
+        got = fn(*prep(a, x))
     err = ((got.double() - want).norm() / want.norm()).item()
     if not err < 1e-3:
         raise RuntimeError(f"does not compute the scan: relative error {err:.2e} against fp64")
@@ -153,18 +158,19 @@ def conv_peer(torch, conv_impl):
 def measure(torch, peer, op, b, t, d, dtype_name, median_time, conv_impl):
     dtype = torch.float32 if dtype_name == "f32" else torch.bfloat16
     if op.startswith("scan"):
-        fn, layout = scan_peer(torch, peer)
-        a, x = scan_inputs(torch, b, t, d, dtype, layout)
+        prep, fn, layout = scan_peer(torch, peer)
+        operands = prep(*scan_inputs(torch, b, t, d, dtype, layout))
         if op == "scan_fwd":
             with torch.inference_mode():
-                return median_time(lambda: fn(a, x))
-        a.requires_grad_(True)
-        x.requires_grad_(True)
-        grad = torch.randn_like(x)
+                return median_time(lambda: fn(*operands))
+        for tensor in operands:
+            tensor.requires_grad_(True)
+        grad = torch.randn_like(operands[0])
 
         def step():
-            a.grad = x.grad = None
-            fn(a, x).backward(grad)
+            for tensor in operands:
+                tensor.grad = None
+            fn(*operands).backward(grad)
 
         return median_time(step)
     # Conv1D: the channels contiguous, as griffin holds them ([B, T, D] memory seen as [B, D, T]);
@@ -205,8 +211,7 @@ def worker(args):
             print(f"causal-conv1d unavailable ({e}); timing torch's cuDNN conv1d", file=sys.stderr)
             conv_impl = "cudnn conv1d"
     else:
-        fn, layout = scan_peer(torch, args.peer)
-        err = check_scan(torch, fn, layout)
+        err = check_scan(torch, args.peer)
         print(f"{args.peer}: relative error {err:.1e} against fp64", file=sys.stderr)
     for key in args.shapes.split(","):
         b, t, d, dtype = parse_key(key)
@@ -395,6 +400,7 @@ def main():
     run.add_argument("--out", required=True, help="peer rows (JSON)")
     run.add_argument("--table", help="markdown table (also printed)")
     run.add_argument("--peers", default=",".join(PEERS), help="comma-separated peer names")
+    run.add_argument("--ops", default=",".join(OPS), help="comma-separated ops to time")
     run.add_argument("--timeout", type=int, default=900, help="seconds per worker process")
     prep = sub.add_parser("prepare")
     prep.add_argument("--site", required=True, help="folder on PYTHONPATH for the built peers")
@@ -428,7 +434,8 @@ def main():
         if peer not in PEERS:
             sys.exit(f"bench_peers.py: unknown peer '{peer}' (choices: {', '.join(PEERS)})")
         for op in PEERS[peer]:
-            rows += run_peer(peer, op, keys, results, args.timeout)
+            if op in args.ops.split(","):
+                rows += run_peer(peer, op, keys, results, args.timeout)
     os.remove(results)
     tmp = args.out + ".tmp"
     with open(tmp, "w") as f:

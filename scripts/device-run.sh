@@ -10,7 +10,8 @@
 # binaries, e.g. linear_scan; GTEST_FILTER=pattern picks cases inside them),
 # GRIFFIN_NCU="bench-regex kernel-regex" (an Nsight Compute profile, see below),
 # GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_PEERS=1 (the public peers' table after the
-# microbenchmarks: scripts/bench_peers.py, needs .deps from fetch-device-deps), GRIFFIN_SKIP_MODEL_BENCH=1,
+# microbenchmarks: scripts/bench_peers.py, needs .deps from fetch-device-deps; GRIFFIN_PEER_OPS=
+# scan_fwd,scan_fwd_bwd,conv1d_fwd,conv1d_bwd picks ops), GRIFFIN_SKIP_MODEL_BENCH=1,
 # GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000),
 # GRIFFIN_MODEL_BENCH_SPECS="preset:ops[:eager|graph] ..." (ops: the scan and conv implementation;
 # default "gemma-2b:reference recurrentgemma-2b:cuda", eager decode),
@@ -44,8 +45,10 @@ mkdir -p "$DEPS"
 for deb in .deps/*.deb; do dpkg -x "$deb" "$DEPS"; done
 
 # The kernels' public peers (scripts/bench_peers.py): wheels installed into a folder of their own,
-# and the ones that compile (accelerated-scan's warp kernel, causal-conv1d) built for sm_90 in the
-# background while the project builds; bench_peers waits for it.
+# and accelerated-scan's warp kernel compiled for sm_90 in the background while the project builds;
+# bench_peers waits for it. causal-conv1d compiles from source only with GRIFFIN_PEER_CONV_BUILD=1:
+# on 2026-12-01 it did not finish within 420 s on the H200's 16 cores (sm_90 only), so the Conv1D
+# peer is torch's cuDNN depthwise conv1d unless it is asked for.
 PEERS_SITE=/tmp/griffin-peers
 peers_prep=""
 if [[ "${GRIFFIN_SKIP_MICROBENCH:-0}" != 1 && "${GRIFFIN_SKIP_PEERS:-0}" != 1 ]]; then
@@ -55,7 +58,8 @@ if [[ "${GRIFFIN_SKIP_MICROBENCH:-0}" != 1 && "${GRIFFIN_SKIP_PEERS:-0}" != 1 ]]
     --target "$PEERS_SITE" .deps/wheels/*.whl >>"$LOG" 2>&1 || echo "peer wheels did not install" | tee -a "$LOG"
   export TORCH_EXTENSIONS_DIR=/tmp/griffin-peers-ext
   PYTHONPATH=$PEERS_SITE "$PY" scripts/bench_peers.py prepare --site "$PEERS_SITE" \
-    $(ls .deps/causal_conv1d-*.tar.gz 2>/dev/null | sed 's/^/--conv-src /') >"$OUT/peers_prepare.log" 2>&1 &
+    ${GRIFFIN_PEER_CONV_BUILD:+$(ls .deps/causal_conv1d-*.tar.gz | sed 's/^/--conv-src /')} \
+    >"$OUT/peers_prepare.log" 2>&1 &
   peers_prep=$!
 fi
 
@@ -96,7 +100,8 @@ if [[ "${GRIFFIN_SKIP_MICROBENCH:-0}" != 1 ]]; then
     wait "$peers_prep"
     tee -a "$LOG" <"$OUT/peers_prepare.log"
     PYTHONPATH=$PEERS_SITE "$PY" scripts/bench_peers.py run --griffin "$OUT/microbench.json" \
-      --out "$OUT/peers.json" --table "$OUT/peers.md" >>"$LOG" 2>&1 || status=1
+      --out "$OUT/peers.json" --table "$OUT/peers.md" ${GRIFFIN_PEER_OPS:+--ops $GRIFFIN_PEER_OPS} \
+      >>"$LOG" 2>&1 || status=1
     cat "$OUT/peers.md" >>"$OUT/summary.md"
   fi
 fi

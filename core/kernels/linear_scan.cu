@@ -1,62 +1,38 @@
-// The linear-recurrence scan h_t = a_t h_{t-1} + x_t as a chunked scan (chunked_scan.cuh): every
-// block owns 128 channels x 64 time steps, so batch 1 at long T fills the GPU as well as large
-// batches do, and the carries between chunks pass through a single-pass look-back. Reads a and
-// x once and writes y once.
+// The linear-recurrence scan h_t = a_t h_{t-1} + x_t as a streaming scan (stream_scan.cuh): every
+// block walks the whole sequence for a 32-byte strip of channels of one batch row, carrying the
+// state in registers. Reads a and x once and writes y once.
 #include <cuda_bf16.h>
 
-#include "core/kernels/chunked_scan.cuh"
 #include "core/kernels/linear_scan.cuh"
-#include "core/kernels/vector_access.cuh"
+#include "core/kernels/stream_scan.cuh"
 
 namespace griffin::kernels {
 namespace {
 
-using namespace chunked;
-
-template <typename T, typename Acc>
-struct PlainScanSource {
-  const T* a;
-  const T* x;
-  T* y;
-  const Acc* h0;
-  Acc* h_last;
-  int64_t seq_len, dim;
-  int64_t a_bs, a_ts, x_bs, x_ts, y_bs, y_ts;
-  bool vec;
-
-  __device__ void Load(int64_t b, int64_t t, int64_t d0, Acc (&av)[kVec], Acc (&xv)[kVec]) const {
-    const int64_t valid = dim - d0;
-    LoadVec(a + b * a_bs + t * a_ts + d0, valid, vec, Acc(1), av);
-    LoadVec(x + b * x_bs + t * x_ts + d0, valid, vec, Acc(0), xv);
-  }
-  __device__ void Store(int64_t b, int64_t t, int64_t d0, const Acc (&h)[kVec]) const {
-    StoreVec(y + b * y_bs + t * y_ts + d0, dim - d0, vec, h);
-  }
-};
+using namespace stream;
 
 template <typename T, typename Acc>
 cudaError_t Launch(const LinearScanParams& p, cudaStream_t stream) {
-  const Links<Acc> links = MakeLinks<Acc>(p.workspace, p.batch, p.seq_len, p.dim);
-  const bool vec = VectorAligned(p.a, p.a_batch_stride, p.a_seq_stride, p.kind) &&
-                   VectorAligned(p.x, p.x_batch_stride, p.x_seq_stride, p.kind) &&
-                   VectorAligned(p.y, p.y_batch_stride, p.y_seq_stride, p.kind);
-  const PlainScanSource<T, Acc> src{static_cast<const T*>(p.a),
-                                    static_cast<const T*>(p.x),
-                                    static_cast<T*>(p.y),
-                                    static_cast<const Acc*>(p.h0),
-                                    static_cast<Acc*>(p.h_last),
-                                    p.seq_len,
-                                    p.dim,
-                                    p.a_batch_stride,
-                                    p.a_seq_stride,
-                                    p.x_batch_stride,
-                                    p.x_seq_stride,
-                                    p.y_batch_stride,
-                                    p.y_seq_stride,
-                                    vec};
-  const int64_t blocks = p.batch * links.tiles * links.chunks;
+  constexpr int64_t elem = sizeof(T);
+  const bool vec = Aligned16(p.a, p.a_batch_stride, p.a_seq_stride, elem) &&
+                   Aligned16(p.x, p.x_batch_stride, p.x_seq_stride, elem) &&
+                   Aligned16(p.y, p.y_batch_stride, p.y_seq_stride, elem);
+  const PlainSteps<T, Acc> steps{{static_cast<const T*>(p.a), p.a_batch_stride, p.a_seq_stride},
+                                 {static_cast<const T*>(p.x), p.x_batch_stride, p.x_seq_stride},
+                                 {static_cast<T*>(p.y), p.y_batch_stride, p.y_seq_stride},
+                                 p.seq_len,
+                                 p.dim,
+                                 vec};
+  const int64_t strips = Strips(p.dim, kStripChannels<T>);
+  const int64_t blocks = p.batch * strips;
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  ChunkedScanForward<Acc><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(src, links);
+  const auto kernel = StreamScanForward<T, Acc, PlainSteps<T, Acc>>;
+  constexpr int smem = kStageBytes<PlainSteps<T, Acc>>;
+  static const cudaError_t allowed =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  if (allowed != cudaSuccess) return allowed;
+  kernel<<<static_cast<unsigned>(blocks), kThreads, smem, stream>>>(
+      steps, strips, static_cast<const Acc*>(p.h0), static_cast<Acc*>(p.h_last));
   return cudaGetLastError();
 }
 
