@@ -227,10 +227,12 @@ def worker(args):
         except torch.cuda.OutOfMemoryError:
             row["status"] = "out of memory"
         except Exception as e:  # noqa: BLE001  (a refusal is a result, reported as such)
-            msg = str(e).strip().splitlines()
-            row["status"] = "refused: " + (msg[-1][:160] if msg else type(e).__name__)
+            # The first line names the reason; peers append advice after it.
+            msg = [line for line in str(e).strip().splitlines() if line.strip()]
+            reason = msg[0].split("(Could this error")[0].strip() if msg else type(e).__name__
+            row["status"] = "refused: " + reason[:120]
             if "CUDA" in str(e) or "illegal" in str(e):
-                row["status"] = "crashed: " + (msg[-1][:160] if msg else type(e).__name__)
+                row["status"] = "crashed: " + reason[:120]
                 print(json.dumps(row), file=out, flush=True)
                 sys.exit(3)  # the context is gone; the parent continues in a fresh process
             torch.cuda.empty_cache()

@@ -28,6 +28,7 @@
 
 #include "core/kernels/scalar_convert.cuh"
 #include "core/kernels/scan_workspace.cuh"
+#include "core/kernels/staged_steps.cuh"
 
 namespace griffin::kernels::chunked {
 
@@ -93,6 +94,8 @@ __device__ BlockCoord TakeTicket(const Links<Acc>& l, bool reverse) {
 // Element <-> accumulator conversions, shared with the other kernels (scalar_convert.cuh).
 using kernels::FromAcc;
 using kernels::ToAcc;
+using staged::CommitAsync;
+using staged::WaitAsync;
 
 // Loads kVec channels starting at p; `valid` of them exist (the rest read as `fill`). `vec`
 // says the pointer and the row are aligned for one vector load (checked on the host).
@@ -155,7 +158,7 @@ __device__ __forceinline__ void LoadLink(const Acc* p, Acc (&out)[kVec]) {
 // How many predecessors one look-back round reads at once (one per lane), and how many aggregates
 // are loaded before the first is applied.
 constexpr int kLookBackWindow = 32;
-constexpr int kApplyBatch = 4;
+constexpr int kApplyBatch = 2;
 
 // Run by warp 0 only (all 32 lanes). Returns the distance (in chunks, >= 1) from chunk `chunk` to
 // its nearest predecessor in scan order whose inclusive value is published. Each round reads the
@@ -345,6 +348,81 @@ __global__ void __launch_bounds__(kThreads, 2) ChunkedScanForward(Source src, Li
 #pragma unroll
     for (int v = 0; v < kVec; ++v) h[v] = a[s][v] * h[v] + x[s][v];
     if (t0 + s < src.seq_len) src.Store(c.b, t0 + s, d0, h);
+  }
+}
+
+// The same forward scan over Steps staged through shared memory (staged_steps.cuh): Steps::Raw
+// of each thread's kSteps steps wait in dynamic shared memory (kStagedBytes<Steps>), not in
+// registers. A block is latency-bound (its ticket, loads, aggregate, look-back and inclusive value
+// are round trips in series), so throughput is what is in flight: about 40 registers a thread
+// instead of 128 lets up to 5-6 blocks share an SM, and shared memory, idle otherwise, holds
+// their inputs. Steps provides seq_len, dim, Bind(b, d0), Stage(Raw*, t), Decode(Raw, a, x) and
+// Store(t, h) for kVec channels.
+template <class Steps>
+constexpr int kStagedBytes = kSteps * kThreads * static_cast<int>(sizeof(typename Steps::Raw));
+
+template <typename Acc, class Steps>
+__global__ void __launch_bounds__(kThreads, 4)
+    ChunkedScanForwardStaged(Steps all_steps, const Acc* h0, Acc* h_last, Links<Acc> links) {
+  __shared__ Acc s_a[kWarps][kChannels];
+  __shared__ Acc s_h[kWarps][kChannels];
+  extern __shared__ uint4 staged_mem[];  // [kSteps][kThreads] Raw: each thread reads its own
+  const BlockCoord c = TakeTicket(links, /*reverse=*/false);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t d0 = c.tile * kChannels + lane * kVec;
+  const int64_t t0 = c.chunk * kChunk + warp * kSteps;
+  Steps steps = all_steps;
+  steps.Bind(c.b, d0);
+  auto slot = [&](int s) {
+    return reinterpret_cast<typename Steps::Raw*>(staged_mem) + s * kThreads + threadIdx.x;
+  };
+#pragma unroll
+  for (int s = 0; s < kSteps; ++s) steps.Stage(slot(s), t0 + s);
+  CommitAsync();
+  WaitAsync<0>();
+  {
+    Acc A[kVec], H[kVec];
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) A[v] = Acc(1), H[v] = Acc(0);
+#pragma unroll
+    for (int s = 0; s < kSteps; ++s) {
+      Acc a[kVec], x[kVec];
+      steps.Decode(*slot(s), a, x);
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) H[v] = a[v] * H[v] + x[v], A[v] *= a[v];
+    }
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) s_a[warp][lane * kVec + v] = A[v], s_h[warp][lane * kVec + v] = H[v];
+  }
+  __syncthreads();
+  if (warp == 0) {
+    Acc A[kVec], H[kVec], start[kVec], carry[kVec];
+    ComposeWarps(s_a, s_h, /*reverse=*/false, A, H);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      start[v] = h0 != nullptr && d0 + v < steps.dim ? h0[c.b * steps.dim + d0 + v] : Acc(0);
+    }
+    PropagateCarry(links, c, /*reverse=*/false, A, H, start, carry);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      const int ch = lane * kVec + v;
+      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry[v] + s_h[w][ch];
+      if (c.chunk == links.chunks - 1 && h_last != nullptr && d0 + v < steps.dim) {
+        h_last[c.b * steps.dim + d0 + v] = A[v] * carry[v] + H[v];
+      }
+    }
+  }
+  __syncthreads();
+  Acc h[kVec];
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) h[v] = s_h[warp][lane * kVec + v];
+#pragma unroll
+  for (int s = 0; s < kSteps; ++s) {
+    Acc a[kVec], x[kVec];
+    steps.Decode(*slot(s), a, x);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) h[v] = a[v] * h[v] + x[v];
+    if (t0 + s < steps.seq_len) steps.Store(t0 + s, h);
   }
 }
 

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/scan_workspace.cuh"  // ScalarKind
+#include "core/kernels/scan_workspace.cuh"
 
 namespace griffin::kernels {
 
@@ -23,6 +23,7 @@ struct LinearScanParams {
   int64_t x_batch_stride, x_seq_stride;
   int64_t y_batch_stride, y_seq_stride;
   ScalarKind kind;
+  ScanWorkspace workspace;  // sized by ChunkedScanShape(batch, seq_len, dim)
 };
 
 // Enqueues the scan on `stream`; returns the launch error (cudaSuccess when it was enqueued).

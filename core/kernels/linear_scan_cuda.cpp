@@ -1,4 +1,4 @@
-// ATen-facing wrapper of the CUDA linear scan: device guard, stream, layout, launch.
+// ATen-facing wrapper of the CUDA linear scan: device guard, stream, layout, workspace, launch.
 #include <ATen/ATen.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -23,6 +23,8 @@ LinearScanResult LinearScanCuda(const at::Tensor& a_in, const at::Tensor& x_in,
 
   at::Tensor y = at::empty(a.sizes(), x.options().memory_format(at::MemoryFormat::Contiguous));
   at::Tensor h_last = at::empty({a.size(0), a.size(2)}, a.options().dtype(acc));
+  const ScanWorkspaceTensors ws =
+      AllocateScanWorkspace(a.size(0), a.size(1), a.size(2), acc, a.device());
 
   kernels::LinearScanParams p{};
   p.a = a.data_ptr();
@@ -40,6 +42,7 @@ LinearScanResult LinearScanCuda(const at::Tensor& a_in, const at::Tensor& x_in,
   p.y_batch_stride = y.stride(0);
   p.y_seq_stride = y.stride(1);
   p.kind = KernelScalarKind(a.scalar_type());
+  p.workspace = ws.view();
   const cudaError_t err = kernels::LaunchLinearScan(p, at::cuda::getCurrentCUDAStream());
   TORCH_CHECK(err == cudaSuccess, "linear_scan[cuda]: launch failed: ", cudaGetErrorString(err));
   return {y, h_last};
