@@ -4,7 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "bench_util.h"
-#include "core/kernels/conv1d_op.h"
+#include "core/kernels/conv1d.h"
 
 namespace griffin::bench {
 namespace {

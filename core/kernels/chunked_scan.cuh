@@ -354,12 +354,12 @@ __global__ void __launch_bounds__(kThreads, 2) ChunkedScanForward(Source src, Li
 // The same forward scan over Steps staged through shared memory (staged_steps.cuh): Steps::Raw
 // of each thread's kSteps steps wait in dynamic shared memory (kStagedBytes<Steps>), not in
 // registers. A block is latency-bound (its ticket, loads, aggregate, look-back and inclusive value
-// are round trips in series), so throughput is what is in flight: about 40 registers a thread
-// instead of 128 lets up to 5-6 blocks share an SM, and shared memory, idle otherwise, holds
-// their inputs. Steps provides seq_len, dim, Bind(b, d0), Stage(Raw*, t), Decode(Raw, a, x) and
-// Store(t, h) for kVec channels.
+// are round trips in series), so throughput is what is resident: 64 registers a thread instead of
+// 128 lets 4 blocks share an SM (bf16: 32 KB of staged inputs a block), and shared memory, idle
+// otherwise, holds their inputs. Steps provides seq_len, dim, Bind(b, d0), Stage(Raw*, t),
+// Decode(Raw, a, x) and Store(t, h) for kVec channels.
 template <class Steps>
-constexpr int kStagedBytes = kSteps * kThreads * static_cast<int>(sizeof(typename Steps::Raw));
+constexpr int kStagedBytes = static_cast<int>(sizeof(typename Steps::Raw)) * (kSteps * kThreads);
 
 template <typename Acc, class Steps>
 __global__ void __launch_bounds__(kThreads, 4)
@@ -392,7 +392,10 @@ __global__ void __launch_bounds__(kThreads, 4)
       for (int v = 0; v < kVec; ++v) H[v] = a[v] * H[v] + x[v], A[v] *= a[v];
     }
 #pragma unroll
-    for (int v = 0; v < kVec; ++v) s_a[warp][lane * kVec + v] = A[v], s_h[warp][lane * kVec + v] = H[v];
+    for (int v = 0; v < kVec; ++v) {
+      s_a[warp][lane * kVec + v] = A[v];
+      s_h[warp][lane * kVec + v] = H[v];
+    }
   }
   __syncthreads();
   if (warp == 0) {

@@ -211,42 +211,16 @@ Conv<T, Acc, W> MakeConv(const Conv1dInputs& in, bool vec) {
           vec};
 }
 
-template <typename T>
-struct Tag {
-  using type = T;
-};
-
-// Calls fn(Tag<T>, Tag<Acc>, integral_constant<W>) for the input's dtype and width.
+// Calls fn(Tag<T>, Tag<Acc>, integral_constant<W>) for the input's dtype and width (1 to
+// kConvMaxWidth; any other is an error) and returns the launch's error.
 template <typename Fn>
 cudaError_t Dispatch(const Conv1dInputs& in, Fn&& fn) {
-  auto by_width = [&](auto t, auto acc) {
-    switch (in.width) {
-      case 1:
-        fn(t, acc, std::integral_constant<int, 1>{});
-        break;
-      case 2:
-        fn(t, acc, std::integral_constant<int, 2>{});
-        break;
-      case 3:
-        fn(t, acc, std::integral_constant<int, 3>{});
-        break;
-      default:
-        fn(t, acc, std::integral_constant<int, 4>{});
-        break;
-    }
-  };
-  switch (in.kind) {
-    case ScalarKind::kFloat32:
-      by_width(Tag<float>{}, Tag<float>{});
-      break;
-    case ScalarKind::kBFloat16:
-      by_width(Tag<__nv_bfloat16>{}, Tag<float>{});
-      break;
-    case ScalarKind::kFloat64:
-      by_width(Tag<double>{}, Tag<double>{});
-      break;
-  }
-  return cudaGetLastError();
+  return DispatchScalar(in.kind, [&](auto t, auto acc) {
+    return DispatchWidth<kConvMaxWidth>(static_cast<int>(in.width), [&](auto width) {
+      fn(t, acc, width);
+      return cudaGetLastError();
+    });
+  });
 }
 
 dim3 Grid(const Conv1dInputs& in) {

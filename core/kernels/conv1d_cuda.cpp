@@ -5,7 +5,8 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/kernels/conv1d.cuh"
-#include "core/kernels/conv1d_op.h"
+#include "core/kernels/conv1d.h"
+#include "core/kernels/launch_check.h"
 #include "core/kernels/scan_workspace_alloc.h"
 
 namespace griffin::detail {
@@ -40,16 +41,12 @@ struct Conv1dOperands {
   }
 };
 
-void Check(cudaError_t err, const char* what) {
-  TORCH_CHECK(err == cudaSuccess, "conv1d[cuda]: ", what,
-              " launch failed: ", cudaGetErrorString(err));
-}
-
 at::Tensor Forward(const Conv1dOperands& o) {
   TORCH_CHECK(o.u.size(0) <= 65535, "conv1d[cuda]: batch ", o.u.size(0), " exceeds 65535");
   at::Tensor out = at::empty_like(o.u);
-  Check(kernels::LaunchConv1dForward(o.View(), out.data_ptr(), at::cuda::getCurrentCUDAStream()),
-        "forward");
+  CheckLaunch(
+      kernels::LaunchConv1dForward(o.View(), out.data_ptr(), at::cuda::getCurrentCUDAStream()),
+      "conv1d", "forward");
   return out;
 }
 
@@ -75,10 +72,10 @@ class Conv1dFunction : public torch::autograd::Function<Conv1dFunction> {
     at::Tensor grad_u = at::empty_like(o.u);
     at::Tensor grad_w = at::zeros({rows, W, padded}, o.u.options().dtype(acc));
     at::Tensor grad_b = at::zeros({rows, padded}, o.u.options().dtype(acc));
-    Check(
+    CheckLaunch(
         kernels::LaunchConv1dBackward(o.View(), g.data_ptr(), grad_u.data_ptr(), grad_w.data_ptr(),
                                       grad_b.data_ptr(), at::cuda::getCurrentCUDAStream()),
-        "backward");
+        "conv1d", "backward");
     // Fixed-shape ATen sums (no atomics): the same bits on every run.
     return {grad_u,
             grad_w.sum(0).narrow(1, 0, D).to(o.w.scalar_type()),
@@ -92,6 +89,7 @@ class Conv1dFunction : public torch::autograd::Function<Conv1dFunction> {
 }  // namespace
 
 at::Tensor Conv1dCuda(const Conv1dArgs& a) {
+  CheckOnCuda(a.u.is_cuda(), "conv1d", a.u.device().str());
   const c10::cuda::CUDAGuard guard(a.u.device());
   const bool needs_grad = at::GradMode::is_enabled() &&
                           (a.u.requires_grad() || a.w.requires_grad() || a.b.requires_grad());

@@ -32,19 +32,8 @@ void CheckLinearScanArgs(const at::Tensor& a, const at::Tensor& x,
 LinearScanResult LinearScan(const at::Tensor& a, const at::Tensor& x,
                             const std::optional<at::Tensor>& h0, OpImpl impl) {
   CheckLinearScanArgs(a, x, h0);
-  switch (impl) {
-    case OpImpl::kReference:
-      return detail::LinearScanReference(a, x, h0);
-    case OpImpl::kCuda:
-#ifdef GRIFFIN_WITH_CUDA
-      return detail::LinearScanCuda(a, x, h0);
-#else
-      TORCH_CHECK(false,
-                  "linear_scan: implementation 'cuda' is not in this build "
-                  "(configured with GRIFFIN_CUDA=OFF)");
-#endif
-  }
-  TORCH_CHECK(false, "linear_scan: unknown implementation");
+  return CallImpl(impl, "linear_scan", &detail::LinearScanReference,
+                  GRIFFIN_CUDA_OP(detail::LinearScanCuda), a, x, h0);
 }
 
 namespace detail {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "core/kernels/kernel_common.cuh"
 #include "core/kernels/scan_workspace.cuh"
 
 namespace griffin::kernels {

@@ -3,6 +3,7 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 
+#include "core/kernels/launch_check.h"
 #include "core/kernels/linear_scan.cuh"
 #include "core/kernels/linear_scan.h"
 #include "core/kernels/scan_workspace_alloc.h"
@@ -11,8 +12,7 @@ namespace griffin::detail {
 
 LinearScanResult LinearScanCuda(const at::Tensor& a_in, const at::Tensor& x_in,
                                 const std::optional<at::Tensor>& h0_in) {
-  TORCH_CHECK(a_in.is_cuda(), "linear_scan[cuda]: inputs must be on a CUDA device, got ",
-              a_in.device());
+  CheckOnCuda(a_in.is_cuda(), "linear_scan", a_in.device().str());
   const c10::cuda::CUDAGuard guard(a_in.device());
   const at::ScalarType acc = AccumulationType(a_in.scalar_type());
   // The kernel needs unit channel stride; anything else is copied once here.
@@ -43,8 +43,8 @@ LinearScanResult LinearScanCuda(const at::Tensor& a_in, const at::Tensor& x_in,
   p.y_seq_stride = y.stride(1);
   p.kind = KernelScalarKind(a.scalar_type());
   p.workspace = ws.view();
-  const cudaError_t err = kernels::LaunchLinearScan(p, at::cuda::getCurrentCUDAStream());
-  TORCH_CHECK(err == cudaSuccess, "linear_scan[cuda]: launch failed: ", cudaGetErrorString(err));
+  CheckLaunch(kernels::LaunchLinearScan(p, at::cuda::getCurrentCUDAStream()), "linear_scan",
+              "scan");
   return {y, h_last};
 }
 

@@ -1,7 +1,9 @@
 #include "core/kernels/op_impl.h"
 
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <stdexcept>
 
 namespace griffin {
@@ -35,6 +37,12 @@ bool OpImplBuilt(OpImpl impl) {
 #endif
   }
   return false;
+}
+
+void ThrowNotBuilt(std::string_view op, OpImpl impl) {
+  TORCH_CHECK(false, op, ": implementation '", OpImplName(impl),
+              "' is not in this build (configured with GRIFFIN_CUDA=OFF)");
+  std::abort();  // unreachable: TORCH_CHECK(false) throws
 }
 
 std::vector<OpImpl> BuiltOpImpls() {

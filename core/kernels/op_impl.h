@@ -4,6 +4,8 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace griffin {
@@ -21,5 +23,25 @@ std::string_view OpImplName(OpImpl impl);
 // GPU is present is a separate, run-time question.
 bool OpImplBuilt(OpImpl impl);
 std::vector<OpImpl> BuiltOpImpls();
+
+// Throws c10::Error "OP: implementation 'NAME' is not in this build (...)".
+[[noreturn]] void ThrowNotBuilt(std::string_view op, OpImpl impl);
+
+// The one switch from an implementation to its function, for every op: runs `reference` or `cuda`
+// with `args`. `cuda` is GRIFFIN_CUDA_OP(fn): the function in a build with the kernels, null in one
+// without, where asking for it throws, naming the op.
+template <typename R, typename... Params, typename... Args>
+R CallImpl(OpImpl impl, std::string_view op, R (*reference)(Params...),
+           std::type_identity_t<R (*)(Params...)> cuda, Args&&... args) {
+  R (*fn)(Params...) = impl == OpImpl::kCuda ? cuda : reference;
+  if (fn == nullptr) ThrowNotBuilt(op, impl);
+  return fn(std::forward<Args>(args)...);
+}
+
+#ifdef GRIFFIN_WITH_CUDA
+#define GRIFFIN_CUDA_OP(fn) (&(fn))
+#else
+#define GRIFFIN_CUDA_OP(fn) nullptr
+#endif
 
 }  // namespace griffin

@@ -1,6 +1,8 @@
 // The recurrent block's fused decode step (interface and math: recurrent_step.cuh).
 #include <cuda_bf16.h>
 
+#include <type_traits>
+
 #include "core/kernels/recurrent_step.cuh"
 #include "core/kernels/scalar_convert.cuh"
 
@@ -150,23 +152,10 @@ cudaError_t LaunchTyped(const RecurrentStepParams& p, cudaStream_t stream) {
   const dim3 grid((blk + kOutputs - 1) / kOutputs, static_cast<unsigned>(p.heads),
                   static_cast<unsigned>(p.batch));
   const size_t smem = (static_cast<size_t>(blk) + 2 * kRowGroups * kOutputs) * sizeof(float);
-  switch (p.width) {
-    case 1:
-      RecurrentStepKernel<T, 1><<<grid, kThreads, smem, stream>>>(p);
-      break;
-    case 2:
-      RecurrentStepKernel<T, 2><<<grid, kThreads, smem, stream>>>(p);
-      break;
-    case 3:
-      RecurrentStepKernel<T, 3><<<grid, kThreads, smem, stream>>>(p);
-      break;
-    case 4:
-      RecurrentStepKernel<T, 4><<<grid, kThreads, smem, stream>>>(p);
-      break;
-    default:
-      return cudaErrorInvalidValue;
-  }
-  return cudaGetLastError();
+  return DispatchWidth<4>(static_cast<int>(p.width), [&](auto width) {
+    RecurrentStepKernel<T, decltype(width)::value><<<grid, kThreads, smem, stream>>>(p);
+    return cudaGetLastError();
+  });
 }
 
 }  // namespace
@@ -182,14 +171,14 @@ cudaError_t LaunchRecurrentStep(const RecurrentStepParams& p, cudaStream_t strea
   if ((p.dim / p.heads + 2 * kRowGroups * kOutputs) * 4 > 48 * 1024) {
     return cudaErrorInvalidConfiguration;
   }
-  switch (p.kind) {
-    case ScalarKind::kFloat32:
-      return LaunchTyped<float>(p, stream);
-    case ScalarKind::kBFloat16:
-      return LaunchTyped<__nv_bfloat16>(p, stream);
-    default:
-      return cudaErrorInvalidValue;
-  }
+  return DispatchScalar(p.kind, [&](auto t, auto) {
+    using T = typename decltype(t)::type;
+    if constexpr (std::is_same_v<T, double>) {
+      return cudaErrorInvalidValue;  // the decode step runs the model's dtypes only
+    } else {
+      return LaunchTyped<T>(p, stream);
+    }
+  });
 }
 
 }  // namespace griffin::kernels

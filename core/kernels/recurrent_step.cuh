@@ -15,7 +15,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/scan_workspace.cuh"
+#include "core/kernels/kernel_common.cuh"
 
 namespace griffin::kernels {
 

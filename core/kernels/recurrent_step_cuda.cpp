@@ -3,6 +3,7 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 
+#include "core/kernels/launch_check.h"
 #include "core/kernels/recurrent_step.cuh"
 #include "core/kernels/recurrent_step.h"
 #include "core/kernels/scan_workspace_alloc.h"
@@ -11,8 +12,7 @@ namespace griffin::detail {
 
 at::Tensor RecurrentStepCuda(const RecurrentStepTensors& t) {
   CheckRecurrentStepTensors(t);
-  TORCH_CHECK(t.u.is_cuda(), "recurrent step[cuda]: inputs must be on a CUDA device, got ",
-              t.u.device());
+  CheckOnCuda(t.u.is_cuda(), "recurrent step", t.u.device().str());
   const c10::cuda::CUDAGuard guard(t.u.device());
   const at::Tensor u = t.u.contiguous(), y = t.y_branch.contiguous();
   const at::Tensor positions = t.positions.contiguous();
@@ -46,9 +46,8 @@ at::Tensor RecurrentStepCuda(const RecurrentStepTensors& t) {
   p.heads = H;
   p.width = conv_w.size(0);
   p.kind = KernelScalarKind(u.scalar_type());
-  const cudaError_t err = kernels::LaunchRecurrentStep(p, at::cuda::getCurrentCUDAStream());
-  TORCH_CHECK(err == cudaSuccess, "recurrent step[cuda]: launch failed (batch ", B, ", dim ", p.dim,
-              ", heads ", H, "): ", cudaGetErrorString(err));
+  CheckLaunch(kernels::LaunchRecurrentStep(p, at::cuda::getCurrentCUDAStream()), "recurrent step",
+              c10::str("step (batch ", B, ", dim ", p.dim, ", heads ", H, ")"));
   return out;
 }
 

@@ -61,21 +61,8 @@ void CheckRgLruScanArgs(const RgLruScanArgs& a) {
 
 RgLruScanResult RgLruScan(const RgLruScanArgs& args, OpImpl impl) {
   CheckRgLruScanArgs(args);
-  switch (impl) {
-    case OpImpl::kReference:
-      return detail::RgLruScanReference(args);
-    case OpImpl::kCuda:
-#ifdef GRIFFIN_WITH_CUDA
-      TORCH_CHECK(args.x.is_cuda(), "rglru[cuda]: inputs must be on a CUDA device, got ",
-                  args.x.device());
-      return detail::RgLruScanCuda(args);
-#else
-      TORCH_CHECK(false,
-                  "rglru: implementation 'cuda' is not in this build (configured with "
-                  "GRIFFIN_CUDA=OFF)");
-#endif
-  }
-  TORCH_CHECK(false, "rglru: unknown implementation");
+  return CallImpl(impl, "rglru", &detail::RgLruScanReference,
+                  GRIFFIN_CUDA_OP(detail::RgLruScanCuda), args);
 }
 
 namespace detail {

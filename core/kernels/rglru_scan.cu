@@ -332,28 +332,16 @@ cudaError_t LaunchBackward(const RgLruBackwardParams& p, cudaStream_t stream) {
 
 cudaError_t LaunchRgLruForward(const RgLruForwardParams& p, cudaStream_t stream) {
   if (p.in.batch == 0 || p.in.dim == 0 || p.in.seq_len == 0) return cudaSuccess;
-  switch (p.in.kind) {
-    case ScalarKind::kFloat32:
-      return LaunchForward<float, float>(p, stream);
-    case ScalarKind::kBFloat16:
-      return LaunchForward<__nv_bfloat16, float>(p, stream);
-    case ScalarKind::kFloat64:
-      return LaunchForward<double, double>(p, stream);
-  }
-  return cudaErrorInvalidValue;
+  return DispatchScalar(p.in.kind, [&](auto t, auto acc) {
+    return LaunchForward<typename decltype(t)::type, typename decltype(acc)::type>(p, stream);
+  });
 }
 
 cudaError_t LaunchRgLruBackward(const RgLruBackwardParams& p, cudaStream_t stream) {
   if (p.in.batch == 0 || p.in.dim == 0 || p.in.seq_len == 0) return cudaSuccess;
-  switch (p.in.kind) {
-    case ScalarKind::kFloat32:
-      return LaunchBackward<float, float>(p, stream);
-    case ScalarKind::kBFloat16:
-      return LaunchBackward<__nv_bfloat16, float>(p, stream);
-    case ScalarKind::kFloat64:
-      return LaunchBackward<double, double>(p, stream);
-  }
-  return cudaErrorInvalidValue;
+  return DispatchScalar(p.in.kind, [&](auto t, auto acc) {
+    return LaunchBackward<typename decltype(t)::type, typename decltype(acc)::type>(p, stream);
+  });
 }
 
 }  // namespace griffin::kernels

@@ -5,6 +5,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include "core/kernels/launch_check.h"
 #include "core/kernels/rglru_scan.cuh"
 #include "core/kernels/rglru_scan.h"
 #include "core/kernels/scan_workspace_alloc.h"
@@ -45,11 +46,6 @@ struct Operands {
   at::ScalarType acc() const { return AccumulationType(x.scalar_type()); }
 };
 
-void Check(cudaError_t err, const char* what) {
-  TORCH_CHECK(err == cudaSuccess, "rglru[cuda]: ", what,
-              " launch failed: ", cudaGetErrorString(err));
-}
-
 struct ForwardOut {
   at::Tensor y, h_last, carries;
 };
@@ -70,7 +66,8 @@ ForwardOut RunForward(const Operands& o, const at::Tensor& gelu_gate) {
   if (T == 0) {  // no steps: the final state is the initial one
     out.h_last = o.h0.defined() ? o.h0.clone() : at::zeros_like(out.h_last);
   } else {
-    Check(kernels::LaunchRgLruForward(p, at::cuda::getCurrentCUDAStream()), "forward");
+    CheckLaunch(kernels::LaunchRgLruForward(p, at::cuda::getCurrentCUDAStream()), "rglru",
+                "forward");
   }
   out.carries = ws.carries();
   return out;
@@ -101,7 +98,8 @@ BackwardOut RunBackward(const Operands& o, const at::Tensor& carries, const at::
   p.grad_softplus_partial = partial.data_ptr();
   p.grad_h0 = o.h0.defined() ? out.grad_h0.data_ptr() : nullptr;
   p.workspace = ws.view();
-  Check(kernels::LaunchRgLruBackward(p, at::cuda::getCurrentCUDAStream()), "backward");
+  CheckLaunch(kernels::LaunchRgLruBackward(p, at::cuda::getCurrentCUDAStream()), "rglru",
+              "backward");
   // A fixed-shape ATen sum (no atomics): the same bits on every run.
   out.grad_softplus = partial.sum(at::IntArrayRef{0, 1}).narrow(0, 0, D);
   if (o.h0.defined() && T == 0) out.grad_h0.zero_();
@@ -137,6 +135,7 @@ class RgLruFunction : public torch::autograd::Function<RgLruFunction> {
 }  // namespace
 
 RgLruScanResult RgLruScanCuda(const RgLruScanArgs& a) {
+  CheckOnCuda(a.x.is_cuda(), "rglru", a.x.device().str());
   const c10::cuda::CUDAGuard guard(a.x.device());
   const at::Tensor h0 = a.h0.value_or(at::Tensor());
   const bool needs_grad =

@@ -9,8 +9,6 @@
 
 namespace griffin::kernels {
 
-enum class ScalarKind { kFloat32, kBFloat16, kFloat64 };
-
 struct ScanWorkspaceShape {
   int64_t chunks = 0, tiles = 0;
   int64_t padded_dim = 0;        // tiles x channels per tile

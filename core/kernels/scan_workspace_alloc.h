@@ -4,6 +4,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "core/kernels/kernel_common.cuh"
 #include "core/kernels/scan_workspace.cuh"
 
 namespace griffin::detail {

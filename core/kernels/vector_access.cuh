@@ -4,13 +4,9 @@
 
 #include <cstdint>
 
-#include "core/kernels/scan_workspace.cuh"
+#include "core/kernels/kernel_common.cuh"
 
 namespace griffin::kernels {
-
-inline int64_t ElementBytes(ScalarKind kind) {
-  return kind == ScalarKind::kBFloat16 ? 2 : kind == ScalarKind::kFloat32 ? 4 : 8;
-}
 
 inline bool VectorAligned(const void* p, int64_t batch_stride, int64_t seq_stride,
                           ScalarKind kind) {

@@ -2,7 +2,7 @@
 
 #include <ATen/ATen.h>
 
-#include "core/kernels/conv1d_op.h"
+#include "core/kernels/conv1d.h"
 #include "core/model/model_state.h"
 
 namespace griffin {

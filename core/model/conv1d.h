@@ -13,7 +13,7 @@ namespace griffin {
 // b: [L]. tail [B, W-1, L] and tail_pos [B, W-1] are read and replaced by the new tail.
 //   c[t] = b + sum_s m(t, s) * u[t - s] * w[W-1-s],
 //   m(t, s) = 1 iff none of the tokens t-s+1 .. t starts a document.
-// The convolution runs on `impl` (core/kernels/conv1d_op.h).
+// The convolution runs on `impl` (core/kernels/conv1d.h).
 at::Tensor CausalConv1d(const at::Tensor& u, const at::Tensor& positions, const at::Tensor& w,
                         const at::Tensor& b, at::Tensor& tail, at::Tensor& tail_pos,
                         OpImpl impl = OpImpl::kReference);

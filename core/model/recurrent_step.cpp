@@ -26,9 +26,7 @@ at::Tensor RecurrentStep(const at::Tensor& u, const at::Tensor& y_branch,
 #ifdef GRIFFIN_WITH_CUDA
       return detail::RecurrentStepCuda(t);
 #else
-      TORCH_CHECK(false,
-                  "recurrent step: implementation 'cuda' is not in this build (configured with "
-                  "GRIFFIN_CUDA=OFF)");
+      ThrowNotBuilt("recurrent step", impl);
 #endif
   }
   TORCH_CHECK(false, "recurrent step: unknown implementation");

@@ -8,7 +8,7 @@
 #include <tuple>
 #include <vector>
 
-#include "core/kernels/conv1d_op.h"
+#include "core/kernels/conv1d.h"
 #include "test_util.h"
 
 namespace griffin {

@@ -1,5 +1,5 @@
 // CPU tests of the Conv1D op: the reference against a per-element loop, and argument checks.
-#include "core/kernels/conv1d_op.h"
+#include "core/kernels/conv1d.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -1,3 +1,5 @@
+// Argument checks of the fused decode step (its reference, the composition of the Conv1D and
+// RG-LRU references, is core/model/recurrent_step.cpp, next to the decode state it updates).
 #include <ATen/ATen.h>
 
 #include "core/kernels/recurrent_step.h"

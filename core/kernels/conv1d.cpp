@@ -1,5 +1,5 @@
 // Argument checks, dispatch and the ATen reference of the Conv1D op.
-#include "core/kernels/conv1d_op.h"
+#include "core/kernels/conv1d.h"
 
 #include <ATen/ATen.h>
 
@@ -37,21 +37,8 @@ void CheckConv1dArgs(const Conv1dArgs& a) {
 
 at::Tensor Conv1dOp(const Conv1dArgs& args, OpImpl impl) {
   CheckConv1dArgs(args);
-  switch (impl) {
-    case OpImpl::kReference:
-      return detail::Conv1dReference(args);
-    case OpImpl::kCuda:
-#ifdef GRIFFIN_WITH_CUDA
-      TORCH_CHECK(args.u.is_cuda(), "conv1d[cuda]: inputs must be on a CUDA device, got ",
-                  args.u.device());
-      return detail::Conv1dCuda(args);
-#else
-      TORCH_CHECK(false,
-                  "conv1d: implementation 'cuda' is not in this build (configured with "
-                  "GRIFFIN_CUDA=OFF)");
-#endif
-  }
-  TORCH_CHECK(false, "conv1d: unknown implementation");
+  return CallImpl(impl, "conv1d", &detail::Conv1dReference, GRIFFIN_CUDA_OP(detail::Conv1dCuda),
+                  args);
 }
 
 namespace detail {
