@@ -55,10 +55,12 @@ if [[ "${GRIFFIN_SKIP_MICROBENCH:-0}" != 1 && "${GRIFFIN_SKIP_PEERS:-0}" != 1 ]]
   step "peers: install wheels, compile the CUDA peers in the background"
   mkdir -p "$PEERS_SITE"
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target "$PEERS_SITE" .deps/wheels/*.whl >>"$LOG" 2>&1 || echo "peer wheels did not install" | tee -a "$LOG"
-  export TORCH_EXTENSIONS_DIR=/tmp/griffin-peers-ext
+    --target "$PEERS_SITE" .deps/wheels/*.whl >>"$LOG" 2>&1 ||
+    echo "peer wheels did not install" | tee -a "$LOG"
+  # The same arch list here and in bench_peers' workers, or they rebuild the warp kernel.
+  export TORCH_EXTENSIONS_DIR=/tmp/griffin-peers-ext TORCH_CUDA_ARCH_LIST=9.0
   PYTHONPATH=$PEERS_SITE "$PY" scripts/bench_peers.py prepare --site "$PEERS_SITE" \
-    ${GRIFFIN_PEER_CONV_BUILD:+$(ls .deps/causal_conv1d-*.tar.gz | sed 's/^/--conv-src /')} \
+    $([[ "${GRIFFIN_PEER_CONV_BUILD:-0}" == 1 ]] && ls .deps/causal_conv1d-*.tar.gz | sed 's/^/--conv-src /') \
     >"$OUT/peers_prepare.log" 2>&1 &
   peers_prep=$!
 fi
@@ -107,8 +109,9 @@ if [[ "${GRIFFIN_SKIP_MICROBENCH:-0}" != 1 ]]; then
 fi
 
 # GRIFFIN_NCU="benchmark-regex kernel-regex": one Nsight Compute profile (speed of light, memory
-# workload, occupancy, warp stall reasons) of the first matching kernel launch inside the first
-# matching microbenchmark, as text in $OUT/ncu.txt (the evidence bench/README.md quotes).
+# workload, occupancy, warp stall reasons) of the second matching kernel launch (the first is the
+# benchmark's warm-up) in the matching microbenchmarks, as text in $OUT/ncu.txt (the evidence
+# bench/README.md quotes).
 if [[ -n "${GRIFFIN_NCU:-}" ]]; then
   read -r ncu_bench ncu_kernel <<<"$GRIFFIN_NCU"
   step "ncu: $ncu_kernel in $ncu_bench"

@@ -212,6 +212,7 @@ __device__ void PropagateCarry(const Links<Acc>& l, const BlockCoord& c, bool re
     __syncwarp();
     if (lane == 0) atomicExch(flags + c.chunk, kAggregate);
     const int64_t nearest = NearestInclusive(flags, c.chunk, l.chunks, reverse);
+    __syncwarp();  // one lane saw the flag; the whole warp reads the values behind it
     __threadfence();
     // Apply the maps in scan order from that inclusive value: the same operations, in the same
     // order, as a strict chain of inclusive values would do, so the result does not depend on

@@ -83,7 +83,8 @@ cudaError_t LaunchStaged(const LinearScanParams& p, const Links<Acc>& links, uns
                     vec};
   const auto kernel = ChunkedScanForwardStaged<Acc, Steps>;
   constexpr int smem = kStagedBytes<Steps>;
-  static_assert(smem <= 48 * 1024,
+  constexpr int static_smem = 2 * kWarps * kChannels * sizeof(Acc) + sizeof(int64_t);
+  static_assert(smem + static_smem <= 48 * 1024,
                 "a larger stage needs cudaFuncAttributeMaxDynamicSharedMemorySize");
   kernel<<<blocks, kThreads, smem, stream>>>(steps, static_cast<const Acc*>(p.h0),
                                              static_cast<Acc*>(p.h_last), links);

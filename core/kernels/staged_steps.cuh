@@ -26,21 +26,26 @@ template <int bytes>
 __device__ __forceinline__ void CopyAsync(void* smem, const void* gmem) {
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
   if constexpr (bytes == 32) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem) : "memory");
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst + 16),
-                 "l"(static_cast<const char*>(gmem) + 16));
+                 "l"(static_cast<const char*>(gmem) + 16)
+                 : "memory");
   } else if constexpr (bytes == 16) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem) : "memory");
   } else {
-    asm volatile("cp.async.ca.shared.global [%0], [%1], %2;\n" ::"r"(dst), "l"(gmem), "n"(bytes));
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2;\n" ::"r"(dst), "l"(gmem), "n"(bytes)
+                 : "memory");
   }
 }
-__device__ __forceinline__ void CommitAsync() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void CommitAsync() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
 // Waits until at most `pending` of this thread's committed groups are still in flight. A thread
 // that reads only the slots it copied itself needs no barrier after this.
 template <int pending>
 __device__ __forceinline__ void WaitAsync() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(pending));
+  // The "memory" clobbers keep the compiler from moving shared-memory reads above the wait.
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory");
 }
 
 // Whether a [batch, seq, dim] operand allows vector access of V elements: the base pointer aligned
