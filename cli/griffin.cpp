@@ -8,9 +8,11 @@
 
 #include "cli/commands.h"
 #include "cli/model_args.h"
+#include "core/runtime/cpu_math.h"
 #include "core/runtime/provenance.h"
 
 int main(int argc, char** argv) {
+  griffin::RequestReproducibleCpuMath();  // before anything touches MKL
   CLI::App app{"griffin: RecurrentGemma (Griffin) vs Gemma research and benchmarking harness"};
   app.set_version_flag("--version",
                        [] { return griffin::FormatProvenance(griffin::CollectProvenance()); });
