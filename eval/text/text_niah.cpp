@@ -199,11 +199,24 @@ TextNiahResult TextNiah::Measure(const LanguageModel& model, int64_t length, dou
               out.end());
     const std::string text = tokenizer_.Decode(out);
     r.outputs.push_back(text);
-    r.correct += text.find(t.answer) != std::string::npos;
+    r.correct += AnswerFound(text, t.answer);
     r.prompt_tokens += static_cast<double>(t.ids.size()) / static_cast<double>(o_.trials);
     ++r.trials;
   }
   return r;
+}
+
+bool AnswerFound(std::string_view output, std::string_view answer) {
+  if (answer.empty()) return false;
+  auto digit = [](char ch) { return ch >= '0' && ch <= '9'; };
+  for (size_t at = output.find(answer); at != std::string_view::npos;
+       at = output.find(answer, at + 1)) {
+    const size_t end = at + answer.size();
+    const bool open_left = at == 0 || !digit(output[at - 1]) || !digit(answer.front());
+    const bool open_right = end == output.size() || !digit(output[end]) || !digit(answer.back());
+    if (open_left && open_right) return true;
+  }
+  return false;
 }
 
 }  // namespace griffin::eval

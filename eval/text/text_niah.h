@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/io/tokenizer.h"
@@ -40,6 +41,10 @@ struct TextNiahResult {
   double prompt_tokens = 0;          // mean prompt length
   std::vector<std::string> outputs;  // the decoded continuation of every trial
 };
+
+// Whether `output` contains `answer` as a whole number: the digits are neither preceded nor
+// followed by another digit, so "1234567" is not found in "12345678" (a different number).
+bool AnswerFound(std::string_view output, std::string_view answer);
 
 class TextNiah {
  public:

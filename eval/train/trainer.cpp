@@ -232,7 +232,7 @@ EvalRecord Trainer::EvaluateOn(const SyntheticTask& task) const {
   const c10::NoGradGuard no_grad;
   const std::unique_ptr<Model> model = Snapshot();
   double loss = 0.0;
-  int64_t right = 0, scored = 0, examples_right = 0, examples = 0;
+  RecallCounts counts;
   for (int64_t k = 0; k < o_.eval_batches; ++k) {
     const TaskBatch batch = task.Batch(o_.batch, o_.seed + 1, k);
     const int64_t B = batch.inputs.size(0), L = batch.inputs.size(1);
@@ -242,22 +242,36 @@ EvalRecord Trainer::EvaluateOn(const SyntheticTask& task) const {
         model->ForwardRows(batch.inputs, PositionRows(B, 0, L), *state, rows.rows);
     const at::Tensor targets = rows.targets.to(device_);
     loss += at::cross_entropy_loss(logits, targets).item<double>();
-    const at::Tensor hit = logits.argmax(-1).eq(targets).to(at::kCPU);
-    right += hit.sum().item<int64_t>();
-    scored += rows.rows.numel();
-    // An example is right when every scored position is: count its misses.
-    const at::Tensor misses =
-        at::zeros({B}, at::kLong)
-            .index_add_(0, at::floor_divide(rows.rows, L), hit.logical_not().to(at::kLong));
-    examples_right += misses.eq(0).sum().item<int64_t>();
-    examples += B;
+    const RecallCounts c = CountRecall(logits, targets, rows.rows, B, L);
+    counts.right += c.right;
+    counts.scored += c.scored;
+    counts.examples_right += c.examples_right;
+    counts.examples += c.examples;
   }
   EvalRecord r;
   r.step = static_cast<int64_t>(steps_.size());
   r.loss = loss / static_cast<double>(o_.eval_batches);
-  r.token_accuracy = scored > 0 ? static_cast<double>(right) / static_cast<double>(scored) : 0.0;
-  r.example_accuracy = static_cast<double>(examples_right) / static_cast<double>(examples);
+  r.token_accuracy = counts.scored > 0
+                         ? static_cast<double>(counts.right) / static_cast<double>(counts.scored)
+                         : 0.0;
+  r.example_accuracy =
+      static_cast<double>(counts.examples_right) / static_cast<double>(counts.examples);
   return r;
+}
+
+RecallCounts CountRecall(const at::Tensor& logits, const at::Tensor& targets,
+                         const at::Tensor& rows, int64_t batch, int64_t seq_len) {
+  const at::Tensor hit = logits.argmax(-1).eq(targets).to(at::kCPU);
+  // An example is right when every scored position is: count its misses.
+  const at::Tensor misses = at::zeros({batch}, at::kLong)
+                                .index_add_(0, at::floor_divide(rows.to(at::kCPU), seq_len),
+                                            hit.logical_not().to(at::kLong));
+  RecallCounts c;
+  c.right = hit.sum().item<int64_t>();
+  c.scored = rows.numel();
+  c.examples_right = misses.eq(0).sum().item<int64_t>();
+  c.examples = batch;
+  return c;
 }
 
 std::string Trainer::Fingerprint() const {

@@ -73,6 +73,17 @@ struct EvalRecord {
   double example_accuracy = 0;  // examples with every answer token right
 };
 
+// What one evaluation batch scores: greedy predictions at the scored positions against their
+// targets. `rows` are the scored positions as flat indices into [batch, seq_len] (ascending, as
+// the tasks make them), `logits` [rows, vocab] and `targets` [rows] theirs. An example is right
+// when every one of its scored positions is; an example with none scored counts as right.
+struct RecallCounts {
+  int64_t right = 0, scored = 0;             // answer tokens
+  int64_t examples_right = 0, examples = 0;  // whole examples
+};
+RecallCounts CountRecall(const at::Tensor& logits, const at::Tensor& targets,
+                         const at::Tensor& rows, int64_t batch, int64_t seq_len);
+
 struct TrainSummary {
   int64_t steps_done = 0;
   bool reached_target = false;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/io/tokenizer.h"
 #include "test_util.h"
 
@@ -35,8 +37,11 @@ TEST_F(TextNiahTest, PromptsHaveTheLengthTheNeedleAndTheDepth) {
       EXPECT_LE(static_cast<int64_t>(t.ids.size()), length);
       EXPECT_GE(static_cast<int64_t>(t.ids.size()), length - 400) << "within a sentence or two";
       EXPECT_EQ(t.ids.front(), tokenizer_.bos_id());
-      const std::string needle = tokenizer_.Decode(
-          std::vector<int64_t>(t.ids.begin() + t.needle_at, t.ids.begin() + t.needle_at + 120));
+      // Up to 120 tokens from the needle on; at depth 1 fewer remain (reading past the end of
+      // ids once decoded whatever lay after the vector, and failed when that was no token id).
+      const int64_t end = std::min<int64_t>(t.needle_at + 120, static_cast<int64_t>(t.ids.size()));
+      const std::string needle =
+          tokenizer_.Decode(std::vector<int64_t>(t.ids.begin() + t.needle_at, t.ids.begin() + end));
       EXPECT_EQ(needle.rfind("The special magic number for ", 0), 0u) << needle;
       EXPECT_NE(needle.find(t.answer), std::string::npos);
       EXPECT_EQ(t.answer.size(), 7u);
@@ -83,6 +88,19 @@ TEST_F(TextNiahTest, RunsOnTheFixture) {
   EXPECT_LE(r.correct, 2);
   EXPECT_EQ(r.outputs.size(), 2u);
   EXPECT_GT(r.prompt_tokens, 300);
+}
+
+// The needle's value must come back as the same number, not inside a longer one.
+TEST(TextNiahScore, FindsTheValueAsAWholeNumber) {
+  EXPECT_TRUE(AnswerFound("The special magic number is 1234567.", "1234567"));
+  EXPECT_TRUE(AnswerFound("1234567", "1234567"));
+  EXPECT_TRUE(AnswerFound("number:1234567\n", "1234567"));
+  EXPECT_TRUE(AnswerFound("12345678 and then 1234567", "1234567"));  // a later whole match
+  EXPECT_FALSE(AnswerFound("12345678", "1234567"));
+  EXPECT_FALSE(AnswerFound("01234567", "1234567"));
+  EXPECT_FALSE(AnswerFound("123 4567", "1234567"));
+  EXPECT_FALSE(AnswerFound("", "1234567"));
+  EXPECT_FALSE(AnswerFound("anything", ""));
 }
 
 TEST_F(TextNiahTest, BadOptionsAreClear) {

@@ -151,6 +151,30 @@ TEST(Trainer, KilledRunResumesToTheSameWeights) {
   paths::RemoveTree(dir);
 }
 
+// Recall scoring on crafted predictions, counted by hand: 3 examples of 4 positions; example 0
+// scores positions 1 and 3 (both predicted right), example 1 position 1 (wrong), example 2
+// positions 1 and 2 (right, wrong): 3 of 5 tokens and 1 of 3 examples are right.
+TEST(RecallScore, CountsTokensAndWholeExamples) {
+  const int64_t B = 3, L = 4, V = 5;
+  const at::Tensor rows = at::tensor({1, 3, 5, 9, 10}, at::kLong);
+  const at::Tensor targets = at::tensor({2, 4, 1, 0, 3}, at::kLong);
+  const std::vector<int64_t> predicted = {2, 4, 3, 0, 1};
+  at::Tensor logits = at::zeros({5, V});
+  for (int64_t i = 0; i < 5; ++i) logits[i][predicted[i]] = 1.0;
+  const RecallCounts c = CountRecall(logits, targets, rows, B, L);
+  EXPECT_EQ(c.right, 3);
+  EXPECT_EQ(c.scored, 5);
+  EXPECT_EQ(c.examples_right, 1);
+  EXPECT_EQ(c.examples, 3);
+  // Every prediction right: every example right; none: no example right.
+  const at::Tensor all = at::one_hot(targets, V).to(at::kFloat);
+  EXPECT_EQ(CountRecall(all, targets, rows, B, L).examples_right, 3);
+  const at::Tensor none = at::one_hot((targets + 1) % V, V).to(at::kFloat);
+  const RecallCounts n = CountRecall(none, targets, rows, B, L);
+  EXPECT_EQ(n.right, 0);
+  EXPECT_EQ(n.examples_right, 0);
+}
+
 TEST(Trainer, BadOptionsAreClear) {
   TrainOptions o = Tiny();
   o.lr = 0;
