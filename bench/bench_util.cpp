@@ -29,12 +29,15 @@ std::vector<Shape> ShapeGrid(bool cuda, int live_tensors) {
       cuda ? std::vector<int64_t>{1, 8, 64} : std::vector<int64_t>{1};
   const std::vector<int64_t> lengths =
       cuda ? std::vector<int64_t>{1, 2048, 16384, 131072} : std::vector<int64_t>{2048};
-  const int64_t budget = (live_tensors <= 4 ? int64_t{2} : int64_t{1}) << 30;
+  // Each tensor at most 2 GiB and all of them at most 24 GiB: the H200 holds 139 GiB, and the
+  // backward's 8 tensors at 8 x 16384 x 2560 fp32 (1.3 GB each) are a shape the peers are timed at.
+  const int64_t per_tensor = int64_t{2} << 30, all = int64_t{24} << 30;
   for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
     for (int64_t b : batches) {
       for (int64_t t : lengths) {
         for (int64_t d : {2560, 4096}) {
-          if (b * t * d * static_cast<int64_t>(at::elementSize(dtype)) > budget) continue;
+          const int64_t bytes = b * t * d * static_cast<int64_t>(at::elementSize(dtype));
+          if (bytes > per_tensor || bytes * live_tensors > all) continue;
           shapes.push_back({b, t, d, dtype});
         }
       }

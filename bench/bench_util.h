@@ -26,7 +26,7 @@ struct Shape {
 
 // B in {1, 8, 64} x T in {1, 2048, 16384, 131072} x D in {2560, 4096}, fp32 and bf16 on a GPU
 // (one small shape on CPU), leaving out shapes whose `live_tensors` [B, T, D] tensors would not
-// fit comfortably (each under 2 GiB).
+// fit comfortably (each at most 2 GiB, all of them at most 24 GiB).
 std::vector<Shape> ShapeGrid(bool cuda, int live_tensors);
 
 // Seconds taken by one call of `fn` on `device`, after flushing L2 (CUDA) first.
