@@ -112,13 +112,16 @@ TEST(RecurrentStepCudaDeterminism, BitwiseRepeatable) {
   std::vector<at::Tensor> runs;
   for (int run = 0; run < 2; ++run) {
     RecurrentState s = Copy(c.state);
-    std::vector<at::Tensor> outs;
+    // Every step's output (not only the first's), then the state and conv tail they leave.
+    std::vector<at::Tensor> all;
     for (size_t t = 0; t < c.u.size(); ++t) {
-      outs.push_back(RecurrentStep(c.u[t], c.y[t], c.positions[t], c.w, s, OpImpl::kCuda));
+      all.push_back(RecurrentStep(c.u[t], c.y[t], c.positions[t], c.w, s, OpImpl::kCuda)
+                        .flatten()
+                        .to(at::kFloat));
     }
-    outs.push_back(s.rnn);
-    runs.push_back(
-        at::cat({at::cat(outs.front().flatten(), 0).to(at::kFloat), outs.back().flatten()}));
+    all.push_back(s.rnn.flatten());
+    all.push_back(s.conv.flatten().to(at::kFloat));
+    runs.push_back(at::cat(all));
   }
   EXPECT_TRUE(at::equal(runs[0], runs[1]));
 }
