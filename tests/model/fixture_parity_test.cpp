@@ -143,7 +143,8 @@ TEST_P(FixtureParity, HooksNameEveryLayer) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureParity,
-                         ::testing::Values("tiny-recurrentgemma", "tiny-gemma"),
+                         ::testing::Values("tiny-recurrentgemma", "tiny-recurrentgemma-deepmind",
+                                           "tiny-gemma"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& ch : n)
