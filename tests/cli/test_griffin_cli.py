@@ -133,6 +133,20 @@ def check_bad_input(fixture, tmp):
         check(r.returncode != 0 and needle in (r.stderr + r.stdout),
               f"{' '.join(args[:1] + args[-2:])}: non-zero exit naming '{needle}'")
     check(not os.path.exists(bad), "a failed run leaves no result file")
+    # Memory that cannot be had (3.2 TB of prompt ids; 7.7 TB of embedding) is one line and exit
+    # code 1, not an abort (the bench aborted with 134 until 2026-12-01).
+    for args, asked in [
+        (["bench", "--checkpoint", "preset:tiny-gemma", "--prompt", "400000000000", "--decode", "2"],
+         "3200000000000 bytes"),
+        (["generate", "--checkpoint", "preset:tiny-gemma,vocab_size=20000000000", "--ids", "2,5",
+          "--max-new-tokens", "2"], "7680000000000 bytes"),
+    ]:
+        r = run(*args)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 1 and len(lines) == 1 and "can't allocate memory" in lines[0] and
+              asked in lines[0],
+              f"{args[0]} out of memory: exit 1 and one line naming {asked} "
+              f"(got {r.returncode}: {r.stderr.strip()[-200:]})")
 
 
 with tempfile.TemporaryDirectory() as tmp:
