@@ -2,7 +2,8 @@
 """Times every public peer of the project's kernels with griffin_microbench's method and shapes,
 and writes one table: griffin against each peer, time ratio per shape and dtype.
 
-  bench_peers.py run --griffin microbench.json --out peers.json --table peers.md [--peers DIR]
+  bench_peers.py run --griffin microbench.json --out peers.json --table peers.md
+      [--peers NAME,...] [--ops OP,...]
   bench_peers.py table --griffin microbench.json --peers-json peers.json   (redraw the table)
   bench_peers.py prepare --site DIR [--conv-src causal_conv1d-1.6.1.tar.gz]  (compile the CUDA
       peers for sm_90 into DIR, which must be on PYTHONPATH; device-run.sh runs it beside the build)
@@ -26,7 +27,6 @@ else torch's cuDNN depthwise conv1d, and the table says which ran.
 """
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -35,7 +35,8 @@ import time
 COPY_CEILING_GBPS = 4250.0  # the H200's measured copy ceiling (bench/README.md)
 REPEATS = 20
 
-# The shapes of issue 21's targets (B, T, D); all are in griffin_microbench's grid.
+# The shapes the kernels' targets are set at (bench/README.md), (B, T, D); all are in
+# griffin_microbench's grid.
 SHAPES = [(1, 16384, 2560), (8, 16384, 2560), (64, 2048, 4096), (1, 131072, 4096)]
 DTYPES = ["f32", "bf16"]
 
