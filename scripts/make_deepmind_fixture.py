@@ -13,9 +13,10 @@ own initialisation from seed 0, every tensor then moved by N(0, 0.1) so that no 
 zero (a mapping that swapped two of them would otherwise go unseen), and the blocks' output
 projections scaled by 3 so that the blocks, not the tied embedding, pick the next token: with the
 package's initialisation alone the greedy continuation was one token repeated; with these, 26 of
-its 28 ids differ, and bf16 stays at 2.2e-2 of the fp32 logits (the parity test allows 3e-2). Reference outputs, float32 on the CPU: logits of the same two
-36-token sequences as tiny-recurrentgemma, and 28 greedy tokens after a 16-token prompt decoded
-through the package's cache.
+its 28 ids are distinct, and bf16 stays at 2.2e-2 of the fp32 logits (the parity test allows
+3e-2). Reference outputs, float32 on the CPU: logits of the same two 36-token sequences as
+tiny-recurrentgemma, and 28 greedy tokens after a 16-token prompt decoded through the package's
+cache.
 """
 import json
 import os

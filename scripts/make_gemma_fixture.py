@@ -9,7 +9,7 @@ The config is the committed config.json. Weights, seed 0: N(0, --std) for every 
 for the norms, the blocks' output projections (o_proj, down_proj) then scaled by --block-scale so
 that the blocks, not the tied embedding, pick the next token. The first fixture (2026-11-28, about
 N(0, 0.054) and x8) continued greedily with one token repeated (346 x 26, then 379 x 2), which
-checks little; with 0.12 and x8, 23 of the 28 ids differ and bf16 stays at 1.8e-2 of the fp32
+checks little; with 0.12 and x8, 23 of the 28 ids are distinct and bf16 stays at 1.8e-2 of the fp32
 logits (the parity test allows 3e-2; 0.2 and x4 gave 25 distinct ids but 3.1e-2). Reference
 outputs: logits of the two 36-token sequences in reference.safetensors' input_ids, and 28 greedy
 tokens after its 16-token prompt (generate(), no sampling).
