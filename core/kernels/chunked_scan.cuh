@@ -304,6 +304,33 @@ __device__ __forceinline__ void StoreWarpAggregate(const Acc (&a)[kSteps][kVec],
   }
 }
 
+// Run by warp 0 of a forward chunk once every warp's aggregate is in (s_a, s_h): composes them,
+// takes the carry into the chunk through the look-back (h0, or zero, before the first chunk),
+// leaves in s_h the state entering each warp's steps, and writes h_last [batch, dim] (either may be
+// null) from the sequence's last chunk.
+template <typename Acc>
+__device__ __forceinline__ void CarryIntoWarps(const Links<Acc>& links, const BlockCoord& c,
+                                               Acc (*s_a)[kChannels], Acc (*s_h)[kChannels],
+                                               const Acc* h0, Acc* h_last, int64_t dim,
+                                               int64_t d0) {
+  const int lane = threadIdx.x & 31;
+  Acc A[kVec], H[kVec], start[kVec], carry[kVec];
+  ComposeWarps(s_a, s_h, /*reverse=*/false, A, H);
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) {
+    start[v] = h0 != nullptr && d0 + v < dim ? h0[c.b * dim + d0 + v] : Acc(0);
+  }
+  PropagateCarry(links, c, /*reverse=*/false, A, H, start, carry);
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) {
+    const int ch = lane * kVec + v;
+    for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry[v] + s_h[w][ch];
+    if (c.chunk == links.chunks - 1 && h_last != nullptr && d0 + v < dim) {
+      h_last[c.b * dim + d0 + v] = A[v] * carry[v] + H[v];
+    }
+  }
+}
+
 // The forward chunked scan over any Source of steps. Source provides seq_len, dim, h0 and h_last
 // (Acc*, [batch, dim], either may be null), Load(b, t, d0, a, x) giving step t's map
 // h -> a h + x for the kVec channels at d0 (t < seq_len; channels past dim read as the identity
@@ -323,23 +350,7 @@ __global__ void __launch_bounds__(kThreads, 2) ChunkedScanForward(Source src, Li
   LoadSteps(src, c.b, t0, d0, a, x);
   StoreWarpAggregate(a, x, s_a[warp], s_h[warp]);
   __syncthreads();
-  if (warp == 0) {
-    Acc A[kVec], H[kVec], start[kVec], carry[kVec];
-    ComposeWarps(s_a, s_h, /*reverse=*/false, A, H);
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) {
-      start[v] = src.h0 != nullptr && d0 + v < src.dim ? src.h0[c.b * src.dim + d0 + v] : Acc(0);
-    }
-    PropagateCarry(links, c, /*reverse=*/false, A, H, start, carry);
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) {
-      const int ch = lane * kVec + v;
-      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry[v] + s_h[w][ch];
-      if (c.chunk == links.chunks - 1 && src.h_last != nullptr && d0 + v < src.dim) {
-        src.h_last[c.b * src.dim + d0 + v] = A[v] * carry[v] + H[v];
-      }
-    }
-  }
+  if (warp == 0) CarryIntoWarps(links, c, s_a, s_h, src.h0, src.h_last, src.dim, d0);
   __syncthreads();
   Acc h[kVec];
 #pragma unroll
@@ -399,23 +410,7 @@ __global__ void __launch_bounds__(kThreads, 4)
     }
   }
   __syncthreads();
-  if (warp == 0) {
-    Acc A[kVec], H[kVec], start[kVec], carry[kVec];
-    ComposeWarps(s_a, s_h, /*reverse=*/false, A, H);
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) {
-      start[v] = h0 != nullptr && d0 + v < steps.dim ? h0[c.b * steps.dim + d0 + v] : Acc(0);
-    }
-    PropagateCarry(links, c, /*reverse=*/false, A, H, start, carry);
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) {
-      const int ch = lane * kVec + v;
-      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry[v] + s_h[w][ch];
-      if (c.chunk == links.chunks - 1 && h_last != nullptr && d0 + v < steps.dim) {
-        h_last[c.b * steps.dim + d0 + v] = A[v] * carry[v] + H[v];
-      }
-    }
-  }
+  if (warp == 0) CarryIntoWarps(links, c, s_a, s_h, h0, h_last, steps.dim, d0);
   __syncthreads();
   Acc h[kVec];
 #pragma unroll
