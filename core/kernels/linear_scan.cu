@@ -42,10 +42,7 @@ struct RegisterSteps {
 
 template <typename T, typename Acc>
 cudaError_t LaunchInRegisters(const LinearScanParams& p, const Links<Acc>& links, unsigned blocks,
-                              cudaStream_t stream) {
-  const bool vec = VectorAligned(p.a, p.a_batch_stride, p.a_seq_stride, p.kind) &&
-                   VectorAligned(p.x, p.x_batch_stride, p.x_seq_stride, p.kind) &&
-                   VectorAligned(p.y, p.y_batch_stride, p.y_seq_stride, p.kind);
+                              bool vec, cudaStream_t stream) {
   const RegisterSteps<T, Acc> src{static_cast<const T*>(p.a),
                                   static_cast<const T*>(p.x),
                                   static_cast<T*>(p.y),
@@ -69,12 +66,8 @@ cudaError_t LaunchInRegisters(const LinearScanParams& p, const Links<Acc>& links
 // H200 (1 x 16384 x 2560: 116 us against 257 us).
 template <typename T, typename Acc>
 cudaError_t LaunchStaged(const LinearScanParams& p, const Links<Acc>& links, unsigned blocks,
-                         cudaStream_t stream) {
+                         bool vec, cudaStream_t stream) {
   using Steps = staged::PlainSteps<T, Acc, kVec>;
-  constexpr int64_t align = sizeof(T) * kVec < 16 ? sizeof(T) * kVec : 16;
-  const bool vec = staged::Aligned(p.a, p.a_batch_stride, p.a_seq_stride, kVec, align) &&
-                   staged::Aligned(p.x, p.x_batch_stride, p.x_seq_stride, kVec, align) &&
-                   staged::Aligned(p.y, p.y_batch_stride, p.y_seq_stride, kVec, align);
   const Steps steps{{static_cast<const T*>(p.a), p.a_batch_stride, p.a_seq_stride},
                     {static_cast<const T*>(p.x), p.x_batch_stride, p.x_seq_stride},
                     {static_cast<T*>(p.y), p.y_batch_stride, p.y_seq_stride},
@@ -96,10 +89,14 @@ cudaError_t Launch(const LinearScanParams& p, cudaStream_t stream) {
   const Links<Acc> links = MakeLinks<Acc>(p.workspace, p.batch, p.seq_len, p.dim);
   const int64_t blocks = p.batch * links.tiles * links.chunks;
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  // Every operand aligned for one vector of kVec elements: both kernels' vector path.
+  const bool vec = VectorAligned(p.a, p.a_batch_stride, p.a_seq_stride, p.kind) &&
+                   VectorAligned(p.x, p.x_batch_stride, p.x_seq_stride, p.kind) &&
+                   VectorAligned(p.y, p.y_batch_stride, p.y_seq_stride, p.kind);
   if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    return LaunchStaged<T, Acc>(p, links, static_cast<unsigned>(blocks), stream);
+    return LaunchStaged<T, Acc>(p, links, static_cast<unsigned>(blocks), vec, stream);
   } else {
-    return LaunchInRegisters<T, Acc>(p, links, static_cast<unsigned>(blocks), stream);
+    return LaunchInRegisters<T, Acc>(p, links, static_cast<unsigned>(blocks), vec, stream);
   }
 }
 

@@ -48,14 +48,6 @@ __device__ __forceinline__ void WaitAsync() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory");
 }
 
-// Whether a [batch, seq, dim] operand allows vector access of V elements: the base pointer aligned
-// to `align` bytes (the vector, at most 16) and both outer strides whole vectors (host side).
-inline bool Aligned(const void* p, int64_t batch_stride, int64_t seq_stride, int64_t v,
-                    int64_t align) {
-  return reinterpret_cast<uintptr_t>(p) % align == 0 && batch_stride % v == 0 &&
-         seq_stride % v == 0;
-}
-
 // A [batch, seq, dim] operand with channel stride 1.
 template <typename T>
 struct Operand {
@@ -71,7 +63,7 @@ struct PlainSteps {
   Operand<const T> a, x;
   Operand<T> y;
   int64_t seq_len, dim;
-  bool vec;       // every operand aligned for V-element vectors (host side)
+  bool vec;       // every operand aligned for V-element vectors (VectorAligned, host side)
   int valid = 0;  // this thread's channels that exist (after Bind)
 
   struct Raw {
