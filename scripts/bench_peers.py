@@ -41,13 +41,19 @@ SHAPES = [(1, 16384, 2560), (8, 16384, 2560), (64, 2048, 4096), (1, 131072, 4096
 DTYPES = ["f32", "bf16"]
 
 # op -> (griffin microbenchmark name(s) whose medians add up to the op, bytes per element in units
-# of the dtype's size, or 0 where no single byte count applies)
+# of the dtype's size, or 0 where no single byte count applies). Forward + backward of the plain
+# scan: the forward's 3 tensors and the backward's 5 (a, x, dL/dy read; dL/da, dL/dx written).
 OPS = {
     "scan_fwd": (["LinearScan"], 3),
-    "scan_fwd_bwd": (["RgLruForward", "RgLruBackward"], 0),
+    "scan_fwd_bwd": (["LinearScan", "LinearScanBackward"], 8),
+    "rglru_fwd_bwd": (["RgLruForward", "RgLruBackward"], 0),
     "conv1d_fwd": (["Conv1dForward"], 2),
     "conv1d_bwd": (["Conv1dBackward"], 3),
 }
+
+# Ops with no peer of their own, compared with another op's peer times: the RG-LRU (gates
+# in-kernel) forward + backward against each peer's plain scan forward + backward.
+COMPARED_WITH = {"rglru_fwd_bwd": "scan_fwd_bwd"}
 
 # peer -> ops it provides
 PEERS = {
@@ -382,14 +388,18 @@ def table(medians, context, rows):
     by_op = {}
     for r in rows:
         by_op.setdefault(r["op"], []).append(r)
+    for op, source in COMPARED_WITH.items():
+        if source in by_op:
+            by_op[op] = [dict(r, op=op) for r in by_op[source]]
     for op, op_rows in by_op.items():
         # One column per peer; the header names what ran in its place (the Conv1D's cuDNN).
         peers = list(dict.fromkeys(r["peer"] for r in op_rows))
         ran = {p: next((r["impl"] for r in op_rows if r["peer"] == p and r.get("impl")), None)
                for p in peers}
         what = {"scan_fwd": "linear scan forward",
-                "scan_fwd_bwd": "forward + backward: griffin's RG-LRU (gates in-kernel) against "
-                                "each peer's plain scan",
+                "scan_fwd_bwd": "linear scan forward + backward (dL/da, dL/dx)",
+                "rglru_fwd_bwd": "forward + backward: griffin's RG-LRU (gates in-kernel) against "
+                                 "each peer's plain scan",
                 "conv1d_fwd": "Conv1D forward (width 4)",
                 "conv1d_bwd": "Conv1D backward (width 4)"}[op]
         lines += [f"### {what}", "",

@@ -11,7 +11,9 @@
 # GRIFFIN_NCU="bench-regex kernel-regex" (an Nsight Compute profile, see below),
 # GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_PEERS=1 (the public peers' table after the
 # microbenchmarks: scripts/bench_peers.py, needs .deps from fetch-device-deps; GRIFFIN_PEER_OPS=
-# scan_fwd,scan_fwd_bwd,conv1d_fwd,conv1d_bwd picks ops), GRIFFIN_SKIP_MODEL_BENCH=1,
+# scan_fwd,scan_fwd_bwd,conv1d_fwd,conv1d_bwd picks ops, GRIFFIN_PEERS="accelerated-scan
+# triton,fla chunk_hgrn" picks peers; rglru_fwd_bwd reuses scan_fwd_bwd's peer rows),
+# GRIFFIN_SKIP_MODEL_BENCH=1,
 # GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000),
 # GRIFFIN_MODEL_BENCH_SPECS="preset:ops[:eager|graph] ..." (ops: the scan and conv implementation;
 # default "gemma-2b:reference recurrentgemma-2b:cuda", eager decode),
@@ -103,6 +105,7 @@ if [[ "${GRIFFIN_SKIP_MICROBENCH:-0}" != 1 ]]; then
     tee -a "$LOG" <"$OUT/peers_prepare.log"
     PYTHONPATH=$PEERS_SITE "$PY" scripts/bench_peers.py run --griffin "$OUT/microbench.json" \
       --out "$OUT/peers.json" --table "$OUT/peers.md" ${GRIFFIN_PEER_OPS:+--ops $GRIFFIN_PEER_OPS} \
+      ${GRIFFIN_PEERS:+--peers "$GRIFFIN_PEERS"} \
       >>"$LOG" 2>&1 || status=1
     cat "$OUT/peers.md" >>"$OUT/summary.md"
   fi

@@ -425,4 +425,115 @@ __global__ void __launch_bounds__(kThreads, 4)
   }
 }
 
+// The backward of a chunked scan. For h_t = a_t h_{t-1} + b_t with g_t = dL/dh_t from the
+// outputs (plus, at the last step, dL/dh_last):
+//   dh_t = g_t + a_{t+1} dh_{t+1},  db_t = dh_t,  da_t = dh_t h_{t-1}.
+// The message m_t = a_t dh_t, what step t passes back to step t - 1, obeys m_t = a_t (g_t +
+// m_{t+1}): a scan with the same decays run from the last step, so it is chunked and carried like
+// the forward, with chunks taken from the last (TakeTicket(links, true), a fresh workspace).
+// h_{t-1} is not saved by the forward: each chunk replays it from the forward's inclusive value of
+// the chunk before (its saved carries), so the backward reads the forward's inputs again instead of
+// a full-precision copy of every state. The steps: LoadSteps (h_prev holds b_t), StatesBeforeSteps,
+// load g, MessageIntoWarp, then each op walks its warp's steps backwards from that message.
+
+// Run by the whole block, after LoadSteps put step t0 + s's map in (a[s], h_prev[s]). On return
+// h_prev[s] is h_{t-1}, the state before step t = t0 + s, replayed from the carry into this chunk:
+// the forward's inclusive value of the previous chunk (`carries`, [batch, chunks, tiles *
+// kChannels]), h0 (may be null: zero) for the first chunk. s_a and s_h are free again after the
+// next __syncthreads.
+template <typename Acc>
+__device__ __forceinline__ void StatesBeforeSteps(const Links<Acc>& links, const BlockCoord& c,
+                                                  Acc (*s_a)[kChannels], Acc (*s_h)[kChannels],
+                                                  const Acc* carries, const Acc* h0, int64_t dim,
+                                                  int64_t d0, const Acc (&a)[kSteps][kVec],
+                                                  Acc (&h_prev)[kSteps][kVec]) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t padded = links.tiles * kChannels;
+  StoreWarpAggregate(a, h_prev, s_a[warp], s_h[warp]);
+  __syncthreads();
+  if (warp == 0) {
+    Acc A[kVec], H[kVec];
+    ComposeWarps(s_a, s_h, /*reverse=*/false, A, H);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      Acc carry = Acc(0);
+      if (c.chunk > 0) {
+        carry = carries[(c.b * links.chunks + c.chunk - 1) * padded + d0 + v];
+      } else if (h0 != nullptr && d0 + v < dim) {
+        carry = h0[c.b * dim + d0 + v];
+      }
+      const int ch = lane * kVec + v;
+      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry + s_h[w][ch];
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) {
+    Acc h = s_h[warp][lane * kVec + v];
+#pragma unroll
+    for (int s = 0; s < kSteps; ++s) {
+      const Acc next = a[s][v] * h + h_prev[s][v];
+      h_prev[s][v] = h;
+      h = next;
+    }
+  }
+}
+
+// dL/dy of this thread's kSteps steps from t0 of a contiguous [batch, seq_len, dim] gradient;
+// zero past the sequence.
+template <typename T, typename Acc>
+__device__ __forceinline__ void LoadStepGrads(const T* grad, int64_t b, int64_t t0, int64_t d0,
+                                              int64_t seq_len, int64_t dim, bool vec,
+                                              Acc (&g)[kSteps][kVec]) {
+#pragma unroll
+  for (int s = 0; s < kSteps; ++s) {
+    if (t0 + s < seq_len) {
+      LoadVec(grad + (b * seq_len + t0 + s) * dim + d0, dim - d0, vec, Acc(0), g[s]);
+    } else {
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) g[s][v] = Acc(0);
+    }
+  }
+}
+
+// Run by the whole block once each thread holds its steps' decays a and output gradients g (zero
+// past the sequence). Returns in m the message entering this warp's last step from the right:
+// from the later steps of this chunk and, through the reverse look-back, from every later chunk;
+// `start` is the message into the sequence's last step (dL/dh_last, or zero).
+template <typename Acc>
+__device__ __forceinline__ void MessageIntoWarp(const Links<Acc>& links, const BlockCoord& c,
+                                                Acc (*s_a)[kChannels], Acc (*s_h)[kChannels],
+                                                const Acc (&a)[kSteps][kVec],
+                                                const Acc (&g)[kSteps][kVec],
+                                                const Acc (&start)[kVec], Acc (&m)[kVec]) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();  // everyone has read s_h before it is reused
+  // Each warp's map m_out = A m_in + H over its steps, walked from its last step.
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) {
+    Acc A = Acc(1), msg = Acc(0);
+#pragma unroll
+    for (int s = kSteps - 1; s >= 0; --s) {
+      msg = a[s][v] * (g[s][v] + msg);
+      A *= a[s][v];
+    }
+    s_a[warp][lane * kVec + v] = A;
+    s_h[warp][lane * kVec + v] = msg;
+  }
+  __syncthreads();
+  if (warp == 0) {
+    Acc A[kVec], H[kVec], carry[kVec];
+    ComposeWarps(s_a, s_h, /*reverse=*/true, A, H);
+    PropagateCarry(links, c, /*reverse=*/true, A, H, start, carry);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      const int ch = lane * kVec + v;
+      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry[v] + s_h[w][ch];
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) m[v] = s_h[warp][lane * kVec + v];
+}
+
 }  // namespace griffin::kernels::chunked

@@ -41,23 +41,28 @@ struct RegisterSteps {
 };
 
 template <typename T, typename Acc>
+RegisterSteps<T, Acc> MakeRegisterSteps(const LinearScanParams& p, bool vec) {
+  return {static_cast<const T*>(p.a),
+          static_cast<const T*>(p.x),
+          static_cast<T*>(p.y),
+          static_cast<const Acc*>(p.h0),
+          static_cast<Acc*>(p.h_last),
+          p.seq_len,
+          p.dim,
+          p.a_batch_stride,
+          p.a_seq_stride,
+          p.x_batch_stride,
+          p.x_seq_stride,
+          p.y_batch_stride,
+          p.y_seq_stride,
+          vec};
+}
+
+template <typename T, typename Acc>
 cudaError_t LaunchInRegisters(const LinearScanParams& p, const Links<Acc>& links, unsigned blocks,
                               bool vec, cudaStream_t stream) {
-  const RegisterSteps<T, Acc> src{static_cast<const T*>(p.a),
-                                  static_cast<const T*>(p.x),
-                                  static_cast<T*>(p.y),
-                                  static_cast<const Acc*>(p.h0),
-                                  static_cast<Acc*>(p.h_last),
-                                  p.seq_len,
-                                  p.dim,
-                                  p.a_batch_stride,
-                                  p.a_seq_stride,
-                                  p.x_batch_stride,
-                                  p.x_seq_stride,
-                                  p.y_batch_stride,
-                                  p.y_seq_stride,
-                                  vec};
-  ChunkedScanForward<Acc><<<blocks, kThreads, 0, stream>>>(src, links);
+  ChunkedScanForward<Acc>
+      <<<blocks, kThreads, 0, stream>>>(MakeRegisterSteps<T, Acc>(p, vec), links);
   return cudaGetLastError();
 }
 
@@ -84,20 +89,108 @@ cudaError_t LaunchStaged(const LinearScanParams& p, const Links<Acc>& links, uns
   return cudaGetLastError();
 }
 
+// Every operand of the forward aligned for one vector of kVec elements: the kernels' vector path.
+bool ForwardVectorAligned(const LinearScanParams& p) {
+  return VectorAligned(p.a, p.a_batch_stride, p.a_seq_stride, p.kind) &&
+         VectorAligned(p.x, p.x_batch_stride, p.x_seq_stride, p.kind) &&
+         VectorAligned(p.y, p.y_batch_stride, p.y_seq_stride, p.kind);
+}
+
 template <typename T, typename Acc>
 cudaError_t Launch(const LinearScanParams& p, cudaStream_t stream) {
   const Links<Acc> links = MakeLinks<Acc>(p.workspace, p.batch, p.seq_len, p.dim);
   const int64_t blocks = p.batch * links.tiles * links.chunks;
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  // Every operand aligned for one vector of kVec elements: both kernels' vector path.
-  const bool vec = VectorAligned(p.a, p.a_batch_stride, p.a_seq_stride, p.kind) &&
-                   VectorAligned(p.x, p.x_batch_stride, p.x_seq_stride, p.kind) &&
-                   VectorAligned(p.y, p.y_batch_stride, p.y_seq_stride, p.kind);
+  const bool vec = ForwardVectorAligned(p);
   if constexpr (std::is_same_v<T, __nv_bfloat16>) {
     return LaunchStaged<T, Acc>(p, links, static_cast<unsigned>(blocks), vec, stream);
   } else {
     return LaunchInRegisters<T, Acc>(p, links, static_cast<unsigned>(blocks), vec, stream);
   }
+}
+
+// The backward's gradients, all contiguous [batch, seq_len, dim] (states [batch, dim]).
+template <typename T, typename Acc>
+struct StepGradients {
+  const Acc* carries;
+  const T* grad_y;
+  const Acc* grad_h_last;
+  T* grad_a;
+  T* grad_x;
+  Acc* grad_h0;
+  bool vec;
+};
+
+// The reverse scan of dL/dh (chunked_scan.cuh), then dL/dx_t = dh_t and dL/da_t = dh_t h_{t-1}
+// walking each warp's steps backwards. Inputs stay in registers (a, the replayed states and dL/dy:
+// 3 x kSteps x kVec values a thread).
+template <typename T, typename Acc>
+__global__ void __launch_bounds__(kThreads, 2)
+    LinearScanBackwardKernel(RegisterSteps<T, Acc> fwd, StepGradients<T, Acc> grads,
+                             Links<Acc> links) {
+  __shared__ Acc s_a[kWarps][kChannels];
+  __shared__ Acc s_h[kWarps][kChannels];
+  const BlockCoord c = TakeTicket(links, /*reverse=*/true);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t d0 = c.tile * kChannels + lane * kVec;
+  const int64_t t0 = c.chunk * kChunk + warp * kSteps;
+  const int64_t seq_len = fwd.seq_len, dim = fwd.dim;
+
+  Acc a[kSteps][kVec], h_prev[kSteps][kVec], g[kSteps][kVec];
+  LoadSteps(fwd, c.b, t0, d0, a, h_prev);
+  StatesBeforeSteps(links, c, s_a, s_h, grads.carries, fwd.h0, dim, d0, a, h_prev);
+  LoadStepGrads(grads.grad_y, c.b, t0, d0, seq_len, dim, grads.vec, g);
+  Acc start[kVec], m[kVec];
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) {
+    const bool has = grads.grad_h_last != nullptr && d0 + v < dim;
+    start[v] = has ? grads.grad_h_last[c.b * dim + d0 + v] : Acc(0);
+  }
+  MessageIntoWarp(links, c, s_a, s_h, a, g, start, m);
+#pragma unroll
+  for (int s = kSteps - 1; s >= 0; --s) {
+    const int64_t t = t0 + s;
+    if (t >= seq_len) continue;
+    Acc da[kVec], dx[kVec];
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      dx[v] = g[s][v] + m[v];
+      da[v] = dx[v] * h_prev[s][v];
+      m[v] = a[s][v] * dx[v];
+    }
+    const int64_t off = (c.b * seq_len + t) * dim + d0;
+    StoreVec(grads.grad_a + off, dim - d0, grads.vec, da);
+    StoreVec(grads.grad_x + off, dim - d0, grads.vec, dx);
+  }
+  // m is now the message out of this warp's first step: for the sequence's first step, dL/dh0.
+  if (c.chunk == 0 && warp == 0 && grads.grad_h0 != nullptr) {
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      if (d0 + v < dim) grads.grad_h0[c.b * dim + d0 + v] = m[v];
+    }
+  }
+}
+
+template <typename T, typename Acc>
+cudaError_t LaunchBackward(const LinearScanBackwardParams& p, cudaStream_t stream) {
+  const LinearScanParams& f = p.fwd;
+  const Links<Acc> links = MakeLinks<Acc>(p.workspace, f.batch, f.seq_len, f.dim);
+  const int64_t blocks = f.batch * links.tiles * links.chunks;
+  if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  const bool fwd_vec = VectorAligned(f.a, f.a_batch_stride, f.a_seq_stride, f.kind) &&
+                       VectorAligned(f.x, f.x_batch_stride, f.x_seq_stride, f.kind);
+  const StepGradients<T, Acc> grads{static_cast<const Acc*>(p.carries),
+                                    static_cast<const T*>(p.grad_y),
+                                    static_cast<const Acc*>(p.grad_h_last),
+                                    static_cast<T*>(p.grad_a),
+                                    static_cast<T*>(p.grad_x),
+                                    static_cast<Acc*>(p.grad_h0),
+                                    VectorAligned(p.grad_y, f.seq_len * f.dim, f.dim, f.kind) &&
+                                        VectorAligned(p.grad_a, 0, 0, f.kind) &&
+                                        VectorAligned(p.grad_x, 0, 0, f.kind)};
+  LinearScanBackwardKernel<T, Acc><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(
+      MakeRegisterSteps<T, Acc>(f, fwd_vec), grads, links);
+  return cudaGetLastError();
 }
 
 }  // namespace
@@ -114,6 +207,15 @@ cudaError_t LaunchLinearScan(const LinearScanParams& p, cudaStream_t stream) {
   }
   return DispatchScalar(p.kind, [&](auto t, auto acc) {
     return Launch<typename decltype(t)::type, typename decltype(acc)::type>(p, stream);
+  });
+}
+
+cudaError_t LaunchLinearScanBackward(const LinearScanBackwardParams& p, cudaStream_t stream) {
+  const LinearScanParams& f = p.fwd;
+  if (f.batch == 0 || f.dim == 0) return cudaSuccess;
+  if (f.seq_len == 0) return cudaErrorInvalidValue;  // the wrapper's case: dL/dh0 = dL/dh_last
+  return DispatchScalar(f.kind, [&](auto t, auto acc) {
+    return LaunchBackward<typename decltype(t)::type, typename decltype(acc)::type>(p, stream);
   });
 }
 

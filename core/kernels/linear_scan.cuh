@@ -1,5 +1,7 @@
-// ATen-free interface of the linear-recurrence scan kernel:
+// ATen-free interface of the linear-recurrence scan kernels:
 //   h_t = a_t * h_{t-1} + x_t,   y_t = h_t   (h in fp32 whatever the input dtype; fp64 for fp64)
+// and its backward: from dL/dy (and dL/dh_last), dL/da_t = dh_t h_{t-1}, dL/dx_t = dh_t and
+// dL/dh0, where dh_t = dL/dy_t + a_{t+1} dh_{t+1} is a reverse scan (chunked_scan.cuh).
 // The ATen-facing wrapper (linear_scan_cuda.cpp) checks every argument before filling these.
 #pragma once
 
@@ -27,7 +29,20 @@ struct LinearScanParams {
   ScanWorkspace workspace;  // sized by ChunkedScanShape(batch, seq_len, dim)
 };
 
-// Enqueues the scan on `stream`; returns the launch error (cudaSuccess when it was enqueued).
+struct LinearScanBackwardParams {
+  LinearScanParams fwd;     // the forward's a, x, h0, shape and strides (y and h_last unused)
+  const void* carries;      // the forward workspace's inclusive values [batch, chunks, padded_dim]
+  const void* grad_y;       // [batch, seq_len, dim] contiguous, element type `kind`
+  const void* grad_h_last;  // [batch, dim] accumulation type, or nullptr (no gradient)
+  void* grad_a;             // [batch, seq_len, dim] contiguous, element type `kind`
+  void* grad_x;             // [batch, seq_len, dim] contiguous, element type `kind`
+  void* grad_h0;            // [batch, dim] accumulation type, or nullptr (not wanted)
+  ScanWorkspace workspace;  // a fresh one: the backward scan runs from the last chunk
+};
+
+// Enqueue the scan or its backward on `stream`; return the launch error (cudaSuccess when it was
+// enqueued). The backward needs seq_len > 0 (the wrapper handles an empty sequence).
 cudaError_t LaunchLinearScan(const LinearScanParams& params, cudaStream_t stream);
+cudaError_t LaunchLinearScanBackward(const LinearScanBackwardParams& params, cudaStream_t stream);
 
 }  // namespace griffin::kernels

@@ -4,6 +4,9 @@
 // dtype and device. The state is float32 (float64 for float64 input), never bf16: bf16 would
 // round decays above ~0.998 to 1.0. Returns y in the dtype of x and the final state
 // [batch, dim], so a long prefill can be chunked and decoding can continue from it.
+// Both implementations are differentiable in a, x and h0, through y and h_last: the reference by
+// autograd over its steps, the CUDA one by its backward kernel (a reverse chunked scan that
+// replays the states from the forward's chunk carries).
 #pragma once
 
 #include <ATen/core/Tensor.h>

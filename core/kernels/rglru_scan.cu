@@ -159,10 +159,8 @@ __device__ __forceinline__ Acc SqrtBoundDerivative(Acc u) {
   return Acc(0.5) / Sqrt(u > floor ? u : floor);
 }
 
-// Backward of h_t = a_t h_{t-1} + b_t given dL/dh_t = g_t (plus what flows back from t+1):
-//   dh_t = g_t + a_{t+1} dh_{t+1},  db_t = dh_t,  da_t = dh_t h_{t-1},
-// a reverse scan of the "message" m_t = a_t dh_t, chunked like the forward (carries flow from the
-// last chunk to the first). h_{t-1} is recomputed from the forward's carry at each chunk start.
+// The backward as a chunked reverse scan of dL/dh (chunked_scan.cuh: StatesBeforeSteps and
+// MessageIntoWarp), then the gates' gradients step by step.
 template <typename T, typename Acc>
 __global__ void __launch_bounds__(kThreads, 2)
     RgLruBackwardKernel(BackwardArgs<T, Acc> p, Links<Acc> links) {
@@ -175,79 +173,20 @@ __global__ void __launch_bounds__(kThreads, 2)
   const int64_t seq_len = p.in.seq_len, dim = p.in.dim;
   const int64_t padded = links.tiles * kChannels;
 
-  // 1. Decays and normalised inputs (h_prev holds b_t for now), and each warp's aggregate.
+  // 1. Decays and normalised inputs (h_prev holds b_t for now), then the states before each step.
   Acc a[kSteps][kVec], h_prev[kSteps][kVec];
   LoadSteps(p.fwd, c.b, t0, d0, a, h_prev);
-  StoreWarpAggregate(a, h_prev, s_a[warp], s_h[warp]);
-  __syncthreads();
-  // 2. The state entering each warp's steps, from the chunk's saved carry.
-  if (warp == 0) {
-    Acc A[kVec], H[kVec];
-    ComposeWarps(s_a, s_h, /*reverse=*/false, A, H);
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) {
-      Acc carry = Acc(0);
-      if (c.chunk > 0) {
-        carry = p.carries[(c.b * links.chunks + c.chunk - 1) * padded + d0 + v];
-      } else if (p.in.h0 != nullptr && d0 + v < dim) {
-        carry = p.in.h0[c.b * dim + d0 + v];
-      }
-      const int ch = lane * kVec + v;
-      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry + s_h[w][ch];
-    }
-  }
-  __syncthreads();
-#pragma unroll
-  for (int v = 0; v < kVec; ++v) {
-    Acc h = s_h[warp][lane * kVec + v];
-#pragma unroll
-    for (int s = 0; s < kSteps; ++s) {
-      const Acc next = a[s][v] * h + h_prev[s][v];
-      h_prev[s][v] = h;
-      h = next;
-    }
-  }
-  // 3. The reverse scan's aggregates: m_out = A m_in + H over each warp's steps.
+  StatesBeforeSteps(links, c, s_a, s_h, p.carries, p.in.h0, dim, d0, a, h_prev);
+  // 2. The message from the right (nothing flows into the last step: h_last has no gradient).
   Acc g[kSteps][kVec];
+  LoadStepGrads(p.grad_y, c.b, t0, d0, seq_len, dim, p.in.vec, g);
+  Acc start[kVec], m[kVec], d_softplus[kVec];
 #pragma unroll
-  for (int s = 0; s < kSteps; ++s) {
-    if (t0 + s < seq_len) {
-      LoadVec(p.grad_y + p.in.Offset(c.b, t0 + s, d0), dim - d0, p.in.vec, Acc(0), g[s]);
-    } else {
+  for (int v = 0; v < kVec; ++v) start[v] = Acc(0);
+  MessageIntoWarp(links, c, s_a, s_h, a, g, start, m);
 #pragma unroll
-      for (int v = 0; v < kVec; ++v) g[s][v] = Acc(0);
-    }
-  }
-  __syncthreads();  // everyone has read s_h before it is reused
-#pragma unroll
-  for (int v = 0; v < kVec; ++v) {
-    Acc A = Acc(1), m = Acc(0);
-#pragma unroll
-    for (int s = kSteps - 1; s >= 0; --s) {
-      m = a[s][v] * (g[s][v] + m);
-      A *= a[s][v];
-    }
-    s_a[warp][lane * kVec + v] = A;
-    s_h[warp][lane * kVec + v] = m;
-  }
-  __syncthreads();
-  if (warp == 0) {
-    Acc A[kVec], H[kVec], start[kVec], carry[kVec];
-    ComposeWarps(s_a, s_h, /*reverse=*/true, A, H);
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) start[v] = Acc(0);
-    PropagateCarry(links, c, /*reverse=*/true, A, H, start, carry);
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) {
-      const int ch = lane * kVec + v;
-      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry[v] + s_h[w][ch];
-    }
-  }
-  __syncthreads();
-  // 4. Per-step gradients, walking the steps backwards with the true message from the right.
-  Acc m[kVec], d_softplus[kVec];
-#pragma unroll
-  for (int v = 0; v < kVec; ++v) m[v] = s_h[warp][lane * kVec + v], d_softplus[v] = Acc(0);
+  for (int v = 0; v < kVec; ++v) d_softplus[v] = Acc(0);
+    // 3. Per-step gradients, walking the steps backwards with the true message from the right.
 #pragma unroll
   for (int s = kSteps - 1; s >= 0; --s) {
     const int64_t t = t0 + s;
@@ -288,7 +227,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       if (d0 + v < dim) p.grad_h0[c.b * dim + d0 + v] = m[v];
     }
   }
-  // 5. This chunk's d softplus, summed over its warps in a fixed order (deterministic).
+  // 4. This chunk's d softplus, summed over its warps in a fixed order (deterministic).
   __syncthreads();
 #pragma unroll
   for (int v = 0; v < kVec; ++v) s_a[warp][lane * kVec + v] = d_softplus[v];

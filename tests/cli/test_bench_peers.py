@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks of scripts/bench_peers.py that need no GPU: the table divides the right griffin time by
-the right peer time (by op and shape), sums the RG-LRU forward and backward for the forward +
-backward comparison, leaves a cell empty where griffin did not run, shows a refusal as such; and
+the right peer time (by op and shape), sums the forward and backward medians for the forward +
+backward comparisons (the plain scan's, and the RG-LRU's against the same peer rows), leaves a cell empty where griffin did not run, shows a refusal as such; and
 a peer whose process dies before timing anything (here: no GPU, or the peer not installed) becomes
 one row per shape saying so, instead of ending the run.
 
@@ -37,6 +37,7 @@ def main():
                 bench_row("LinearScan/reference/B1_T16384_D2560_bf16", 9999.0),
                 bench_row("RgLruForward/cuda/B1_T16384_D2560_bf16", 300.0),
                 bench_row("RgLruBackward/cuda/B1_T16384_D2560_bf16", 700.0),
+                bench_row("LinearScanBackward/cuda/B1_T16384_D2560_bf16", 150.0),
             ]}, f)
         peers = os.path.join(tmp, "peers.json")
         rows = [
@@ -66,6 +67,10 @@ def main():
         fwd_bwd = next((l for l in lines if l.startswith("| B1 T16384 D2560 bf16 | 1000.0")), "")
         check("| 2000.0 | 2.00x |" in fwd_bwd,
               f"forward + backward: RG-LRU (1000 us in all) against 2000 us ({fwd_bwd})")
+        # 8 tensors x 2 bytes x 41943040 elements in 250 us: 63.2% of 4.25 TB/s; 2000 us: 7.9%.
+        plain = next((l for l in lines if l.startswith("| B1 T16384 D2560 bf16 | 250.0")), "")
+        check("250.0 (63.2%)" in plain and "| 2000.0 (7.9%) | 8.00x |" in plain,
+              f"forward + backward: plain scan (100 + 150 us) against 2000 us ({plain})")
 
         # A worker that cannot start (no accelerated_scan here, no GPU) costs a row per shape.
         out_json = os.path.join(tmp, "run.json")

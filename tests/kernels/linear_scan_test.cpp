@@ -67,6 +67,22 @@ TEST(LinearScanReference, InitialStateContinuesAChunkedScan) {
   EXPECT_LE(RelativeError(second.h_last, whole.h_last), 1e-6);
 }
 
+// The reference's autograd is the oracle of the CUDA backward: its gradients for a, x and h0,
+// through y and h_last, against central differences in fp64.
+TEST(LinearScanReference, GradientsMatchFiniteDifferencesInFloat64) {
+  auto [a32, x32] = RandomInputs(2, 70, 3, 11);
+  at::Tensor a = a32.to(at::kDouble), x = x32.to(at::kDouble);
+  at::Tensor h0 = at::randn({2, 3}, at::kDouble);
+  const at::Tensor wy = at::randn(a.sizes(), at::kDouble);
+  const at::Tensor wh = at::randn(h0.sizes(), at::kDouble);
+  testing::ExpectFiniteDifferenceGradients(
+      [&] {
+        const LinearScanResult r = LinearScan(a, x, h0, OpImpl::kReference);
+        return (r.y * wy).sum() + (r.h_last * wh).sum();
+      },
+      {&a, &x, &h0});
+}
+
 TEST(LinearScanReference, KeepsStateInFloat32ForBFloat16Inputs) {
   // a = 1 - 2^-8 is exact in bf16. With x = 1 the state approaches 1 / (1 - a) = 256; a bf16
   // accumulator stalls near 128, where its spacing (1.0) swallows the increments 1 - h / 256.
