@@ -8,6 +8,7 @@
 #               carry=[".deps"])   (the copy there has no .git; write the hash in literally)
 # Toggles: GRIFFIN_SKIP_TESTS=1, GRIFFIN_GPU_TESTS_ONLY=1, GRIFFIN_TEST_FILTER=regex (GPU test
 # binaries, e.g. linear_scan; GTEST_FILTER=pattern picks cases inside them),
+# GRIFFIN_SANITIZE="memcheck racecheck ..." (compute-sanitizer over the kernels' GPU tests, below),
 # GRIFFIN_NCU="bench-regex kernel-regex" (an Nsight Compute profile, see below),
 # GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_PEERS=1 (the public peers' table after the
 # microbenchmarks: scripts/bench_peers.py, needs .deps from fetch-device-deps; GRIFFIN_PEER_OPS=
@@ -91,6 +92,32 @@ if [[ "${GRIFFIN_SKIP_TESTS:-0}" != 1 ]]; then
       status=1
   fi
   grep -E "tests passed|tests failed|\*\*\*Failed" "$OUT/tests.log" | tail -20
+fi
+
+# GRIFFIN_SANITIZE="memcheck racecheck initcheck synccheck" (any of them): compute-sanitizer runs
+# each kernel's GPU test binary (GRIFFIN_SANITIZE_TESTS, a regex over linear_scan, rglru_scan,
+# conv1d, recurrent_step; default all four) on the tests' small grid (GRIFFIN_TEST_SMALL_GRID=1,
+# tests/test_util.h), each under its own timeout (GRIFFIN_SANITIZE_TIMEOUT, default 240 s). Logs:
+# sanitize-TOOL-BINARY.log; the table (tool, binary, errors, exit, seconds) goes to sanitize.md.
+if [[ -n "${GRIFFIN_SANITIZE:-}" ]]; then
+  step "compute-sanitizer: $GRIFFIN_SANITIZE"
+  CS=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
+  printf '| tool | test binary | errors | exit | seconds |\n| --- | --- | ---: | ---: | ---: |\n' \
+    >"$OUT/sanitize.md"
+  for tool in $GRIFFIN_SANITIZE; do
+    for bin in linear_scan rglru_scan conv1d recurrent_step; do
+      [[ "$bin" =~ ${GRIFFIN_SANITIZE_TESTS:-.} ]] || continue
+      log="$OUT/sanitize-$tool-$bin.log"
+      start=$(date +%s)
+      GRIFFIN_TEST_SMALL_GRID=1 timeout "${GRIFFIN_SANITIZE_TIMEOUT:-240}" "${CS:-compute-sanitizer}" \
+        --tool "$tool" --error-exitcode 99 "$BUILD/tests/${bin}_gpu_test" >"$log" 2>&1
+      code=$?
+      errors=$(grep -oE "ERROR SUMMARY: [0-9]+" "$log" | tail -1 | grep -oE "[0-9]+$")
+      [[ $code == 0 ]] || status=1
+      echo "| $tool | ${bin}_gpu_test | ${errors:-?} | $code$([[ $code == 124 ]] && echo ' (timed out)') | $(($(date +%s) - start)) |" |
+        tee -a "$OUT/sanitize.md"
+    done
+  done
 fi
 
 : >"$OUT/summary.md"

@@ -5,6 +5,7 @@
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -20,6 +21,17 @@ inline double RelativeError(const at::Tensor& out, const at::Tensor& ref) {
   const double num = (o - r).norm().item<double>();
   return denom == 0.0 ? num : num / denom;
 }
+
+// Under compute-sanitizer (scripts/device-run.sh, GRIFFIN_SANITIZE) kernels run 10-100x slower,
+// so GRIFFIN_TEST_SMALL_GRID=1 shrinks the GPU tests: parametrised shapes up to
+// kSmallGridElements elements (still several chunks, the vector and the element paths, every
+// dtype) and none of the multi-gigabyte determinism runs.
+constexpr int64_t kSmallGridElements = int64_t{2} << 20;
+inline bool SmallGrid() {
+  const char* v = std::getenv("GRIFFIN_TEST_SMALL_GRID");
+  return v != nullptr && std::string(v) == "1";
+}
+inline bool InTestGrid(int64_t elements) { return !SmallGrid() || elements <= kSmallGridElements; }
 
 // at::hasCUDA() is true only when the CUDA hooks are loaded and a device is present.
 inline bool CudaAvailable() { return at::hasCUDA(); }
@@ -83,4 +95,12 @@ void ExpectFiniteDifferenceGradients(Loss&& loss, const std::vector<at::Tensor*>
     if (!::griffin::testing::CudaAvailable()) {                           \
       GTEST_SKIP() << "no CUDA device on this machine; runs on the H200"; \
     }                                                                     \
+  } while (0)
+
+// Skips a large test when the small grid is asked for (SmallGrid above).
+#define GRIFFIN_SKIP_ON_SMALL_GRID()                                            \
+  do {                                                                          \
+    if (::griffin::testing::SmallGrid()) {                                      \
+      GTEST_SKIP() << "left out of the small grid (GRIFFIN_TEST_SMALL_GRID=1)"; \
+    }                                                                           \
   } while (0)

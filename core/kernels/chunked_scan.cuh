@@ -433,23 +433,39 @@ __global__ void __launch_bounds__(kThreads, 4)
 // the forward, with chunks taken from the last (TakeTicket(links, true), a fresh workspace).
 // h_{t-1} is not saved by the forward: each chunk replays it from the forward's inclusive value of
 // the chunk before (its saved carries), so the backward reads the forward's inputs again instead of
-// a full-precision copy of every state. The steps: LoadSteps (h_prev holds b_t), StatesBeforeSteps,
-// load g, MessageIntoWarp, then each op walks its warp's steps backwards from that message.
+// a full-precision copy of every state. The steps: StatesBeforeSteps, MessageIntoWarp, then each
+// op walks its warp's steps backwards from that message.
 
-// Run by the whole block, after LoadSteps put step t0 + s's map in (a[s], h_prev[s]). On return
-// h_prev[s] is h_{t-1}, the state before step t = t0 + s, replayed from the carry into this chunk:
-// the forward's inclusive value of the previous chunk (`carries`, [batch, chunks, tiles *
-// kChannels]), h0 (may be null: zero) for the first chunk. s_a and s_h are free again after the
-// next __syncthreads.
-template <typename Acc>
+// Run by the whole block. step(s, a, b) gives step t0 + s's map h -> a h + b for this thread's
+// kVec channels (the identity past the sequence); keep(s, h) receives h_{t-1}, the state before
+// step t = t0 + s, replayed from the carry into this chunk: the forward's inclusive value of the
+// previous chunk (`carries`, [batch, chunks, tiles * kChannels]), h0 (may be null: zero) for the
+// first chunk. keep(s) comes after step(s) for each s, so both may use the same storage. s_a and
+// s_h are free again after the next __syncthreads.
+template <typename Acc, class Step, class Keep>
 __device__ __forceinline__ void StatesBeforeSteps(const Links<Acc>& links, const BlockCoord& c,
                                                   Acc (*s_a)[kChannels], Acc (*s_h)[kChannels],
                                                   const Acc* carries, const Acc* h0, int64_t dim,
-                                                  int64_t d0, const Acc (&a)[kSteps][kVec],
-                                                  Acc (&h_prev)[kSteps][kVec]) {
+                                                  int64_t d0, const Step& step, const Keep& keep) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t padded = links.tiles * kChannels;
-  StoreWarpAggregate(a, h_prev, s_a[warp], s_h[warp]);
+  {
+    Acc A[kVec], H[kVec];
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) A[v] = Acc(1), H[v] = Acc(0);
+#pragma unroll
+    for (int s = 0; s < kSteps; ++s) {
+      Acc a[kVec], b[kVec];
+      step(s, a, b);
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) H[v] = a[v] * H[v] + b[v], A[v] *= a[v];
+    }
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      s_a[warp][lane * kVec + v] = A[v];
+      s_h[warp][lane * kVec + v] = H[v];
+    }
+  }
   __syncthreads();
   if (warp == 0) {
     Acc A[kVec], H[kVec];
@@ -467,64 +483,78 @@ __device__ __forceinline__ void StatesBeforeSteps(const Links<Acc>& links, const
     }
   }
   __syncthreads();
+  Acc h[kVec];
 #pragma unroll
-  for (int v = 0; v < kVec; ++v) {
-    Acc h = s_h[warp][lane * kVec + v];
+  for (int v = 0; v < kVec; ++v) h[v] = s_h[warp][lane * kVec + v];
 #pragma unroll
-    for (int s = 0; s < kSteps; ++s) {
-      const Acc next = a[s][v] * h + h_prev[s][v];
-      h_prev[s][v] = h;
-      h = next;
-    }
+  for (int s = 0; s < kSteps; ++s) {
+    Acc a[kVec], b[kVec];
+    step(s, a, b);
+    keep(s, h);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) h[v] = a[v] * h[v] + b[v];
   }
 }
 
-// dL/dy of this thread's kSteps steps from t0 of a contiguous [batch, seq_len, dim] gradient;
-// zero past the sequence.
+// dL/dy of step t for this thread's kVec channels, from a contiguous [batch, seq_len, dim]
+// gradient; zero past the sequence.
+template <typename T, typename Acc>
+__device__ __forceinline__ void LoadStepGrad(const T* grad, int64_t b, int64_t t, int64_t d0,
+                                             int64_t seq_len, int64_t dim, bool vec,
+                                             Acc (&g)[kVec]) {
+  if (t < seq_len) {
+    LoadVec(grad + (b * seq_len + t) * dim + d0, dim - d0, vec, Acc(0), g);
+  } else {
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) g[v] = Acc(0);
+  }
+}
+
+// The same for this thread's kSteps steps from t0.
 template <typename T, typename Acc>
 __device__ __forceinline__ void LoadStepGrads(const T* grad, int64_t b, int64_t t0, int64_t d0,
                                               int64_t seq_len, int64_t dim, bool vec,
                                               Acc (&g)[kSteps][kVec]) {
 #pragma unroll
-  for (int s = 0; s < kSteps; ++s) {
-    if (t0 + s < seq_len) {
-      LoadVec(grad + (b * seq_len + t0 + s) * dim + d0, dim - d0, vec, Acc(0), g[s]);
-    } else {
-#pragma unroll
-      for (int v = 0; v < kVec; ++v) g[s][v] = Acc(0);
-    }
-  }
+  for (int s = 0; s < kSteps; ++s) LoadStepGrad(grad, b, t0 + s, d0, seq_len, dim, vec, g[s]);
 }
 
-// Run by the whole block once each thread holds its steps' decays a and output gradients g (zero
-// past the sequence). Returns in m the message entering this warp's last step from the right:
-// from the later steps of this chunk and, through the reverse look-back, from every later chunk;
-// `start` is the message into the sequence's last step (dL/dh_last, or zero).
-template <typename Acc>
+// Run by the whole block; a(s, v) is step t0 + s's decay of channel v, grad(s, g) gives step
+// t0 + s's output gradients (zero past the sequence). Returns in m the message entering this warp's
+// last step from the right: from the later steps of this chunk and, through the reverse look-back,
+// from every later chunk; `start` is the message into the sequence's last step (dL/dh_last, or
+// zero).
+template <typename Acc, class Decay, class Grad>
 __device__ __forceinline__ void MessageIntoWarp(const Links<Acc>& links, const BlockCoord& c,
                                                 Acc (*s_a)[kChannels], Acc (*s_h)[kChannels],
-                                                const Acc (&a)[kSteps][kVec],
-                                                const Acc (&g)[kSteps][kVec],
+                                                const Decay& a, const Grad& grad,
                                                 const Acc (&start)[kVec], Acc (&m)[kVec]) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   __syncthreads();  // everyone has read s_h before it is reused
   // Each warp's map m_out = A m_in + H over its steps, walked from its last step.
+  Acc A[kVec], msg[kVec];
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) A[v] = Acc(1), msg[v] = Acc(0);
+#pragma unroll
+  for (int s = kSteps - 1; s >= 0; --s) {
+    Acc g[kVec];
+    grad(s, g);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      msg[v] = a(s, v) * (g[v] + msg[v]);
+      A[v] *= a(s, v);
+    }
+  }
 #pragma unroll
   for (int v = 0; v < kVec; ++v) {
-    Acc A = Acc(1), msg = Acc(0);
-#pragma unroll
-    for (int s = kSteps - 1; s >= 0; --s) {
-      msg = a[s][v] * (g[s][v] + msg);
-      A *= a[s][v];
-    }
-    s_a[warp][lane * kVec + v] = A;
-    s_h[warp][lane * kVec + v] = msg;
+    s_a[warp][lane * kVec + v] = A[v];
+    s_h[warp][lane * kVec + v] = msg[v];
   }
   __syncthreads();
   if (warp == 0) {
-    Acc A[kVec], H[kVec], carry[kVec];
-    ComposeWarps(s_a, s_h, /*reverse=*/true, A, H);
-    PropagateCarry(links, c, /*reverse=*/true, A, H, start, carry);
+    Acc A_chunk[kVec], H[kVec], carry[kVec];
+    ComposeWarps(s_a, s_h, /*reverse=*/true, A_chunk, H);
+    PropagateCarry(links, c, /*reverse=*/true, A_chunk, H, start, carry);
 #pragma unroll
     for (int v = 0; v < kVec; ++v) {
       const int ch = lane * kVec + v;

@@ -121,42 +121,78 @@ struct StepGradients {
   bool vec;
 };
 
+// The backward's shared memory: each thread's raw inputs, staged (Steps::Raw per step, as the
+// staged forward), and its replayed states (kVec accumulators per step). bf16: 32 + 32 KB a block,
+// 3 blocks an SM; fp32: 64 + 32 KB, 2; fp64 (the gradient checks): 128 + 64 KB, 1.
+template <typename Acc, class Steps>
+constexpr int kBackwardStateOffset = kStagedBytes<Steps>;
+template <typename Acc, class Steps>
+constexpr int kBackwardBytes = kStagedBytes<Steps> +
+                               static_cast<int>(sizeof(Acc)) * kSteps* kThreads* kVec;
+template <typename Acc, class Steps>
+constexpr int kBackwardBlocks = 227 * 1024 /
+                                (kBackwardBytes<Acc, Steps> + 1024 +
+                                 2 * kWarps * kChannels * int{sizeof(Acc)});
+
 // The reverse scan of dL/dh (chunked_scan.cuh), then dL/dx_t = dh_t and dL/da_t = dh_t h_{t-1}
-// walking each warp's steps backwards. Inputs stay in registers (a, the replayed states and dL/dy:
-// 3 x kSteps x kVec values a thread).
-template <typename T, typename Acc>
-__global__ void __launch_bounds__(kThreads, 2)
-    LinearScanBackwardKernel(RegisterSteps<T, Acc> fwd, StepGradients<T, Acc> grads,
+// walking each warp's steps backwards. The inputs and the replayed states wait in shared memory
+// and dL/dy is read where it is used (twice; the second read mostly hits L2), so that registers do
+// not bound the blocks an SM holds: with all three in registers (3 x kSteps x kVec values a thread)
+// the kernel spilled at 128 registers and ran 2 blocks an SM (Nsight Compute, bf16: 25%
+// occupancy, 55% of the stall cycles waiting on L1TEX, mostly local memory).
+template <typename T, typename Acc, class Steps>
+__global__ void __launch_bounds__(kThreads, (kBackwardBlocks<Acc, Steps>))
+    LinearScanBackwardKernel(Steps all_steps, const Acc* h0, StepGradients<T, Acc> grads,
                              Links<Acc> links) {
   __shared__ Acc s_a[kWarps][kChannels];
   __shared__ Acc s_h[kWarps][kChannels];
+  extern __shared__ uint4 backward_mem[];
   const BlockCoord c = TakeTicket(links, /*reverse=*/true);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t d0 = c.tile * kChannels + lane * kVec;
   const int64_t t0 = c.chunk * kChunk + warp * kSteps;
-  const int64_t seq_len = fwd.seq_len, dim = fwd.dim;
+  const int64_t seq_len = all_steps.seq_len, dim = all_steps.dim;
+  Steps steps = all_steps;
+  steps.Bind(c.b, d0);
+  // [kSteps][kThreads] of each: every thread reads only what it wrote itself.
+  typename Steps::Raw* raw = reinterpret_cast<typename Steps::Raw*>(backward_mem) + threadIdx.x;
+  Acc* states = reinterpret_cast<Acc*>(reinterpret_cast<char*>(backward_mem) +
+                                       kBackwardStateOffset<Acc, Steps>) +
+                threadIdx.x * kVec;
+#pragma unroll
+  for (int s = 0; s < kSteps; ++s) steps.Stage(raw + s * kThreads, t0 + s);
+  CommitAsync();
+  WaitAsync<0>();
 
-  Acc a[kSteps][kVec], h_prev[kSteps][kVec], g[kSteps][kVec];
-  LoadSteps(fwd, c.b, t0, d0, a, h_prev);
-  StatesBeforeSteps(links, c, s_a, s_h, grads.carries, fwd.h0, dim, d0, a, h_prev);
-  LoadStepGrads(grads.grad_y, c.b, t0, d0, seq_len, dim, grads.vec, g);
+  StatesBeforeSteps(
+      links, c, s_a, s_h, grads.carries, h0, dim, d0,
+      [&](int s, Acc(&a)[kVec], Acc(&x)[kVec]) { steps.Decode(raw[s * kThreads], a, x); },
+      [&](int s, const Acc(&h)[kVec]) {
+#pragma unroll
+        for (int v = 0; v < kVec; ++v) states[s * kThreads * kVec + v] = h[v];
+      });
+  const auto decay = [&](int s, int v) { return ToAcc<Acc>(raw[s * kThreads].a.v[v]); };
+  const auto grad = [&](int s, Acc(&g)[kVec]) {
+    LoadStepGrad(grads.grad_y, c.b, t0 + s, d0, seq_len, dim, grads.vec, g);
+  };
   Acc start[kVec], m[kVec];
 #pragma unroll
   for (int v = 0; v < kVec; ++v) {
     const bool has = grads.grad_h_last != nullptr && d0 + v < dim;
     start[v] = has ? grads.grad_h_last[c.b * dim + d0 + v] : Acc(0);
   }
-  MessageIntoWarp(links, c, s_a, s_h, a, g, start, m);
+  MessageIntoWarp(links, c, s_a, s_h, decay, grad, start, m);
 #pragma unroll
   for (int s = kSteps - 1; s >= 0; --s) {
     const int64_t t = t0 + s;
     if (t >= seq_len) continue;
-    Acc da[kVec], dx[kVec];
+    Acc g[kVec], da[kVec], dx[kVec];
+    grad(s, g);
 #pragma unroll
     for (int v = 0; v < kVec; ++v) {
-      dx[v] = g[s][v] + m[v];
-      da[v] = dx[v] * h_prev[s][v];
-      m[v] = a[s][v] * dx[v];
+      dx[v] = g[v] + m[v];
+      da[v] = dx[v] * states[s * kThreads * kVec + v];
+      m[v] = decay(s, v) * dx[v];
     }
     const int64_t off = (c.b * seq_len + t) * dim + d0;
     StoreVec(grads.grad_a + off, dim - d0, grads.vec, da);
@@ -177,19 +213,34 @@ cudaError_t LaunchBackward(const LinearScanBackwardParams& p, cudaStream_t strea
   const Links<Acc> links = MakeLinks<Acc>(p.workspace, f.batch, f.seq_len, f.dim);
   const int64_t blocks = f.batch * links.tiles * links.chunks;
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  const bool fwd_vec = VectorAligned(f.a, f.a_batch_stride, f.a_seq_stride, f.kind) &&
-                       VectorAligned(f.x, f.x_batch_stride, f.x_seq_stride, f.kind);
+  using Steps = staged::PlainSteps<T, Acc, kVec>;
+  const bool grads_vec = VectorAligned(p.grad_y, f.seq_len * f.dim, f.dim, f.kind) &&
+                         VectorAligned(p.grad_a, 0, 0, f.kind) &&
+                         VectorAligned(p.grad_x, 0, 0, f.kind);
+  // The backward writes no y: the staged steps' output operand is the (unused) dL/dx.
+  const Steps steps{{static_cast<const T*>(f.a), f.a_batch_stride, f.a_seq_stride},
+                    {static_cast<const T*>(f.x), f.x_batch_stride, f.x_seq_stride},
+                    {static_cast<T*>(p.grad_x), f.seq_len * f.dim, f.dim},
+                    f.seq_len,
+                    f.dim,
+                    VectorAligned(f.a, f.a_batch_stride, f.a_seq_stride, f.kind) &&
+                        VectorAligned(f.x, f.x_batch_stride, f.x_seq_stride, f.kind)};
   const StepGradients<T, Acc> grads{static_cast<const Acc*>(p.carries),
                                     static_cast<const T*>(p.grad_y),
                                     static_cast<const Acc*>(p.grad_h_last),
                                     static_cast<T*>(p.grad_a),
                                     static_cast<T*>(p.grad_x),
                                     static_cast<Acc*>(p.grad_h0),
-                                    VectorAligned(p.grad_y, f.seq_len * f.dim, f.dim, f.kind) &&
-                                        VectorAligned(p.grad_a, 0, 0, f.kind) &&
-                                        VectorAligned(p.grad_x, 0, 0, f.kind)};
-  LinearScanBackwardKernel<T, Acc><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(
-      MakeRegisterSteps<T, Acc>(f, fwd_vec), grads, links);
+                                    grads_vec};
+  const auto kernel = LinearScanBackwardKernel<T, Acc, Steps>;
+  constexpr int smem = kBackwardBytes<Acc, Steps>;
+  if (const cudaError_t e =
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+      e != cudaSuccess) {
+    return e;
+  }
+  kernel<<<static_cast<unsigned>(blocks), kThreads, smem, stream>>>(
+      steps, static_cast<const Acc*>(f.h0), grads, links);
   return cudaGetLastError();
 }
 

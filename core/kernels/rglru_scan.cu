@@ -176,14 +176,29 @@ __global__ void __launch_bounds__(kThreads, 2)
   // 1. Decays and normalised inputs (h_prev holds b_t for now), then the states before each step.
   Acc a[kSteps][kVec], h_prev[kSteps][kVec];
   LoadSteps(p.fwd, c.b, t0, d0, a, h_prev);
-  StatesBeforeSteps(links, c, s_a, s_h, p.carries, p.in.h0, dim, d0, a, h_prev);
+  StatesBeforeSteps(
+      links, c, s_a, s_h, p.carries, p.in.h0, dim, d0,
+      [&](int s, Acc(&as)[kVec], Acc(&bs)[kVec]) {
+#pragma unroll
+        for (int v = 0; v < kVec; ++v) as[v] = a[s][v], bs[v] = h_prev[s][v];
+      },
+      [&](int s, const Acc(&h)[kVec]) {
+#pragma unroll
+        for (int v = 0; v < kVec; ++v) h_prev[s][v] = h[v];
+      });
   // 2. The message from the right (nothing flows into the last step: h_last has no gradient).
   Acc g[kSteps][kVec];
   LoadStepGrads(p.grad_y, c.b, t0, d0, seq_len, dim, p.in.vec, g);
   Acc start[kVec], m[kVec], d_softplus[kVec];
 #pragma unroll
   for (int v = 0; v < kVec; ++v) start[v] = Acc(0);
-  MessageIntoWarp(links, c, s_a, s_h, a, g, start, m);
+  MessageIntoWarp(
+      links, c, s_a, s_h, [&](int s, int v) { return a[s][v]; },
+      [&](int s, Acc(&gs)[kVec]) {
+#pragma unroll
+        for (int v = 0; v < kVec; ++v) gs[v] = g[s][v];
+      },
+      start, m);
 #pragma unroll
   for (int v = 0; v < kVec; ++v) d_softplus[v] = Acc(0);
     // 3. Per-step gradients, walking the steps backwards with the true message from the right.
