@@ -122,13 +122,18 @@ struct StepGradients {
 };
 
 // The backward's shared memory: each thread's raw inputs, staged (Steps::Raw per step, as the
-// staged forward), and its replayed states (kVec accumulators per step). bf16: 32 + 32 KB a block,
-// 3 blocks an SM; fp32: 64 + 32 KB, 2; fp64 (the gradient checks): 128 + 64 KB, 1.
+// staged forward), and its replayed states (kVec accumulators per step). Where the input is in
+// the accumulation type (fp32, fp64) a step's state takes the place of its x, which the replay
+// has read by then. bf16: 32 + 32 KB a block, 3 blocks an SM; fp32: 64 KB, 3; fp64 (the gradient
+// checks): 128 KB, 1.
 template <typename Acc, class Steps>
-constexpr int kBackwardStateOffset = kStagedBytes<Steps>;
+constexpr bool kStatesInPlace = sizeof(typename Steps::Raw) == 2 * kVec * sizeof(Acc);
 template <typename Acc, class Steps>
-constexpr int kBackwardBytes = kStagedBytes<Steps> +
-                               static_cast<int>(sizeof(Acc)) * kSteps* kThreads* kVec;
+constexpr int kStateBytes = kStatesInPlace<Acc, Steps>
+                                ? 0
+                                : static_cast<int>(sizeof(Acc)) * kSteps* kThreads* kVec;
+template <typename Acc, class Steps>
+constexpr int kBackwardBytes = kStagedBytes<Steps> + kStateBytes<Acc, Steps>;
 template <typename Acc, class Steps>
 constexpr int kBackwardBlocks = 227 * 1024 /
                                 (kBackwardBytes<Acc, Steps> + 1024 +
@@ -156,9 +161,16 @@ __global__ void __launch_bounds__(kThreads, (kBackwardBlocks<Acc, Steps>))
   steps.Bind(c.b, d0);
   // [kSteps][kThreads] of each: every thread reads only what it wrote itself.
   typename Steps::Raw* raw = reinterpret_cast<typename Steps::Raw*>(backward_mem) + threadIdx.x;
-  Acc* states = reinterpret_cast<Acc*>(reinterpret_cast<char*>(backward_mem) +
-                                       kBackwardStateOffset<Acc, Steps>) +
-                threadIdx.x * kVec;
+  Acc* states =
+      reinterpret_cast<Acc*>(reinterpret_cast<char*>(backward_mem) + kStagedBytes<Steps>) +
+      threadIdx.x * kVec;
+  const auto state = [&](int s) {
+    if constexpr (kStatesInPlace<Acc, Steps>) {
+      return reinterpret_cast<Acc*>(&raw[s * kThreads].x);
+    } else {
+      return states + s * kThreads * kVec;
+    }
+  };
 #pragma unroll
   for (int s = 0; s < kSteps; ++s) steps.Stage(raw + s * kThreads, t0 + s);
   CommitAsync();
@@ -169,7 +181,7 @@ __global__ void __launch_bounds__(kThreads, (kBackwardBlocks<Acc, Steps>))
       [&](int s, Acc(&a)[kVec], Acc(&x)[kVec]) { steps.Decode(raw[s * kThreads], a, x); },
       [&](int s, const Acc(&h)[kVec]) {
 #pragma unroll
-        for (int v = 0; v < kVec; ++v) states[s * kThreads * kVec + v] = h[v];
+        for (int v = 0; v < kVec; ++v) state(s)[v] = h[v];
       });
   const auto decay = [&](int s, int v) { return ToAcc<Acc>(raw[s * kThreads].a.v[v]); };
   const auto grad = [&](int s, Acc(&g)[kVec]) {
@@ -191,7 +203,7 @@ __global__ void __launch_bounds__(kThreads, (kBackwardBlocks<Acc, Steps>))
 #pragma unroll
     for (int v = 0; v < kVec; ++v) {
       dx[v] = g[v] + m[v];
-      da[v] = dx[v] * states[s * kThreads * kVec + v];
+      da[v] = dx[v] * state(s)[v];
       m[v] = decay(s, v) * dx[v];
     }
     const int64_t off = (c.b * seq_len + t) * dim + d0;
