@@ -117,7 +117,9 @@ if [[ -n "${GRIFFIN_SANITIZE:-}" ]]; then
       GRIFFIN_TEST_SMALL_GRID=1 GTEST_FILTER="${GRIFFIN_SANITIZE_GTEST:--*FiniteDifferences*}" timeout "${GRIFFIN_SANITIZE_TIMEOUT:-240}" "${CS:-compute-sanitizer}" \
         --tool "$tool" --error-exitcode 99 "$BUILD/tests/${bin}_gpu_test" >"$log" 2>&1
       code=$?
-      errors=$(grep -oE "ERROR SUMMARY: [0-9]+" "$log" | tail -1 | grep -oE "[0-9]+$")
+      # memcheck, initcheck, synccheck: "ERROR SUMMARY: N errors"; racecheck: "RACECHECK SUMMARY:
+      # H hazards displayed (N errors, W warnings)".
+      errors=$(grep -oE "ERROR SUMMARY: [0-9]+|\([0-9]+ errors" "$log" | tail -1 | grep -oE "[0-9]+")
       [[ $code == 0 ]] || status=1
       echo "| $tool | ${bin}_gpu_test | ${errors:-?} | $code$([[ $code == 124 ]] && echo ' (timed out)') | $(($(date +%s) - start)) |" |
         tee -a "$OUT/sanitize.md"
