@@ -373,24 +373,8 @@ __global__ void __launch_bounds__(kThreads, 2) ChunkedScanForward(Source src, Li
 template <class Steps>
 constexpr int kStagedBytes = static_cast<int>(sizeof(typename Steps::Raw)) * (kSteps * kThreads);
 
-// Blocks of a chunked-scan kernel an SM can hold with `dynamic` bytes of shared memory a block
-// besides the carries' static arrays (227 KB an SM, 1 KB reserved a block), at most `cap`. The
-// kernels' register budgets (__launch_bounds__) follow from it: registers need not be saved for
-// blocks that shared memory keeps out.
-template <typename Acc>
-constexpr int BlocksBySharedMemory(int dynamic, int cap) {
-  const int per_block = dynamic + 1024 + 2 * kWarps * kChannels * static_cast<int>(sizeof(Acc)) +
-                        static_cast<int>(sizeof(int64_t));
-  return 227 * 1024 / per_block < cap ? 227 * 1024 / per_block : cap;
-}
-
-// At most 4 blocks (64 registers a thread): the plain bf16 scan's 32 KB stage allows 5, and at 51
-// registers it would spill.
 template <typename Acc, class Steps>
-constexpr int kStagedBlocks = BlocksBySharedMemory<Acc>(kStagedBytes<Steps>, 4);
-
-template <typename Acc, class Steps>
-__global__ void __launch_bounds__(kThreads, (kStagedBlocks<Acc, Steps>))
+__global__ void __launch_bounds__(kThreads, 4)
     ChunkedScanForwardStaged(Steps all_steps, const Acc* h0, Acc* h_last, Links<Acc> links) {
   __shared__ Acc s_a[kWarps][kChannels];
   __shared__ Acc s_h[kWarps][kChannels];

@@ -135,7 +135,9 @@ constexpr int kStateBytes = kStatesInPlace<Acc, Steps>
 template <typename Acc, class Steps>
 constexpr int kBackwardBytes = kStagedBytes<Steps> + kStateBytes<Acc, Steps>;
 template <typename Acc, class Steps>
-constexpr int kBackwardBlocks = BlocksBySharedMemory<Acc>(kBackwardBytes<Acc, Steps>, 8);
+constexpr int kBackwardBlocks = 227 * 1024 /
+                                (kBackwardBytes<Acc, Steps> + 1024 +
+                                 2 * kWarps * kChannels * int{sizeof(Acc)});
 
 // The reverse scan of dL/dh (chunked_scan.cuh), then dL/dx_t = dh_t and dL/da_t = dh_t h_{t-1}
 // walking each warp's steps backwards. The inputs and the replayed states wait in shared memory

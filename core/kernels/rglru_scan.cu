@@ -3,11 +3,8 @@
 // (fp64 for fp64 inputs), so the only memory traffic is the inputs and the output.
 #include <cuda_bf16.h>
 
-#include <type_traits>
-
 #include "core/kernels/chunked_scan.cuh"
 #include "core/kernels/rglru_scan.cuh"
-#include "core/kernels/staged_steps.cuh"
 #include "core/kernels/vector_access.cuh"
 
 namespace griffin::kernels {
@@ -122,134 +119,23 @@ struct RgLruSource {
   }
 };
 
-// The forward's steps staged through shared memory (ChunkedScanForwardStaged, staged_steps.cuh):
-// each step's raw x and gate inputs and its position wait there (bf16: 32 bytes a thread and
-// step, 64 KB a block, 3 blocks an SM at 80 registers), and the gates are computed as each step
-// is decoded (twice: for the chunk's aggregate, then for the states).
-template <typename T, typename Acc>
-struct RgLruStagedSteps {
-  const T* x;
-  const T* gate_x;
-  const T* gate_a;
-  const int64_t* positions;
-  const Acc* softplus_a;
-  const T* gelu_in;  // or nullptr
-  T* y;
-  int64_t seq_len, dim;
-  bool vec;  // x, both gates, y and gelu_in aligned for kVec-element vectors
-  // After Bind: this thread's row and channels.
-  int64_t row = 0;
-  const int64_t* row_positions = nullptr;
-  int valid = 0;
-  Acc sp[kVec] = {};
-
-  struct Raw {
-    staged::Vec<T, kVec> x, gate_x, gate_a;
-    int64_t position;  // -1 past the sequence: the identity step
-  };
-  __device__ void Bind(int64_t b, int64_t d0) {
-    row = b * seq_len * dim + d0;
-    row_positions = positions + b * seq_len;
-    valid = static_cast<int>(dim - d0 < kVec ? (dim - d0 > 0 ? dim - d0 : 0) : kVec);
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) sp[v] = v < valid ? softplus_a[d0 + v] : Acc(0);
-  }
-  __device__ void Stage(Raw* dst, int64_t t) const {
-    const int64_t off = row + t * dim;
-    if (vec && valid == kVec && t < seq_len) {
-      staged::CopyAsync<sizeof(dst->x)>(&dst->x, x + off);
-      staged::CopyAsync<sizeof(dst->x)>(&dst->gate_x, gate_x + off);
-      staged::CopyAsync<sizeof(dst->x)>(&dst->gate_a, gate_a + off);
-      staged::CopyAsync<sizeof(int64_t)>(&dst->position, row_positions + t);
-      return;
-    }
-    const bool in = t < seq_len;
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) {
-      const bool there = in && v < valid;
-      dst->x.v[v] = there ? x[off + v] : FromAcc<T>(Acc(0));
-      dst->gate_x.v[v] = there ? gate_x[off + v] : FromAcc<T>(Acc(0));
-      dst->gate_a.v[v] = there ? gate_a[off + v] : FromAcc<T>(Acc(0));
-    }
-    dst->position = in ? row_positions[t] : -1;
-  }
-  // Channels past dim have sp = 0, so a = 1 and, with x = 0, the identity step.
-  __device__ void Decode(const Raw& r, Acc (&a)[kVec], Acc (&bx)[kVec]) const {
-    const Raw copy = r;
-    const bool past = copy.position < 0, reset = copy.position == 0;
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) {
-      const Gates<Acc> g(ToAcc<Acc>(copy.gate_x.v[v]), ToAcc<Acc>(copy.gate_a.v[v]), sp[v], reset);
-      a[v] = past ? Acc(1) : g.a;
-      bx[v] = past ? Acc(0) : ToAcc<Acc>(copy.x.v[v]) * g.i * g.mult;
-    }
-  }
-  __device__ void Store(int64_t t, const Acc (&h)[kVec]) const {
-    const int64_t off = row + t * dim;
-    if (gelu_in == nullptr) {
-      StoreVec(y + off, valid, vec, h);
-      return;
-    }
-    Acc gate[kVec], out[kVec];
-    LoadVec(gelu_in + off, valid, vec, Acc(0), gate);
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) out[v] = h[v] * GeluTanh(gate[v]);
-    StoreVec(y + off, valid, vec, out);
-  }
-};
-
-// bf16: staged (above). Measured on the H200 before it (2026-12-01, bf16 in registers): 16.4-17.4%
-// of the copy ceiling, against 40-43% for fp32, the same elements per second in either dtype: as
-// for the linear scan, registers (2 blocks an SM) bound the bytes in flight.
-template <typename T, typename Acc>
-cudaError_t LaunchStagedForward(const RgLruForwardParams& p, const Links<Acc>& links,
-                                unsigned blocks, cudaStream_t stream) {
-  const RgLruInputs& in = p.in;
-  using Steps = RgLruStagedSteps<T, Acc>;
-  const Steps steps{static_cast<const T*>(in.x),
-                    static_cast<const T*>(in.gate_x),
-                    static_cast<const T*>(in.gate_a),
-                    in.positions,
-                    static_cast<const Acc*>(in.softplus_a),
-                    static_cast<const T*>(p.gelu_in),
-                    static_cast<T*>(p.y),
-                    in.seq_len,
-                    in.dim,
-                    RgLruStepInputs<T, Acc>(in).vec && VectorAligned(p.y, 0, 0, in.kind) &&
-                        (p.gelu_in == nullptr || VectorAligned(p.gelu_in, 0, 0, in.kind))};
-  const auto kernel = ChunkedScanForwardStaged<Acc, Steps>;
-  constexpr int smem = kStagedBytes<Steps>;
-  if (const cudaError_t e =
-          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-      e != cudaSuccess) {
-    return e;
-  }
-  kernel<<<blocks, kThreads, smem, stream>>>(steps, static_cast<const Acc*>(in.h0),
-                                             static_cast<Acc*>(p.h_last), links);
-  return cudaGetLastError();
-}
-
 template <typename T, typename Acc>
 cudaError_t LaunchForward(const RgLruForwardParams& p, cudaStream_t stream) {
   const RgLruInputs& in = p.in;
   const Links<Acc> links = MakeLinks<Acc>(p.workspace, in.batch, in.seq_len, in.dim);
+  RgLruSource<T, Acc> src{RgLruStepInputs<T, Acc>(in),
+                          static_cast<const T*>(p.gelu_in),
+                          static_cast<T*>(p.y),
+                          static_cast<const Acc*>(in.h0),
+                          static_cast<Acc*>(p.h_last),
+                          in.seq_len,
+                          in.dim};
+  src.in.vec = src.in.vec && VectorAligned(p.y, 0, 0, in.kind) &&
+               (p.gelu_in == nullptr || VectorAligned(p.gelu_in, 0, 0, in.kind));
   const int64_t blocks = in.batch * links.tiles * links.chunks;
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    return LaunchStagedForward<T, Acc>(p, links, static_cast<unsigned>(blocks), stream);
-  } else {
-    RgLruSource<T, Acc> src{RgLruStepInputs<T, Acc>(in),
-                            static_cast<const T*>(p.gelu_in),
-                            static_cast<T*>(p.y),
-                            static_cast<const Acc*>(in.h0),
-                            static_cast<Acc*>(p.h_last),
-                            in.seq_len,
-                            in.dim};
-    src.in.vec = src.in.vec && VectorAligned(p.y, 0, 0, in.kind) &&
-                 (p.gelu_in == nullptr || VectorAligned(p.gelu_in, 0, 0, in.kind));
-    ChunkedScanForward<Acc><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(src, links);
-    return cudaGetLastError();
-  }
+  ChunkedScanForward<Acc><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(src, links);
+  return cudaGetLastError();
 }
 
 template <typename T, typename Acc>
