@@ -107,6 +107,21 @@ TEST(RgLruCudaGradients, MatchFiniteDifferencesInFloat64) {
       RandomRgLruArgs(2, 70, 6, at::kDouble, 17, true, 0.03, at::kCUDA), OpImpl::kCuda);
 }
 
+// The forward's carries pass through the look-back, however far scheduling lets it walk: two
+// runs give the same bits.
+TEST(RgLruCudaDeterminism, ForwardSameBitsEveryRun) {
+  GRIFFIN_REQUIRE_CUDA();
+  GRIFFIN_SKIP_ON_SMALL_GRID();
+  for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
+    RgLruScanArgs a = RandomRgLruArgs(2, 16384, 2560, dt, 21, true, 0.001, at::kCUDA);
+    a.gelu_gate = at::randn_like(a.x);
+    const RgLruScanResult first = RgLruScan(a, OpImpl::kCuda);
+    const RgLruScanResult again = RgLruScan(a, OpImpl::kCuda);
+    EXPECT_TRUE(at::equal(first.y, again.y)) << (dt == at::kFloat ? "f32" : "bf16");
+    EXPECT_TRUE(at::equal(first.h_last, again.h_last)) << (dt == at::kFloat ? "f32" : "bf16");
+  }
+}
+
 TEST(RgLruCudaGradients, AreDeterministic) {
   GRIFFIN_REQUIRE_CUDA();
   GRIFFIN_SKIP_ON_SMALL_GRID();
