@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <toml++/toml.h>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -16,6 +15,7 @@
 #include "core/io/paths.h"
 #include "core/model/config.h"
 #include "experiments/experiment_config.h"
+#include "experiments/toml.h"
 
 namespace griffin::experiments::config {
 

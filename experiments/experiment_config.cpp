@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <toml++/toml.h>
 #include <algorithm>
 #include <map>
 #include <set>
@@ -14,8 +13,16 @@
 #include "core/model/config.h"
 #include "experiments/config_reader.h"
 #include "experiments/recall_config.h"
+#include "experiments/toml.h"
 
 namespace griffin::experiments {
+
+void TomlCheckFailed(const char* check) {
+  throw toml::parse_error(
+      fmt::format("input the TOML reader cannot handle (its check '{}' failed)", check).c_str(),
+      toml::source_position{});
+}
+
 namespace {
 
 using config::Fail;

@@ -113,7 +113,9 @@ bool MapGemmaPytorchName(const std::string& name, const StoredTensor& s, const M
        {"k_proj.weight", {q_rows, kv_rows}},
        {"v_proj.weight", {q_rows + kv_rows, kv_rows}}}};
   for (const auto& [suffix, range] : parts) {
-    const auto [start, rows] = range;
+    // Plain copies, not structured bindings: clang before 16 cannot capture those (the fuzz
+    // build, tests/fuzz/, uses clang).
+    const int64_t start = range.first, rows = range.second;
     (*out)[prefix + suffix] = [s, start, rows, name] {
       const at::Tensor fused = s.first->Tensor(s.second);
       TORCH_CHECK(fused.dim() == 2 && fused.size(0) >= start + rows, s.first->path(), ": tensor '",

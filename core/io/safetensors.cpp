@@ -106,8 +106,10 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::Open(const std::string& 
       }
       continue;
     }
-    const auto where = [&](const std::string& what) {
-      Fail(path, fmt::format("tensor '{}': {}", name, what));
+    // Captures the name by copy: clang before 16 cannot capture a structured binding (the fuzz
+    // build, tests/fuzz/, uses clang).
+    const auto where = [&path, tensor = name](const std::string& what) {
+      Fail(path, fmt::format("tensor '{}': {}", tensor, what));
     };
     if (!value.is_object()) where("entry is not an object");
     for (const char* key : {"dtype", "shape", "data_offsets"}) {
