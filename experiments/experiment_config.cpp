@@ -4,6 +4,8 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -16,12 +18,6 @@
 #include "experiments/toml.h"
 
 namespace griffin::experiments {
-
-void TomlCheckFailed(const char* check) {
-  throw toml::parse_error(
-      fmt::format("input the TOML reader cannot handle (its check '{}' failed)", check).c_str(),
-      toml::source_position{});
-}
 
 namespace {
 
@@ -43,8 +39,9 @@ void ApplyOverride(toml::table& root, const std::string& text) {
   if (key.empty()) throw std::invalid_argument(fmt::format("--set '{}': empty key", text));
   toml::table parsed;
   try {
+    CheckTomlCharacters(value, "--set");
     parsed = toml::parse("v = " + value);
-  } catch (const toml::parse_error&) {
+  } catch (const std::exception&) {  // not TOML (toml::parse_error, or outside ASCII): a string
     parsed.insert_or_assign("v", value);
   }
   if (!root.contains(section)) root.insert_or_assign(section, toml::table{});
@@ -84,9 +81,13 @@ std::string ExperimentPoint::Key() const {
 
 ExperimentConfig LoadExperiment(const std::string& path,
                                 const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument(fmt::format("{}: cannot open the file", path));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CheckTomlCharacters(text, path);
   toml::table root;
   try {
-    root = toml::parse_file(path);
+    root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     const auto& s = e.source();
     if (s.begin.line == 0) {

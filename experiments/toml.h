@@ -1,17 +1,28 @@
-// toml++ for the experiment configs, included only through this header: its internal checks stay
-// on in every build, each failing check a toml::parse_error (which LoadExperiment reports as an
-// error naming the file) instead of undefined behaviour. toml++ 3.3 (Debian 12's) turns its checks
-// into compiler assumptions when NDEBUG is set, and one does not hold for every input: a table
-// header whose key starts with a character no key may start with ("[^name]", found by
-// tests/fuzz/, kept in tests/fuzz/regressions/experiment_toml/) reaches parse_key() anyway.
+// toml++ for the experiment configs, included only through this header, and the guard its input
+// passes first. Two faults of toml++ 3.3 (Debian 12's), found by tests/fuzz/ (inputs kept in
+// tests/fuzz/regressions/experiment_toml/), are undefined behaviour in a release build:
+// - its internal checks become compiler assumptions under NDEBUG, and one does not hold for every
+//   input (a table header whose key starts with a character no key may start with, "[^name]",
+//   reaches parse_key()): here the checks stay on in every build, each failing check a
+//   toml::parse_error, which LoadExperiment reports naming the file;
+// - its test for Unicode whitespace, asked about a character outside ASCII where a token may
+//   start, reaches TOML_UNREACHABLE for three ranges (U+00A1-U+049A among them) inside a noexcept
+//   function: CheckTomlCharacters rejects such characters before toml++ sees them (TOML allows
+//   them only inside strings and comments).
 #pragma once
+
+#include <string>
+#include <string_view>
 
 #pragma push_macro("NDEBUG")
 #undef NDEBUG
 
 namespace griffin::experiments {
-// Throws toml::parse_error naming the failed check (experiment_config.cpp).
+// Throws toml::parse_error naming the failed check.
 [[noreturn]] void TomlCheckFailed(const char* check);
+// Throws std::invalid_argument "WHERE:LINE:COLUMN: ..." at a byte outside ASCII that is not inside
+// a string or a comment, or at a line break inside a single-line string.
+void CheckTomlCharacters(std::string_view text, const std::string& where);
 }  // namespace griffin::experiments
 
 #define TOML_ASSERT(expr) \

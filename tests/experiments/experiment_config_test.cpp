@@ -121,6 +121,24 @@ TEST_F(ExperimentConfigTest, BadConfigsAreOneClearError) {
                         {"missing.toml"});
 }
 
+// toml++ 3.3 has undefined behaviour on some inputs (experiments/toml.h; found by tests/fuzz/):
+// characters outside ASCII are read inside strings and comments only, and a table header that
+// does not start with a key is a clean error. Both name the file.
+TEST_F(ExperimentConfigTest, CharactersOutsideAsciiOnlyInStringsAndComments) {
+  std::string good = std::string("# \xd0\x88 in a comment\n") + kGood;
+  good.replace(good.find("\"demo\""), 6, "\"d\xc3\xa9mo_\xd0\x88\"");
+  EXPECT_EQ(LoadExperiment(Write(good), {}).name, "d\xc3\xa9mo_\xd0\x88");
+  ExpectErrorContaining([&] { LoadExperiment(Write(std::string(kGood) + "\xd0\x88 = 1\n"), {}); },
+                        {"x.toml:19:1:", "outside ASCII"});
+  ExpectErrorContaining([&] { LoadExperiment(Write("name = \"a\nb\"\n"), {}); },
+                        {"x.toml:1:", "line break inside a single-line string"});
+  ExpectErrorContaining([&] { LoadExperiment(Write("[^experiment]\nname = \"x\"\n"), {}); },
+                        {"x.toml"});
+  // A --set value that is not TOML is taken as a string, also outside ASCII.
+  ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"run.decode=gr\xc3\xa4ph"}); },
+                        {"(--set)", "run.decode 'gr\xc3\xa4ph' is not eager or graph"});
+}
+
 constexpr const char* kRecall = R"([experiment]
 name = "recall"
 measure = ["recall"]

@@ -1,0 +1,94 @@
+#include "experiments/toml.h"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace griffin::experiments {
+
+void TomlCheckFailed(const char* check) {
+  throw toml::parse_error(
+      fmt::format("input the TOML reader cannot handle (its check '{}' failed)", check).c_str(),
+      toml::source_position{});
+}
+
+namespace {
+
+[[noreturn]] void FailAt(const std::string& where, int line, int column, const char* what) {
+  throw std::invalid_argument(fmt::format("{}:{}:{}: {}", where, line, column, what));
+}
+
+}  // namespace
+
+// A scan of TOML 1.0's strings and comments, just enough to know where text is inside one; every
+// other byte must be ASCII, as TOML requires outside strings and comments.
+void CheckTomlCharacters(std::string_view text, const std::string& where) {
+  enum { kNormal, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral } state = kNormal;
+  int line = 1, column = 0;
+  const auto at = [&](size_t i, std::string_view s) { return text.substr(i, s.size()) == s; };
+  size_t i = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // a UTF-8 byte order mark
+  for (; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    ++column;
+    if (c == '\n') {
+      if (state == kBasic || state == kLiteral) {
+        FailAt(where, line, column, "a line break inside a single-line string");
+      }
+      if (state == kComment) state = kNormal;
+      ++line;
+      column = 0;
+      continue;
+    }
+    switch (state) {
+      case kNormal:
+        if (c == '#') {
+          state = kComment;
+        } else if (at(i, "\"\"\"")) {
+          state = kMultiBasic, i += 2, column += 2;
+        } else if (at(i, "'''")) {
+          state = kMultiLiteral, i += 2, column += 2;
+        } else if (c == '"') {
+          state = kBasic;
+        } else if (c == '\'') {
+          state = kLiteral;
+        } else if (c >= 0x80) {
+          FailAt(where, line, column,
+                 "a character outside ASCII, where only a string or a comment may hold one");
+        }
+        break;
+      case kComment:
+        break;
+      case kBasic:
+      case kMultiBasic:
+        if (c == '\\') {
+          // The escaped character is skipped; a line-ending backslash still counts its line.
+          if (i + 1 < text.size() && text[i + 1] == '\n') continue;
+          ++i, ++column;
+        } else if (state == kBasic && c == '"') {
+          state = kNormal;
+        } else if (state == kMultiBasic && at(i, "\"\"\"")) {
+          // Up to two more quotes right after the delimiter belong to the string (TOML 1.0).
+          i += 2, column += 2;
+          for (int extra = 0; extra < 2 && i + 1 < text.size() && text[i + 1] == '"'; ++extra) {
+            ++i, ++column;
+          }
+          state = kNormal;
+        }
+        break;
+      case kLiteral:
+      case kMultiLiteral:
+        if (state == kLiteral && c == '\'') {
+          state = kNormal;
+        } else if (state == kMultiLiteral && at(i, "'''")) {
+          i += 2, column += 2;
+          for (int extra = 0; extra < 2 && i + 1 < text.size() && text[i + 1] == '\''; ++extra) {
+            ++i, ++column;
+          }
+          state = kNormal;
+        }
+        break;
+    }
+  }
+}
+
+}  // namespace griffin::experiments
