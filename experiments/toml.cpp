@@ -18,6 +18,28 @@ namespace {
   throw std::invalid_argument(fmt::format("{}:{}:{}: {}", where, line, column, what));
 }
 
+// Whether a quote after `prev` (0 at the start) opens a string: only where a key or a value may
+// start. toml++ reads a value's first characters ahead, up to a terminator, before it knows its
+// kind (`0.25"...` or `+"...`), and that look-ahead asks the faulty whitespace test about every
+// character it passes: a quote elsewhere opens no string, and what follows it must be ASCII.
+bool OpensString(char prev) {
+  switch (prev) {
+    case 0:
+    case '\n':
+    case '\r':
+    case ' ':
+    case '\t':
+    case '=':
+    case '[':
+    case '{':
+    case ',':
+    case '.':
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 // A scan of TOML 1.0's strings and comments, just enough to know where text is inside one; every
@@ -25,6 +47,7 @@ namespace {
 void CheckTomlCharacters(std::string_view text, const std::string& where) {
   enum { kNormal, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral } state = kNormal;
   int line = 1, column = 0;
+  char prev = 0;  // the byte before this one, in the normal state
   const auto at = [&](size_t i, std::string_view s) { return text.substr(i, s.size()) == s; };
   size_t i = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // a UTF-8 byte order mark
   for (; i < text.size(); ++i) {
@@ -37,24 +60,22 @@ void CheckTomlCharacters(std::string_view text, const std::string& where) {
       if (state == kComment) state = kNormal;
       ++line;
       column = 0;
+      prev = '\n';
       continue;
     }
     switch (state) {
       case kNormal:
         if (c == '#') {
           state = kComment;
-        } else if (at(i, "\"\"\"")) {
-          state = kMultiBasic, i += 2, column += 2;
-        } else if (at(i, "'''")) {
-          state = kMultiLiteral, i += 2, column += 2;
-        } else if (c == '"') {
-          state = kBasic;
-        } else if (c == '\'') {
-          state = kLiteral;
+        } else if ((c == '"' || c == '\'') && OpensString(prev)) {
+          const bool multi = at(i, c == '"' ? "\"\"\"" : "'''");
+          state = c == '"' ? (multi ? kMultiBasic : kBasic) : (multi ? kMultiLiteral : kLiteral);
+          if (multi) i += 2, column += 2;
         } else if (c >= 0x80) {
           FailAt(where, line, column,
                  "a character outside ASCII, where only a string or a comment may hold one");
         }
+        prev = static_cast<char>(c);
         break;
       case kComment:
         break;

@@ -130,6 +130,9 @@ TEST_F(ExperimentConfigTest, CharactersOutsideAsciiOnlyInStringsAndComments) {
   EXPECT_EQ(LoadExperiment(Write(good), {}).name, "d\xc3\xa9mo_\xd0\x88");
   ExpectErrorContaining([&] { LoadExperiment(Write(std::string(kGood) + "\xd0\x88 = 1\n"), {}); },
                         {"x.toml:19:1:", "outside ASCII"});
+  // toml++ reads a value's first characters ahead: a quote there opens no string.
+  ExpectErrorContaining([&] { LoadExperiment(Write("a = 0.25\"\xce\x9c\"\n"), {}); },
+                        {"x.toml:1:10:", "outside ASCII"});
   ExpectErrorContaining([&] { LoadExperiment(Write("name = \"a\nb\"\n"), {}); },
                         {"x.toml:1:", "line break inside a single-line string"});
   ExpectErrorContaining([&] { LoadExperiment(Write("[^experiment]\nname = \"x\"\n"), {}); },
