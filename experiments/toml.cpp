@@ -47,7 +47,8 @@ bool OpensString(char prev) {
 void CheckTomlCharacters(std::string_view text, const std::string& where) {
   enum { kNormal, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral } state = kNormal;
   int line = 1, column = 0;
-  char prev = 0;  // the byte before this one, in the normal state
+  char prev = 0;                   // the byte before this one, in the normal state
+  bool after_line_escape = false;  // in a multi-line basic string, after a line-ending backslash
   const auto at = [&](size_t i, std::string_view s) { return text.substr(i, s.size()) == s; };
   size_t i = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // a UTF-8 byte order mark
   for (; i < text.size(); ++i) {
@@ -81,10 +82,27 @@ void CheckTomlCharacters(std::string_view text, const std::string& where) {
         break;
       case kBasic:
       case kMultiBasic:
+        if (state == kMultiBasic && after_line_escape) {
+          // toml++ asks its whitespace test about every character it skips here.
+          if (c == ' ' || c == '\t' || c == '\r') break;
+          if (c >= 0x80) {
+            FailAt(where, line, column,
+                   "a character outside ASCII first after a line-ending backslash (toml++ 3.3 "
+                   "cannot read it there)");
+          }
+          after_line_escape = false;
+        }
         if (c == '\\') {
-          // The escaped character is skipped; a line-ending backslash still counts its line.
-          if (i + 1 < text.size() && text[i + 1] == '\n') continue;
-          ++i, ++column;
+          const unsigned char next = i + 1 < text.size() ? text[i + 1] : 0;
+          if (state == kMultiBasic && next >= 0x80) {
+            FailAt(where, line, column + 1, "a character outside ASCII escaped by a backslash");
+          }
+          if (state == kMultiBasic &&
+              (next == ' ' || next == '\t' || next == '\r' || next == '\n')) {
+            after_line_escape = true;  // a line-ending backslash (or an invalid escape)
+            break;
+          }
+          ++i, ++column;  // the escaped character
         } else if (state == kBasic && c == '"') {
           state = kNormal;
         } else if (state == kMultiBasic && at(i, "\"\"\"")) {

@@ -137,6 +137,15 @@ TEST_F(ExperimentConfigTest, CharactersOutsideAsciiOnlyInStringsAndComments) {
                         {"x.toml:1:", "line break inside a single-line string"});
   ExpectErrorContaining([&] { LoadExperiment(Write("[^experiment]\nname = \"x\"\n"), {}); },
                         {"x.toml"});
+  // In a multi-line basic string toml++ tests an escaped character, and the first character after
+  // a line-ending backslash, for whitespace.
+  ExpectErrorContaining([&] { LoadExperiment(Write("a = \"\"\"x\\\xcd\x8b\"\"\"\n"), {}); },
+                        {"x.toml:1:10:", "escaped by a backslash"});
+  ExpectErrorContaining([&] { LoadExperiment(Write("a = \"\"\"x \\\n  \xc3\xa9\"\"\"\n"), {}); },
+                        {"x.toml:2:3:", "after a line-ending backslash"});
+  std::string continued = kGood;
+  continued.replace(continued.find("\"demo\""), 6, "\"\"\"de\\\n  mo_\xc3\xa9\"\"\"");
+  EXPECT_EQ(LoadExperiment(Write(continued), {}).name, "demo_\xc3\xa9");
   // A --set value that is not TOML is taken as a string, also outside ASCII.
   ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"run.decode=gr\xc3\xa4ph"}); },
                         {"(--set)", "run.decode 'gr\xc3\xa4ph' is not eager or graph"});
