@@ -163,9 +163,7 @@ ExperimentConfig LoadExperiment(const std::string& path,
 
   ReadSweepAndRecall(r, c);
 
-  std::ostringstream os;
-  os << root;
-  c.resolved_toml = os.str();
+  c.resolved_toml = ResolvedToml(root);
   return c;
 }
 

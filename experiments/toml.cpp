@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <sstream>
 #include <stdexcept>
 
 namespace griffin::experiments {
@@ -128,6 +129,82 @@ void CheckTomlCharacters(std::string_view text, const std::string& where) {
         break;
     }
   }
+}
+
+}  // namespace griffin::experiments
+
+namespace griffin::experiments {
+namespace {
+
+bool BareKey(std::string_view k) {
+  if (k.empty()) return false;
+  for (const char c : k) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void WriteKey(std::ostream& os, std::string_view k) {
+  if (BareKey(k)) {
+    os << k;
+  } else {
+    os << toml::value<std::string>(std::string(k));  // quoted and escaped as toml++ does
+  }
+}
+
+// One value on one line: arrays and tables inline, scalars as toml++ prints them.
+void WriteInline(std::ostream& os, const toml::node& n) {
+  if (const toml::array* a = n.as_array()) {
+    os << "[ ";
+    for (size_t i = 0; i < a->size(); ++i) {
+      if (i > 0) os << ", ";
+      WriteInline(os, *a->get(i));
+    }
+    os << (a->empty() ? "]" : " ]");
+  } else if (const toml::table* t = n.as_table()) {
+    os << "{ ";
+    bool first = true;
+    for (const auto& [k, v] : *t) {
+      if (!first) os << ", ";
+      first = false;
+      WriteKey(os, k.str());
+      os << " = ";
+      WriteInline(os, v);
+    }
+    os << (t->empty() ? "}" : " }");
+  } else {
+    n.visit([&](const auto& v) {
+      if constexpr (toml::is_value<decltype(v)>) os << v;
+    });
+  }
+}
+
+void WriteTable(std::ostream& os, const toml::table& t, const std::string& name) {
+  if (!name.empty()) os << "[" << name << "]\n";
+  for (const auto& [k, v] : t) {
+    if (v.is_table() && !v.as_table()->is_inline()) continue;
+    WriteKey(os, k.str());
+    os << " = ";
+    WriteInline(os, v);
+    os << "\n";
+  }
+  for (const auto& [k, v] : t) {
+    if (!v.is_table() || v.as_table()->is_inline()) continue;
+    std::ostringstream key;
+    WriteKey(key, k.str());
+    os << "\n";
+    WriteTable(os, *v.as_table(), name.empty() ? key.str() : name + "." + key.str());
+  }
+}
+
+}  // namespace
+
+std::string ResolvedToml(const toml::table& root) {
+  std::ostringstream os;
+  WriteTable(os, root, "");
+  return os.str();
 }
 
 }  // namespace griffin::experiments

@@ -30,3 +30,10 @@ void CheckTomlCharacters(std::string_view text, const std::string& where);
 #include <toml++/toml.h>  // IWYU pragma: export
 
 #pragma pop_macro("NDEBUG")
+
+namespace griffin::experiments {
+// `root` as TOML text, one key a line, arrays and inline tables on one line. Not toml++'s own
+// writer: to lay out an array it converts log10 of each float to size_t, undefined behaviour for
+// any float below 1 (a learning rate; found by scripts/test-sanitizers).
+std::string ResolvedToml(const toml::table& root);
+}  // namespace griffin::experiments
