@@ -19,34 +19,21 @@ namespace {
   throw std::invalid_argument(fmt::format("{}:{}:{}: {}", where, line, column, what));
 }
 
-// Whether a quote after `prev` (0 at the start) opens a string: only where a key or a value may
-// start. toml++ reads a value's first characters ahead, up to a terminator, before it knows its
-// kind (`0.25"...` or `+"...`), and that look-ahead asks the faulty whitespace test about every
-// character it passes: a quote elsewhere opens no string, and what follows it must be ASCII.
-bool OpensString(char prev) {
-  switch (prev) {
-    case 0:
-    case '\n':
-    case '\r':
-    case ' ':
-    case '\t':
-    case '=':
-    case '[':
-    case '{':
-    case ',':
-    case '.':
-      return true;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
 
 // A scan of TOML 1.0's strings and comments, just enough to know where text is inside one; every
-// other byte must be ASCII, as TOML requires outside strings and comments.
+// other byte must be ASCII, as TOML requires outside strings and comments. toml++ reads a value
+// that does not start with a quote, a bracket or a brace ahead to a terminator (whitespace, ',',
+// ']', '}', '#') before it knows its kind, and asks the faulty whitespace test about every
+// character it passes, quotes included (`0."..."`, `1="..."`): so a quote opens a string only at
+// a token's start, or after a '.' inside a key (a dotted key's quoted part), and everything else
+// in a value's run must be ASCII. Keys and values are told apart as TOML does: a value follows
+// '=' or sits in an array, a key starts a line, a table header or an inline table's entry.
 void CheckTomlCharacters(std::string_view text, const std::string& where) {
   enum { kNormal, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral } state = kNormal;
+  enum { kBetween, kKey, kValue } run = kBetween;  // the token the scan is in (normal state)
+  bool value_next = false;                         // whether a token starting now is a value
+  std::string nest;  // open '[' (array), 'h' (table header) and '{' (inline table)
   int line = 1, column = 0;
   char prev = 0;                   // the byte before this one, in the normal state
   bool after_line_escape = false;  // in a multi-line basic string, after a line-ending backslash
@@ -60,25 +47,49 @@ void CheckTomlCharacters(std::string_view text, const std::string& where) {
         FailAt(where, line, column, "a line break inside a single-line string");
       }
       if (state == kComment) state = kNormal;
+      if (state == kNormal) {
+        run = kBetween;
+        if (nest.empty()) value_next = false;  // a new line of the document starts with a key
+      }
       ++line;
       column = 0;
       prev = '\n';
       continue;
     }
     switch (state) {
-      case kNormal:
+      case kNormal: {
+        const bool token_start = run == kBetween;
         if (c == '#') {
           state = kComment;
-        } else if ((c == '"' || c == '\'') && OpensString(prev)) {
-          const bool multi = at(i, c == '"' ? "\"\"\"" : "'''");
+          run = kBetween;
+        } else if ((c == '"' || c == '\'') && (token_start || (run == kKey && prev == '.'))) {
+          const bool multi = at(i, c == '"' ? "\"\"\"" : "\'\'\'");
           state = c == '"' ? (multi ? kMultiBasic : kBasic) : (multi ? kMultiLiteral : kLiteral);
           if (multi) i += 2, column += 2;
+          if (token_start) run = value_next ? kValue : kKey;
         } else if (c >= 0x80) {
           FailAt(where, line, column,
                  "a character outside ASCII, where only a string or a comment may hold one");
+        } else if (c == ' ' || c == '\t' || c == '\r') {
+          run = kBetween;
+        } else if (c == ',') {
+          run = kBetween;
+          if (!nest.empty()) value_next = nest.back() == '[';
+        } else if (c == ']' || c == '}') {
+          run = kBetween;
+          if (!nest.empty()) nest.pop_back();
+        } else if (c == '=' && run != kValue) {
+          run = kBetween;
+          value_next = true;
+        } else if ((c == '[' || c == '{') && token_start) {
+          nest.push_back(c == '{' ? '{' : value_next ? '[' : 'h');
+          if (c == '{') value_next = false;
+        } else if (token_start) {
+          run = value_next ? kValue : kKey;
         }
         prev = static_cast<char>(c);
         break;
+      }
       case kComment:
         break;
       case kBasic:
@@ -106,6 +117,7 @@ void CheckTomlCharacters(std::string_view text, const std::string& where) {
           ++i, ++column;  // the escaped character
         } else if (state == kBasic && c == '"') {
           state = kNormal;
+          prev = '"';
         } else if (state == kMultiBasic && at(i, "\"\"\"")) {
           // Up to two more quotes right after the delimiter belong to the string (TOML 1.0).
           i += 2, column += 2;
@@ -113,18 +125,21 @@ void CheckTomlCharacters(std::string_view text, const std::string& where) {
             ++i, ++column;
           }
           state = kNormal;
+          prev = '"';
         }
         break;
       case kLiteral:
       case kMultiLiteral:
         if (state == kLiteral && c == '\'') {
           state = kNormal;
+          prev = '\'';
         } else if (state == kMultiLiteral && at(i, "'''")) {
           i += 2, column += 2;
           for (int extra = 0; extra < 2 && i + 1 < text.size() && text[i + 1] == '\''; ++extra) {
             ++i, ++column;
           }
           state = kNormal;
+          prev = '\'';
         }
         break;
     }

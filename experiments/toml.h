@@ -4,9 +4,10 @@
 // - its internal checks become compiler assumptions under NDEBUG, and one does not hold for every
 //   input (a table header whose key starts with a character no key may start with, "[^name]",
 //   reaches parse_key()): here the checks stay on in every build, each failing check a
-//   toml::parse_error, which LoadExperiment reports naming the file;
+//   toml::parse_error, which LoadExperiment reports naming the file (inside toml++'s noexcept
+//   functions a failing check ends the process through std::terminate instead: defined, loud);
 // - its test for Unicode whitespace, asked about a character outside ASCII where a token may
-//   start, reaches TOML_UNREACHABLE for three ranges (U+00A1-U+049A among them) inside a noexcept
+//   start, reaches TOML_UNREACHABLE for three ranges (U+00A1-U+0499 among them) inside a noexcept
 //   function: CheckTomlCharacters rejects such characters before toml++ sees them (TOML allows
 //   them only inside strings and comments).
 #pragma once

@@ -114,7 +114,7 @@ if [[ -n "${GRIFFIN_SANITIZE:-}" ]]; then
       [[ "$bin" =~ ${GRIFFIN_SANITIZE_TESTS:-.} ]] || continue
       log="$OUT/sanitize-$tool-$bin.log"
       start=$(date +%s)
-      GRIFFIN_TEST_SMALL_GRID=1 GTEST_FILTER="${GRIFFIN_SANITIZE_GTEST:--*FiniteDifferences*}" timeout "${GRIFFIN_SANITIZE_TIMEOUT:-240}" "${CS:-compute-sanitizer}" \
+      GRIFFIN_TEST_SMALL_GRID=1 GTEST_FILTER="${GRIFFIN_SANITIZE_GTEST:--*FiniteDifferences*}" timeout -k 30 "${GRIFFIN_SANITIZE_TIMEOUT:-240}" "${CS:-compute-sanitizer}" \
         --tool "$tool" --error-exitcode 99 "$BUILD/tests/${bin}_gpu_test" >"$log" 2>&1
       code=$?
       # memcheck, initcheck, synccheck: "ERROR SUMMARY: N errors"; racecheck: "RACECHECK SUMMARY:

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/io/paths.h"
+#include "experiments/toml.h"
 #include "test_util.h"
 
 namespace griffin::experiments {
@@ -267,6 +268,24 @@ TEST(ShippedConfigs, AllResolve) {
     const ExperimentConfig c = LoadExperiment(path, {});
     EXPECT_EQ(c.name, name) << path;
     EXPECT_FALSE(ExperimentPoints(c).empty()) << path;
+  }
+}
+
+// The character guard on its own (experiments/toml.h): where toml++ reads a value ahead, a quote
+// opens no string; a key's quoted parts and values that start with a quote hold any character.
+TEST(TomlCharacters, OnlyWhereTomlxxReadsThemSafely) {
+  for (const char* ok :
+       {"a = \"\xd0\x88\"", "\"\xd0\x88\" = 1", "a.\"\xc3\xa9\" = 1", "[a.\"\xc3\xa9\"]",
+        "x = [ 1, \"\xc3\xa9\", '\xc3\xa9' ]",
+        "x = { \"\xc3\xa9\" = 1, b.\"\xc3\xa9\" = '\xc3\xa9' }", "x = 1 # \xc3\xa9",
+        "x = [\n  \"\xc3\xa9\",\n]\ny.\"\xc3\xa9\" = 2", "x = '''\xc3\xa9''''"}) {
+    EXPECT_NO_THROW(CheckTomlCharacters(ok, "t.toml")) << ok;
+  }
+  for (const char* bad : {"lr = 0.\"\xd0\x88\"", "x = 1=\"\xc3\xa9\"", "x = 1[\"\xc3\xa9\"",
+                          "x = 1{\"\xc3\xa9\"", "x = [0.'\xc3\xa9']", "x = +\"\xc3\xa9\"",
+                          "x = a.\"\xc3\xa9\"", "x = { a = 1.\"\xc3\xa9\" }", "\xc3\xa9 = 1"}) {
+    ExpectErrorContaining([&] { CheckTomlCharacters(bad, "t.toml"); },
+                          {"t.toml:1:", "outside ASCII"});
   }
 }
 

@@ -8,12 +8,18 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "fuzz/fuzz_targets.h"
 
 namespace griffin {
+namespace fuzz {
+// The target's name in test listings (gtest would print the struct's bytes).
+void PrintTo(const Target& t, std::ostream* os) { *os << t.name; }
+}  // namespace fuzz
+
 namespace {
 
 // The files of tests/fuzz/KIND/TARGET, sorted (none when the folder is absent). POSIX, not
