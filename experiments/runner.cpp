@@ -27,18 +27,6 @@ namespace {
 
 constexpr const char* kJournalFormat = "griffin-journal";
 
-// Whether two resolved configs are the same TOML. Compared as tables, not text: the text's layout
-// changed on 2026-12-01 (ResolvedToml, experiments/toml.h), and a run begun before resumes.
-bool SameConfig(const std::string& journal, const std::string& now) {
-  if (journal == now) return true;
-  try {
-    CheckTomlCharacters(journal, "journal");
-    return toml::parse(journal) == toml::parse(now);
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 std::string Duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   const int64_t t = static_cast<int64_t>(std::llround(s));
@@ -60,7 +48,7 @@ std::map<int64_t, PointResult> ReadJournal(const std::string& path, const Experi
   if (header.is_discarded() || header.value("format", "") != kJournalFormat) {
     throw std::runtime_error(path + ": not a griffin journal (first line)");
   }
-  if (!SameConfig(header.value("config_toml", ""), c.resolved_toml)) {
+  if (!SameResolvedConfig(header.value("config_toml", ""), c.resolved_toml)) {
     throw std::runtime_error(fmt::format(
         "{}: the interrupted run used a different config (after --set overrides); resume with the "
         "same file and overrides, or delete the journal to start over",

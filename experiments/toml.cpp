@@ -216,6 +216,17 @@ void WriteTable(std::ostream& os, const toml::table& t, const std::string& name)
 
 }  // namespace
 
+bool SameResolvedConfig(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  try {
+    CheckTomlCharacters(a, "resolved config");
+    CheckTomlCharacters(b, "resolved config");
+    return toml::parse(a) == toml::parse(b);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 std::string ResolvedToml(const toml::table& root) {
   std::ostringstream os;
   WriteTable(os, root, "");

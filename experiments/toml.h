@@ -37,4 +37,8 @@ namespace griffin::experiments {
 // writer: to lay out an array it converts log10 of each float to size_t, undefined behaviour for
 // any float below 1 (a learning rate; found by scripts/test-sanitizers).
 std::string ResolvedToml(const toml::table& root);
+// Whether two resolved configs are the same TOML, compared as tables, not text: a journal written
+// before ResolvedToml (2026-12-01, toml++'s layout) still resumes. Text that does not read as TOML
+// is a different config.
+bool SameResolvedConfig(const std::string& a, const std::string& b);
 }  // namespace griffin::experiments

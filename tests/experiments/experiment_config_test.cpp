@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "core/io/paths.h"
 #include "experiments/toml.h"
@@ -298,6 +299,19 @@ TEST_F(ExperimentConfigTest, ResolvedConfigReadsBackTheSame) {
     EXPECT_EQ(again.resolved_toml, c.resolved_toml);
     EXPECT_EQ(ExperimentPoints(again).size(), ExperimentPoints(c).size());
   }
+}
+
+// A run's journal holds its resolved config; one written before ResolvedToml (in toml++'s own
+// layout) is the same config, so the run resumes; another config is not.
+TEST_F(ExperimentConfigTest, JournalConfigComparesAsToml) {
+  const ExperimentConfig c = LoadExperiment(Write(kGood), {});
+  std::ostringstream old_layout;
+  old_layout << toml::parse(c.resolved_toml);  // no float below 1 here: toml++'s writer is safe
+  ASSERT_NE(old_layout.str(), c.resolved_toml);
+  EXPECT_TRUE(SameResolvedConfig(old_layout.str(), c.resolved_toml));
+  const ExperimentConfig other = LoadExperiment(Write(kGood), {"latency.decode_tokens=5"});
+  EXPECT_FALSE(SameResolvedConfig(old_layout.str(), other.resolved_toml));
+  EXPECT_FALSE(SameResolvedConfig("not = = toml", c.resolved_toml));
 }
 
 }  // namespace
