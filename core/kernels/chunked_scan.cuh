@@ -285,7 +285,30 @@ __device__ __forceinline__ void LoadSteps(const Source& src, int64_t b, int64_t 
   }
 }
 
-// The aggregate (A, H) of this thread's steps, into its lane's slots of its warp's row.
+// The aggregate (A, H) of this thread's steps, step(s, a, b) giving step s's map h -> a h + b,
+// into its lane's slots of its warp's row (s_a[warp], s_h[warp]).
+template <typename Acc, class Step>
+__device__ __forceinline__ void StoreWarpAggregate(const Step& step, Acc* s_a, Acc* s_h) {
+  const int lane = threadIdx.x & 31;
+  Acc A[kVec], H[kVec];
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) A[v] = Acc(1), H[v] = Acc(0);
+#pragma unroll
+  for (int s = 0; s < kSteps; ++s) {
+    Acc a[kVec], b[kVec];
+    step(s, a, b);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) H[v] = a[v] * H[v] + b[v], A[v] *= a[v];
+  }
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) {
+    s_a[lane * kVec + v] = A[v];
+    s_h[lane * kVec + v] = H[v];
+  }
+}
+
+// The same over steps held in registers, channel by channel: the order the register kernel
+// (ChunkedScanForward) was measured with; in the order above its sm_90 code differs.
 template <typename Acc>
 __device__ __forceinline__ void StoreWarpAggregate(const Acc (&a)[kSteps][kVec],
                                                    const Acc (&x)[kSteps][kVec], Acc* s_a,
@@ -302,6 +325,14 @@ __device__ __forceinline__ void StoreWarpAggregate(const Acc (&a)[kSteps][kVec],
     s_a[lane * kVec + v] = A;
     s_h[lane * kVec + v] = H;
   }
+}
+
+// This thread's kVec channels of one warp's row of shared values.
+template <typename Acc>
+__device__ __forceinline__ void ReadLaneChannels(const Acc* row, Acc (&out)[kVec]) {
+  const int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) out[v] = row[lane * kVec + v];
 }
 
 // Run by warp 0 of a forward chunk once every warp's aggregate is in (s_a, s_h): composes them,
@@ -353,8 +384,7 @@ __global__ void __launch_bounds__(kThreads, 2) ChunkedScanForward(Source src, Li
   if (warp == 0) CarryIntoWarps(links, c, s_a, s_h, src.h0, src.h_last, src.dim, d0);
   __syncthreads();
   Acc h[kVec];
-#pragma unroll
-  for (int v = 0; v < kVec; ++v) h[v] = s_h[warp][lane * kVec + v];
+  ReadLaneChannels(s_h[warp], h);
 #pragma unroll
   for (int s = 0; s < kSteps; ++s) {
 #pragma unroll
@@ -392,29 +422,13 @@ __global__ void __launch_bounds__(kThreads, 4)
   for (int s = 0; s < kSteps; ++s) steps.Stage(slot(s), t0 + s);
   CommitAsync();
   WaitAsync<0>();
-  {
-    Acc A[kVec], H[kVec];
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) A[v] = Acc(1), H[v] = Acc(0);
-#pragma unroll
-    for (int s = 0; s < kSteps; ++s) {
-      Acc a[kVec], x[kVec];
-      steps.Decode(*slot(s), a, x);
-#pragma unroll
-      for (int v = 0; v < kVec; ++v) H[v] = a[v] * H[v] + x[v], A[v] *= a[v];
-    }
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) {
-      s_a[warp][lane * kVec + v] = A[v];
-      s_h[warp][lane * kVec + v] = H[v];
-    }
-  }
+  StoreWarpAggregate([&](int s, Acc(&a)[kVec], Acc(&x)[kVec]) { steps.Decode(*slot(s), a, x); },
+                     s_a[warp], s_h[warp]);
   __syncthreads();
   if (warp == 0) CarryIntoWarps(links, c, s_a, s_h, h0, h_last, steps.dim, d0);
   __syncthreads();
   Acc h[kVec];
-#pragma unroll
-  for (int v = 0; v < kVec; ++v) h[v] = s_h[warp][lane * kVec + v];
+  ReadLaneChannels(s_h[warp], h);
 #pragma unroll
   for (int s = 0; s < kSteps; ++s) {
     Acc a[kVec], x[kVec];
@@ -447,27 +461,12 @@ __device__ __forceinline__ void StatesBeforeSteps(const Links<Acc>& links, const
                                                   Acc (*s_a)[kChannels], Acc (*s_h)[kChannels],
                                                   const Acc* carries, const Acc* h0, int64_t dim,
                                                   int64_t d0, const Step& step, const Keep& keep) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int warp = threadIdx.x / 32;
   const int64_t padded = links.tiles * kChannels;
-  {
-    Acc A[kVec], H[kVec];
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) A[v] = Acc(1), H[v] = Acc(0);
-#pragma unroll
-    for (int s = 0; s < kSteps; ++s) {
-      Acc a[kVec], b[kVec];
-      step(s, a, b);
-#pragma unroll
-      for (int v = 0; v < kVec; ++v) H[v] = a[v] * H[v] + b[v], A[v] *= a[v];
-    }
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) {
-      s_a[warp][lane * kVec + v] = A[v];
-      s_h[warp][lane * kVec + v] = H[v];
-    }
-  }
+  StoreWarpAggregate(step, s_a[warp], s_h[warp]);
   __syncthreads();
   if (warp == 0) {
+    const int lane = threadIdx.x % 32;
     Acc A[kVec], H[kVec];
     ComposeWarps(s_a, s_h, /*reverse=*/false, A, H);
 #pragma unroll
@@ -484,8 +483,7 @@ __device__ __forceinline__ void StatesBeforeSteps(const Links<Acc>& links, const
   }
   __syncthreads();
   Acc h[kVec];
-#pragma unroll
-  for (int v = 0; v < kVec; ++v) h[v] = s_h[warp][lane * kVec + v];
+  ReadLaneChannels(s_h[warp], h);
 #pragma unroll
   for (int s = 0; s < kSteps; ++s) {
     Acc a[kVec], b[kVec];
@@ -562,8 +560,7 @@ __device__ __forceinline__ void MessageIntoWarp(const Links<Acc>& links, const B
     }
   }
   __syncthreads();
-#pragma unroll
-  for (int v = 0; v < kVec; ++v) m[v] = s_h[warp][lane * kVec + v];
+  ReadLaneChannels(s_h[warp], m);
 }
 
 }  // namespace griffin::kernels::chunked

@@ -131,7 +131,7 @@ constexpr bool kStatesInPlace = sizeof(typename Steps::Raw) == 2 * kVec * sizeof
 template <typename Acc, class Steps>
 constexpr int kStateBytes = kStatesInPlace<Acc, Steps>
                                 ? 0
-                                : static_cast<int>(sizeof(Acc)) * kSteps* kThreads* kVec;
+                                : static_cast<int>(sizeof(Acc) * kSteps * kThreads * kVec);
 template <typename Acc, class Steps>
 constexpr int kBackwardBytes = kStagedBytes<Steps> + kStateBytes<Acc, Steps>;
 template <typename Acc, class Steps>
