@@ -15,6 +15,8 @@ void TomlCheckFailed(const char* check) {
 
 namespace {
 
+bool HorizontalSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
 [[noreturn]] void FailAt(const std::string& where, int line, int column, const char* what) {
   throw std::invalid_argument(fmt::format("{}:{}:{}: {}", where, line, column, what));
 }
@@ -38,7 +40,20 @@ void CheckTomlCharacters(std::string_view text, const std::string& where) {
   char prev = 0;                   // the byte before this one, in the normal state
   bool after_line_escape = false;  // in a multi-line basic string, after a line-ending backslash
   const auto at = [&](size_t i, std::string_view s) { return text.substr(i, s.size()) == s; };
-  size_t i = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // a UTF-8 byte order mark
+  size_t i = 0;
+  // Ends the string whose closing quote, or delimiter of three, starts at i; up to two more quotes
+  // right after a multi-line string's delimiter belong to the string (TOML 1.0).
+  const auto close = [&](char quote, bool multi) {
+    if (multi) {
+      i += 2, column += 2;
+      for (int extra = 0; extra < 2 && i + 1 < text.size() && text[i + 1] == quote; ++extra) {
+        ++i, ++column;
+      }
+    }
+    state = kNormal;
+    prev = quote;
+  };
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // a UTF-8 byte order mark
   for (; i < text.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     ++column;
@@ -63,14 +78,14 @@ void CheckTomlCharacters(std::string_view text, const std::string& where) {
           state = kComment;
           run = kBetween;
         } else if ((c == '"' || c == '\'') && (token_start || (run == kKey && prev == '.'))) {
-          const bool multi = at(i, c == '"' ? "\"\"\"" : "\'\'\'");
+          const bool multi = at(i, c == '"' ? "\"\"\"" : "'''");
           state = c == '"' ? (multi ? kMultiBasic : kBasic) : (multi ? kMultiLiteral : kLiteral);
           if (multi) i += 2, column += 2;
           if (token_start) run = value_next ? kValue : kKey;
         } else if (c >= 0x80) {
           FailAt(where, line, column,
                  "a character outside ASCII, where only a string or a comment may hold one");
-        } else if (c == ' ' || c == '\t' || c == '\r') {
+        } else if (HorizontalSpace(c)) {
           run = kBetween;
         } else if (c == ',') {
           run = kBetween;
@@ -96,7 +111,7 @@ void CheckTomlCharacters(std::string_view text, const std::string& where) {
       case kMultiBasic:
         if (state == kMultiBasic && after_line_escape) {
           // toml++ asks its whitespace test about every character it skips here.
-          if (c == ' ' || c == '\t' || c == '\r') break;
+          if (HorizontalSpace(c)) break;
           if (c >= 0x80) {
             FailAt(where, line, column,
                    "a character outside ASCII first after a line-ending backslash (toml++ 3.3 "
@@ -109,38 +124,18 @@ void CheckTomlCharacters(std::string_view text, const std::string& where) {
           if (state == kMultiBasic && next >= 0x80) {
             FailAt(where, line, column + 1, "a character outside ASCII escaped by a backslash");
           }
-          if (state == kMultiBasic &&
-              (next == ' ' || next == '\t' || next == '\r' || next == '\n')) {
+          if (state == kMultiBasic && (HorizontalSpace(next) || next == '\n')) {
             after_line_escape = true;  // a line-ending backslash (or an invalid escape)
             break;
           }
           ++i, ++column;  // the escaped character
-        } else if (state == kBasic && c == '"') {
-          state = kNormal;
-          prev = '"';
-        } else if (state == kMultiBasic && at(i, "\"\"\"")) {
-          // Up to two more quotes right after the delimiter belong to the string (TOML 1.0).
-          i += 2, column += 2;
-          for (int extra = 0; extra < 2 && i + 1 < text.size() && text[i + 1] == '"'; ++extra) {
-            ++i, ++column;
-          }
-          state = kNormal;
-          prev = '"';
+        } else if (state == kBasic ? c == '"' : at(i, "\"\"\"")) {
+          close('"', state == kMultiBasic);
         }
         break;
       case kLiteral:
       case kMultiLiteral:
-        if (state == kLiteral && c == '\'') {
-          state = kNormal;
-          prev = '\'';
-        } else if (state == kMultiLiteral && at(i, "'''")) {
-          i += 2, column += 2;
-          for (int extra = 0; extra < 2 && i + 1 < text.size() && text[i + 1] == '\''; ++extra) {
-            ++i, ++column;
-          }
-          state = kNormal;
-          prev = '\'';
-        }
+        if (state == kLiteral ? c == '\'' : at(i, "'''")) close('\'', state == kMultiLiteral);
         break;
     }
   }
