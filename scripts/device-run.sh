@@ -14,7 +14,8 @@
 # microbenchmarks: scripts/bench_peers.py, needs .deps from fetch-device-deps; GRIFFIN_PEER_OPS=
 # scan_fwd,scan_fwd_bwd,conv1d_fwd,conv1d_bwd picks ops, GRIFFIN_PEERS="accelerated-scan
 # triton,fla chunk_hgrn" picks peers; rglru_fwd_bwd reuses scan_fwd_bwd's peer rows),
-# GRIFFIN_SKIP_MODEL_BENCH=1,
+# GRIFFIN_SKIP_MODEL_BENCH=1, GRIFFIN_TRAIN_BENCH=1 (the training step against its PyTorch peer,
+# below),
 # GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000),
 # GRIFFIN_MODEL_BENCH_SPECS="preset:ops[:eager|graph] ..." (ops: the scan and conv implementation;
 # default "gemma-2b:reference recurrentgemma-2b:cuda", eager decode),
@@ -54,12 +55,15 @@ for deb in .deps/*.deb; do dpkg -x "$deb" "$DEPS"; done
 # peer is torch's cuDNN depthwise conv1d unless it is asked for.
 PEERS_SITE=/tmp/griffin-peers
 peers_prep=""
-if [[ "${GRIFFIN_SKIP_MICROBENCH:-0}" != 1 && "${GRIFFIN_SKIP_PEERS:-0}" != 1 ]]; then
-  step "peers: install wheels, compile the CUDA peers in the background"
+install_peer_wheels() {
   mkdir -p "$PEERS_SITE"
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target "$PEERS_SITE" .deps/wheels/*.whl >>"$LOG" 2>&1 ||
     echo "peer wheels did not install" | tee -a "$LOG"
+}
+if [[ "${GRIFFIN_SKIP_MICROBENCH:-0}" != 1 && "${GRIFFIN_SKIP_PEERS:-0}" != 1 ]]; then
+  step "peers: install wheels, compile the CUDA peers in the background"
+  install_peer_wheels
   # The same arch list here and in bench_peers' workers, or they rebuild the warp kernel.
   export TORCH_EXTENSIONS_DIR=/tmp/griffin-peers-ext TORCH_CUDA_ARCH_LIST=9.0
   PYTHONPATH=$PEERS_SITE "$PY" scripts/bench_peers.py prepare --site "$PEERS_SITE" \
@@ -159,6 +163,42 @@ if [[ -n "${GRIFFIN_NCU:-}" ]]; then
     "$BUILD/bin/griffin_microbench" --benchmark_filter="$ncu_bench" >"$OUT/ncu.txt" 2>&1 || status=1
   grep -E "Memory Throughput|DRAM Throughput|Duration|Achieved Occupancy|Registers Per|Stall" \
     "$OUT/ncu.txt" | head -20
+fi
+
+# GRIFFIN_TRAIN_BENCH=1: the recall-training step (experiments/train_step.toml) against its
+# PyTorch peer (scripts/train_step_peer.py, with flash-linear-attention's and accelerated-scan's
+# scans), in this order: griffin run, the peers, griffin run again (the same GPU state for both);
+# then each one's eager step, and Nsight Compute's kernel list of 2 eager steps of each (NVTX
+# ranges "train step"). Table: $OUT/train_step.md (scripts/train_step_table.py).
+if [[ "${GRIFFIN_TRAIN_BENCH:-0}" == 1 ]]; then
+  step "training step: griffin run against the PyTorch peer"
+  [[ -d "$PEERS_SITE" ]] || install_peer_wheels
+  tb="$OUT/train_step"
+  mkdir -p "$tb"
+  train_run() {  # name, --set arguments...
+    local name=$1
+    shift
+    "$BUILD/bin/griffin" run experiments/train_step.toml --out "/tmp/griffin-train-$name" \
+      "$@" >"$tb/griffin-$name.md" 2>"$tb/griffin-$name.log" || status=1
+    rm -rf "/tmp/griffin-train-$name"
+  }
+  train_run 1
+  for scan in fla accelerated-scan; do
+    PYTHONPATH=$PEERS_SITE "$PY" scripts/train_step_peer.py --scan "$scan" \
+      --json "$tb/peer-$scan.json" >"$tb/peer-$scan.log" 2>&1 || status=1
+  done
+  train_run 2
+  train_run eager --set train.graph=false --set train.steps=100 --set train.eval_every=25
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  ncu_steps=(--nvtx --nvtx-include "train step/" --metrics gpu__time_duration.sum --csv
+    --page raw --print-units base --cache-control none --clock-control none)
+  "${NCU:-ncu}" "${ncu_steps[@]}" "$BUILD/bin/griffin" run experiments/train_step.toml \
+    --out /tmp/griffin-train-ncu --set train.graph=false --set train.steps=2 \
+    --set train.eval_every=2 >"$tb/ncu-griffin.csv" 2>"$tb/ncu-griffin.log" || status=1
+  rm -rf /tmp/griffin-train-ncu
+  PYTHONPATH=$PEERS_SITE "${NCU:-ncu}" "${ncu_steps[@]}" "$PY" scripts/train_step_peer.py \
+    --scan fla --nvtx-steps 2 >"$tb/ncu-peer.csv" 2>"$tb/ncu-peer.log" || status=1
+  "$PY" scripts/train_step_table.py "$tb" | tee "$OUT/train_step.md" | tee -a "$OUT/summary.md"
 fi
 
 if [[ "${GRIFFIN_SKIP_MODEL_BENCH:-0}" != 1 ]]; then

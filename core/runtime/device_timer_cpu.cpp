@@ -19,5 +19,7 @@ double DeviceTimer::Seconds() {
 void SynchronizeDevice(c10::Device) {}
 DeviceMemory ReadDeviceMemory(c10::Device) { return {}; }
 void ResetPeakDeviceMemory(c10::Device) {}
+ProfileRange::ProfileRange(const char*) {}
+ProfileRange::~ProfileRange() = default;
 
 }  // namespace griffin

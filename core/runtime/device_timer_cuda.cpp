@@ -2,6 +2,7 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <cuda_runtime_api.h>
+#include <nvtx3/nvToolsExt.h>
 
 #include <chrono>
 
@@ -69,5 +70,8 @@ void ResetPeakDeviceMemory(c10::Device device) {
     c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
   }
 }
+
+ProfileRange::ProfileRange(const char* name) { nvtxRangePushA(name); }
+ProfileRange::~ProfileRange() { nvtxRangePop(); }
 
 }  // namespace griffin

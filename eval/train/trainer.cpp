@@ -167,6 +167,7 @@ struct Trainer::GraphStep {
 bool Trainer::graph_captured() const { return graph_ && graph_->step->captured(); }
 
 std::pair<at::Tensor, at::Tensor> Trainer::StepOn(const StepBatch& batch, double clip) {
+  const ProfileRange range("train step");  // scripts/device-run.sh's GRIFFIN_TRAIN_BENCH profile
   optimizer_->ZeroGrad();
   const at::Tensor loss = Loss(batch);
   loss.backward();
