@@ -169,7 +169,8 @@ fi
 # PyTorch peer (scripts/train_step_peer.py, with flash-linear-attention's and accelerated-scan's
 # scans), in this order: griffin run, the peers, griffin run again (the same GPU state for both);
 # then each one's eager step, and Nsight Compute's kernel list of 2 eager steps of each (NVTX
-# ranges "train step"). Table: $OUT/train_step.md (scripts/train_step_table.py).
+# start/end ranges "train step", which hold the backward's kernels too, launched from autograd's
+# own threads). Table: $OUT/train_step.md (scripts/train_step_table.py).
 if [[ "${GRIFFIN_TRAIN_BENCH:-0}" == 1 ]]; then
   step "training step: griffin run against the PyTorch peer"
   [[ -d "$PEERS_SITE" ]] || install_peer_wheels
@@ -190,7 +191,7 @@ if [[ "${GRIFFIN_TRAIN_BENCH:-0}" == 1 ]]; then
   train_run 2
   train_run eager --set train.graph=false --set train.steps=100 --set train.eval_every=25
   NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-  ncu_steps=(--nvtx --nvtx-include "train step/" --metrics gpu__time_duration.sum --csv
+  ncu_steps=(--nvtx --nvtx-include "train step" --metrics gpu__time_duration.sum --csv
     --page raw --print-units base --cache-control none --clock-control none)
   "${NCU:-ncu}" "${ncu_steps[@]}" "$BUILD/bin/griffin" run experiments/train_step.toml \
     --out /tmp/griffin-train-ncu --set train.graph=false --set train.steps=2 \

@@ -3,7 +3,7 @@
 peer `griffin run` is timed against (bench/README.md, "Training step against PyTorch").
 
   train_step_peer.py [--width 128] [--scan fla|accelerated-scan] [--steps 200] [--json out.json]
-  train_step_peer.py --nvtx-steps 3 ...   (eager steps inside NVTX ranges "train step", for
+  train_step_peer.py --nvtx-steps 2 ...   (eager steps inside NVTX ranges "train step", for
                                            Nsight Compute's per-kernel list; no timing)
 
 The model is the harness's Griffin (core/model): embedding scaled by sqrt(width) in bf16, per
@@ -221,16 +221,14 @@ def main():
     device = torch.device("cuda")
     torch.manual_seed(0)
     model = build(torch, args).to(device)
-    fp32_names = ("rg_lru", "norm")
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "rg_lru" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "rg_lru" not in n)]
-    del fp32_names
     lr = torch.tensor(2e-3, device=device)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=lr, betas=(0.9, 0.999), eps=1e-8, fused=True, capturable=True)
     params = [p for p in model.parameters()]
-    batches = mqar_batches(torch, args, 8, device)
+    batches = mqar_batches(torch, args, 32, device)
     static = [t.clone() for t in batches[0]]
 
     def step():
@@ -248,11 +246,12 @@ def main():
     if args.nvtx_steps:
         for i in range(args.nvtx_steps + 2):
             load(i)
-            if i >= 2:
-                torch.cuda.nvtx.range_push("train step")
+            # A start/end range (not push/pop): the backward's kernels are launched from
+            # autograd's own threads.
+            rid = torch.cuda.nvtx.range_start("train step") if i >= 2 else None
             step()
-            if i >= 2:
-                torch.cuda.nvtx.range_pop()
+            if rid is not None:
+                torch.cuda.nvtx.range_end(rid)
         torch.cuda.synchronize()
         return
 

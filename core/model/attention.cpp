@@ -24,12 +24,39 @@ at::Tensor FusedAttention(const at::Tensor& q, const at::Tensor& k, const at::Te
   return out.transpose(1, 2).flatten(2);
 }
 
+// Whether ATen's flash attention (with a left window) takes `q`: half precision on the GPU, head
+// sizes its kernels are built for. It needs compute capability 8.0, below the sm_90 this project
+// builds its own kernels for (CMakeLists.txt).
+bool FlashAttentionRuns(const at::Tensor& q) {
+  const int64_t hd = q.size(-1);
+  return q.is_cuda() && (q.scalar_type() == at::kBFloat16 || q.scalar_type() == at::kHalf) &&
+         hd % 8 == 0 && hd <= 256;
+}
+
+// The window over a fresh stream's first chunk: a band of the chunk itself (key j visible to
+// query t iff t - window <= j <= t), which flash attention computes in [B, T, H, hd] layout
+// without materialising a mask, forward and backward, with multi-query heads as they are.
+at::Tensor BandAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                         int64_t window, double scale) {
+  const int64_t T = q.size(1);
+  const at::Tensor out = std::get<0>(at::_flash_attention_forward(
+      q, k, v, std::nullopt, std::nullopt, T, T, /*dropout_p=*/0.0, /*is_causal=*/true,
+      /*return_debug_mask=*/false, scale, /*window_size_left=*/window, /*window_size_right=*/0));
+  return out.flatten(2);
+}
+
 // Local attention over the ring plus the chunk: attend first, then write the chunk into the ring
 // (writing first would overwrite slots this chunk's early queries still need).
 at::Tensor LocalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                           const at::Tensor& positions, const at::Tensor& docs, int64_t window,
-                          AttentionCache& cache, const at::Tensor& start, double scale) {
+                          AttentionCache& cache, const at::Tensor& start, bool fresh,
+                          double scale) {
   const int64_t T = q.size(1);
+  if (fresh && T > 0 && FlashAttentionRuns(q)) {
+    const at::Tensor out = BandAttention(q, k, v, window, scale);
+    cache.Write(k, v, positions, docs, start);
+    return out;
+  }
   std::vector<at::Tensor> outs;
   for (int64_t s = 0; s < T; s += kQueryBlock) {
     const int64_t e = std::min(T, s + kQueryBlock);
@@ -113,7 +140,7 @@ at::Tensor AttendMasked(const at::Tensor& q, const at::Tensor& k, const at::Tens
 
 at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, const at::Tensor& docs,
                           const AttentionWeights& w, const ModelConfig& c, AttentionCache& cache,
-                          const at::Tensor& start, bool simple_stream) {
+                          const at::Tensor& start, StreamShape stream) {
   const int64_t B = x.size(0), T = x.size(1);
   const int64_t H = c.num_heads, KV = c.num_kv_heads, hd = c.head_dim;
   const at::Tensor q =
@@ -124,8 +151,9 @@ at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, cons
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   const at::Tensor out =
       cache.local()
-          ? LocalAttention(q, k, v, positions, docs, c.attention_window, cache, start, scale)
-          : GlobalAttention(q, k, v, positions, docs, cache, start, simple_stream, scale);
+          ? LocalAttention(q, k, v, positions, docs, c.attention_window, cache, start,
+                           stream.fresh, scale)
+          : GlobalAttention(q, k, v, positions, docs, cache, start, stream.simple, scale);
   return at::linear(out, w.o_w, w.o_b);
 }
 

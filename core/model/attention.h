@@ -19,10 +19,13 @@ at::Tensor AttendMasked(const at::Tensor& q, const at::Tensor& k, const at::Tens
 // One attention block over a chunk of T tokens continuing `cache`. A query sees the keys of its
 // own document at positions <= its own, and, with a local window, no more than `window` back.
 // `start`: int64 [1] on the device, the stream index of the chunk's first token.
-// `simple_stream`: every token so far (this chunk included) is one unpadded document starting
-// at position 0, so the mask is plain causal and fused kernels can run without one.
+// `stream`: what the host knows of the tokens so far, which lets fused kernels run without a mask.
+struct StreamShape {
+  bool simple = false;  // one unpadded document from position 0, this chunk included: causal
+  bool fresh = false;   // simple, and this chunk is its start: the cache holds nothing visible
+};
 at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, const at::Tensor& docs,
                           const AttentionWeights& w, const ModelConfig& c, AttentionCache& cache,
-                          const at::Tensor& start, bool simple_stream);
+                          const at::Tensor& start, StreamShape stream);
 
 }  // namespace griffin

@@ -5,15 +5,22 @@
 
 #include <cmath>
 
+#include "core/kernels/rms_norm.h"
+#include "core/kernels/softcap_cross_entropy.h"
 #include "core/model/embedding_lookup.h"
 #include "core/runtime/captured_step.h"
 
 namespace griffin {
 
+namespace {
+// The implementation of the ops no config chooses (norm, loss): the kernels wherever they run.
+OpImpl KernelWhereItRuns(const at::Tensor& x) {
+  return x.is_cuda() && OpImplBuilt(OpImpl::kCuda) ? OpImpl::kCuda : OpImpl::kReference;
+}
+}  // namespace
+
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& scale, double eps) {
-  const at::Tensor x32 = x.to(at::kFloat);
-  const at::Tensor var = x32.pow(2).mean(-1, /*keepdim=*/true);
-  return (x32 * at::rsqrt(var + eps) * (1.0 + scale.to(at::kFloat))).to(x.scalar_type());
+  return RmsNormOp({x, scale, eps}, KernelWhereItRuns(x));
 }
 
 at::Tensor GeGluMlp(const at::Tensor& x, const MlpWeights& w) {
@@ -69,6 +76,12 @@ at::Tensor OutputLogits(const at::Tensor& x, const ModelWeights& w, const ModelC
   at::Tensor logits = at::linear(x, w.embed).to(at::kFloat);
   if (c.logit_soft_cap > 0) logits = at::tanh(logits / c.logit_soft_cap) * c.logit_soft_cap;
   return logits;
+}
+
+at::Tensor OutputLoss(const at::Tensor& x, const ModelWeights& w, const ModelConfig& c,
+                      const at::Tensor& targets) {
+  return SoftCapCrossEntropy({at::linear(x, w.embed), targets, c.logit_soft_cap},
+                             KernelWhereItRuns(x));
 }
 
 }  // namespace griffin

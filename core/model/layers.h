@@ -9,7 +9,9 @@
 
 namespace griffin {
 
-// y = x * rsqrt(mean(x^2) + eps) * (1 + scale), computed in float32, returned in x's dtype.
+// y = x * rsqrt(mean(x^2) + eps) * (1 + scale), computed in float32, returned in x's dtype: the
+// RMSNorm op (core/kernels/rms_norm.h), its CUDA kernels on a GPU (whatever the scan and conv
+// choice: no config compares norms; the kernel tests hold them to the ATen reference).
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& scale, double eps);
 
 // down(gelu_tanh(gate(x)) * up(x)); biases optional.
@@ -26,5 +28,11 @@ at::Tensor EmbedTokens(const at::Tensor& tokens, const at::Tensor& embed, const 
 
 // Final norm, tied projection to float32 logits, soft-cap when the config has one.
 at::Tensor OutputLogits(const at::Tensor& x, const ModelWeights& w, const ModelConfig& c);
+
+// The mean cross-entropy of OutputLogits(x) against int64 `targets`, as a training loss: the
+// soft-capped cross-entropy op (core/kernels/softcap_cross_entropy.h) on the projection in x's
+// dtype, its CUDA kernels on a GPU, so the float32 logits never reach memory there.
+at::Tensor OutputLoss(const at::Tensor& x, const ModelWeights& w, const ModelConfig& c,
+                      const at::Tensor& targets);
 
 }  // namespace griffin

@@ -60,8 +60,8 @@ at::Tensor Model::Forward(const at::Tensor& tokens, const at::Tensor& positions,
   return Head(x, hook);
 }
 
-at::Tensor Model::ForwardRows(const at::Tensor& tokens, const at::Tensor& positions,
-                              DecodeState& state, const at::Tensor& rows) const {
+at::Tensor Model::NormedRows(const at::Tensor& tokens, const at::Tensor& positions,
+                             DecodeState& state, const at::Tensor& rows) const {
   TORCH_CHECK(rows.dim() == 1 && rows.scalar_type() == at::kLong, "rows must be int64 [n], got ",
               rows.scalar_type(), " ", rows.sizes());
   const at::Tensor x = Trunk(tokens, positions, state, nullptr);
@@ -71,7 +71,21 @@ at::Tensor Model::ForwardRows(const at::Tensor& tokens, const at::Tensor& positi
     TORCH_CHECK(lo >= 0 && hi < flat.size(0), "rows must lie in [0, ", flat.size(0), "), got [", lo,
                 ", ", hi, "]");
   }
-  return Head(flat.index_select(0, rows.to(device_)), nullptr);
+  return RmsNorm(flat.index_select(0, rows.to(device_)), weights_.final_norm, config_.rms_eps);
+}
+
+at::Tensor Model::ForwardRows(const at::Tensor& tokens, const at::Tensor& positions,
+                              DecodeState& state, const at::Tensor& rows) const {
+  return OutputLogits(NormedRows(tokens, positions, state, rows), weights_, config_);
+}
+
+at::Tensor Model::LossRows(const at::Tensor& tokens, const at::Tensor& positions,
+                           DecodeState& state, const at::Tensor& rows,
+                           const at::Tensor& targets) const {
+  TORCH_CHECK(targets.dim() == 1 && targets.size(0) == rows.size(0), "targets must be [",
+              rows.size(0), "] (one per row), got ", targets.sizes());
+  return OutputLoss(NormedRows(tokens, positions, state, rows), weights_, config_,
+                    targets.to(device_));
 }
 
 at::Tensor Model::Head(const at::Tensor& x, const ActivationHook* hook) const {
@@ -102,6 +116,7 @@ at::Tensor Model::Trunk(const at::Tensor& tokens_in, const at::Tensor& positions
                                                               state->tokens_seen() + T, at::kLong)
                                                        .expand_as(positions_in));
   }
+  const StreamShape stream{state->simple_stream, state->simple_stream && state->tokens_seen() == 0};
   const at::Tensor positions = positions_in.to(device_, /*non_blocking=*/positions_in.is_pinned());
   // Document index of each token: resets (position 0) start a new document.
   const at::Tensor docs = state->docs_started.unsqueeze(1) + positions.eq(0).cumsum(1);
@@ -117,7 +132,7 @@ at::Tensor Model::Trunk(const at::Tensor& tokens_in, const at::Tensor& positions
     } else {
       temporal = AttentionBlock(normed, positions, docs, b.attention, config_,
                                 state->attention[next_attention++], state->tokens_written,
-                                state->simple_stream);
+                                stream);
     }
     const std::string prefix = "layers." + std::to_string(i) + ".";
     emit(prefix + "temporal_out", temporal);

@@ -25,6 +25,10 @@ class Model : public LanguageModel {
   // at 256 x 256 tokens and vocabulary 8192) would be most of a step's memory traffic.
   at::Tensor ForwardRows(const at::Tensor& tokens, const at::Tensor& positions, DecodeState& state,
                          const at::Tensor& rows) const;
+  // The mean cross-entropy of those rows' logits against `targets` (int64 [n], on the model's
+  // device): the training loss, with no float32 logits in memory on a GPU (OutputLoss).
+  at::Tensor LossRows(const at::Tensor& tokens, const at::Tensor& positions, DecodeState& state,
+                      const at::Tensor& rows, const at::Tensor& targets) const;
   int64_t WeightBytes() const override { return weights_.Bytes(); }
   const ModelWeights& weights() const { return weights_; }
 
@@ -32,6 +36,9 @@ class Model : public LanguageModel {
   // Embedding and residual blocks (advances the state): the last hidden state [batch, T, width].
   at::Tensor Trunk(const at::Tensor& tokens, const at::Tensor& positions, DecodeState& state,
                    const ActivationHook* hook) const;
+  // The final hidden states at `rows` of the flattened [batch * T] positions, normed.
+  at::Tensor NormedRows(const at::Tensor& tokens, const at::Tensor& positions, DecodeState& state,
+                        const at::Tensor& rows) const;
   // Final norm and tied logits (soft-capped) of hidden states [..., width].
   at::Tensor Head(const at::Tensor& x, const ActivationHook* hook) const;
   at::Tensor RecurrentBlock(const at::Tensor& x, const at::Tensor& positions,

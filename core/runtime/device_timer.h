@@ -38,15 +38,19 @@ struct DeviceMemory {
 DeviceMemory ReadDeviceMemory(c10::Device device);
 void ResetPeakDeviceMemory(c10::Device device);
 
-// Names a span of host work for profilers while it lives: an NVTX range on CUDA builds, so that
-// Nsight Compute (--nvtx --nvtx-include "NAME/") profiles only the kernels launched inside it;
-// nothing on the CPU. Costs nothing when no profiler is attached.
+// Names a span of work for profilers while it lives: an NVTX start/end range on CUDA builds, so
+// that Nsight Compute (--nvtx --nvtx-include "NAME") profiles only the kernels launched inside it,
+// from any thread (autograd runs the backward on threads of its own); nothing on the CPU. Costs
+// nothing when no profiler is attached.
 class ProfileRange {
  public:
   explicit ProfileRange(const char* name);
   ~ProfileRange();
   ProfileRange(const ProfileRange&) = delete;
   ProfileRange& operator=(const ProfileRange&) = delete;
+
+ private:
+  uint64_t id_ = 0;
 };
 
 }  // namespace griffin

@@ -71,7 +71,7 @@ void ResetPeakDeviceMemory(c10::Device device) {
   }
 }
 
-ProfileRange::ProfileRange(const char* name) { nvtxRangePushA(name); }
-ProfileRange::~ProfileRange() { nvtxRangePop(); }
+ProfileRange::ProfileRange(const char* name) : id_(nvtxRangeStartA(name)) {}
+ProfileRange::~ProfileRange() { nvtxRangeEnd(id_); }
 
 }  // namespace griffin

@@ -151,9 +151,8 @@ at::Tensor Trainer::Loss(const StepBatch& batch) const {
   const Model model(config_, AssembleWeights(config_, ComputeWeights(false)), device_, o_.ops);
   auto state = model.NewState(batch.inputs.size(0));
   const bool pinned = device_.is_cuda();
-  const at::Tensor logits =
-      model.ForwardRows(batch.inputs, batch.positions, *state, batch.rows.to(device_, pinned));
-  return at::cross_entropy_loss(logits, batch.targets.to(device_, pinned));
+  return model.LossRows(batch.inputs, batch.positions, *state, batch.rows.to(device_, pinned),
+                        batch.targets.to(device_, pinned));
 }
 
 // The captured step's fixed buffers: each step's batch is copied into them before the replay.

@@ -6,7 +6,9 @@
 
 #include "core/io/safetensors.h"
 #include "core/model/language_model.h"
+#include "core/model/model.h"
 #include "core/model/model_state.h"
+#include "core/model/weights.h"
 #include "core/runtime/device_decode.h"
 #include "core/runtime/generate.h"
 #include "test_util.h"
@@ -182,6 +184,53 @@ TEST(ModelGpu, GraphDecodeGemma2BShapes) {
 TEST_P(GriffinGpu, GraphDecodeRecurrentGemma2BShapes) {
   GRIFFIN_REQUIRE_CUDA();
   ExpectGraphDecodeMatchesEager("preset:recurrentgemma-2b", GetParam(), 2040);  // window 2048
+}
+
+// A fresh stream's first chunk (training, a prompt) runs the local attention as flash attention
+// with a left window: the positions, given on the host, show one plain stream. Given on the
+// device they take the masked path. Both must give the same logits and weight gradients, within
+// bf16 rounding, for windows shorter than, equal to and longer than the chunk, with multi-query
+// heads (4 query heads, one key-value head).
+TEST(ModelGpu, FreshChunkBandAttentionMatchesMasked) {
+  GRIFFIN_REQUIRE_CUDA();
+  const c10::InferenceMode not_inference(false);
+  const at::Device cuda(at::kCUDA);
+  for (const int64_t window : {1, 7, 45, 64}) {
+    SCOPED_TRACE("window " + std::to_string(window));
+    ModelConfig c = PresetWithOverrides("tiny-griffin,layers=3,window=" + std::to_string(window));
+    c.dtype = DType::kBFloat16;
+    std::map<std::string, at::Tensor> masters = RandomWeightTensors(c, 3, cuda, DType::kFloat32);
+    OpChoice ops;
+    ops.scan = ops.conv = OpImpl::kCuda;
+    const int64_t B = 3, T = 45;
+    const at::Tensor ids = at::randint(c.vocab_size, {B, T}, at::kLong);
+    const at::Tensor positions = at::arange(T, at::kLong).expand({B, T}).contiguous();
+    std::map<std::string, bool> keep_fp32;  // the trainer's dtype policy (eval/train/trainer.h)
+    for (const WeightSpec& spec : WeightSpecs(c)) keep_fp32[spec.name] = spec.keep_fp32;
+    const auto run = [&](const at::Tensor& pos) {
+      std::map<std::string, at::Tensor> leaves, compute;
+      for (const auto& [name, p] : masters) {
+        leaves[name] = p.detach().clone().requires_grad_(true);
+        compute[name] = leaves[name].to(keep_fp32.at(name) ? at::kFloat : at::kBFloat16);
+      }
+      const Model model(c, AssembleWeights(c, compute), cuda, ops);
+      auto state = model.NewState(B);
+      const at::Tensor logits = model.Forward(ids, pos, *state);
+      // A loss that weighs every position differently, so no gradient cancels by symmetry.
+      (logits * at::linspace(0.5, 1.5, T, logits.options()).view({1, T, 1})).sum().backward();
+      std::map<std::string, at::Tensor> grads;
+      for (const auto& [name, p] : leaves) grads[name] = p.grad();
+      return std::make_pair(logits.detach(), grads);
+    };
+    const auto [flash, flash_grads] = run(positions);
+    const auto [masked, masked_grads] = run(positions.to(cuda));
+    EXPECT_LE(RelativeError(flash, masked), 1e-2);
+    for (const auto& [name, g] : masked_grads) {
+      SCOPED_TRACE(name);
+      ASSERT_TRUE(g.defined() && flash_grads.at(name).defined());
+      EXPECT_LE(RelativeError(flash_grads.at(name), g), 3e-2);
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Scan, GriffinGpu, ::testing::Values(OpImpl::kReference, OpImpl::kCuda),

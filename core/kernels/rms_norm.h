@@ -1,0 +1,28 @@
+// RMSNorm with the (1 + scale) gain of both families as one op (docs in core/model/layers.h):
+//   y = x * rsqrt(mean(x^2) + eps) * (1 + scale), in float32 (float64 for float64), returned in
+//   x's dtype. Implementations: `reference` (ATen, any device, differentiable) and `cuda` (the
+//   kernels in rms_norm.cu: one read and one write of x forward; backward through autograd, with
+//   deterministic gradients of the scale).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "core/kernels/op_impl.h"
+
+namespace griffin {
+
+struct RmsNormArgs {
+  at::Tensor x;      // [..., dim] float32, bfloat16 or float64
+  at::Tensor scale;  // [dim], any floating dtype; the gain is 1 + scale in the accumulation type
+  double eps = 1e-6;
+};
+
+at::Tensor RmsNormOp(const RmsNormArgs& args, OpImpl impl);  // x's shape and dtype
+void CheckRmsNormArgs(const RmsNormArgs& args);
+
+namespace detail {
+at::Tensor RmsNormReference(const RmsNormArgs& args);
+at::Tensor RmsNormCuda(const RmsNormArgs& args);
+}  // namespace detail
+
+}  // namespace griffin
