@@ -100,7 +100,7 @@ fi
 
 # GRIFFIN_SANITIZE="memcheck racecheck initcheck synccheck" (any of them): compute-sanitizer runs
 # each kernel's GPU test binary (GRIFFIN_SANITIZE_TESTS, a regex over linear_scan, rglru_scan,
-# conv1d, recurrent_step; default all four) on the tests' small grid (GRIFFIN_TEST_SMALL_GRID=1,
+# conv1d, recurrent_step, rms_norm, softcap_cross_entropy; default all six) on the tests' small grid (GRIFFIN_TEST_SMALL_GRID=1,
 # tests/test_util.h), each under its own timeout (GRIFFIN_SANITIZE_TIMEOUT, default 240 s), with
 # GTEST_FILTER=GRIFFIN_SANITIZE_GTEST (default: all but the fp64 finite-difference checks, which
 # launch the kernels thousands of times to test numerics, not memory). Logs:
@@ -114,7 +114,7 @@ if [[ -n "${GRIFFIN_SANITIZE:-}" ]]; then
   printf '| tool | test binary | errors | exit | seconds |\n| --- | --- | ---: | ---: | ---: |\n' \
     >"$OUT/sanitize.md"
   for tool in $GRIFFIN_SANITIZE; do
-    for bin in linear_scan rglru_scan conv1d recurrent_step; do
+    for bin in linear_scan rglru_scan conv1d recurrent_step rms_norm softcap_cross_entropy; do
       [[ "$bin" =~ ${GRIFFIN_SANITIZE_TESTS:-.} ]] || continue
       log="$OUT/sanitize-$tool-$bin.log"
       start=$(date +%s)

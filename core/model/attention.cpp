@@ -154,7 +154,7 @@ at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, cons
           ? LocalAttention(q, k, v, positions, docs, c.attention_window, cache, start,
                            stream.fresh, scale)
           : GlobalAttention(q, k, v, positions, docs, cache, start, stream.simple, scale);
-  return at::linear(out, w.o_w, w.o_b);
+  return Linear(out, w.o_w, w.o_b);
 }
 
 }  // namespace griffin

@@ -14,6 +14,10 @@ namespace griffin {
 // choice: no config compares norms; the kernel tests hold them to the ATen reference).
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& scale, double eps);
 
+// x w^T + b (b [out] or undefined): at::linear, with the bias gradient of a training step on the
+// GPU formed as a matrix product (layers.cpp says why).
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b);
+
 // down(gelu_tanh(gate(x)) * up(x)); biases optional.
 at::Tensor GeGluMlp(const at::Tensor& x, const MlpWeights& w);
 

@@ -35,8 +35,8 @@ std::unique_ptr<DecodeState> Model::NewState(int64_t batch) const {
 
 at::Tensor Model::RecurrentBlock(const at::Tensor& x, const at::Tensor& positions,
                                  const RecurrentWeights& w, RecurrentState& state) const {
-  const at::Tensor y = at::gelu(at::linear(x, w.linear_y_w, w.linear_y_b), "tanh");
-  const at::Tensor u = at::linear(x, w.linear_x_w, w.linear_x_b);
+  const at::Tensor y = at::gelu(Linear(x, w.linear_y_w, w.linear_y_b), "tanh");
+  const at::Tensor u = Linear(x, w.linear_x_w, w.linear_x_b);
   // A decode step with both ops on CUDA: conv, gates and state update in one fused launch.
   if (x.size(1) == 1 && ops_.scan == OpImpl::kCuda && ops_.conv == OpImpl::kCuda &&
       !c10::GradMode::is_enabled()) {
@@ -46,7 +46,7 @@ at::Tensor Model::RecurrentBlock(const at::Tensor& x, const at::Tensor& position
   const at::Tensor c =
       CausalConv1d(u, positions, w.conv_w, w.conv_b, state.conv, state.conv_pos, ops_.conv);
   const at::Tensor h = RgLru(c, positions, w, state.rnn, ops_.scan);
-  return at::linear(h * y, w.linear_out_w, w.linear_out_b);
+  return Linear(h * y, w.linear_out_w, w.linear_out_b);
 }
 
 at::Tensor Model::Forward(const at::Tensor& tokens, const at::Tensor& positions,

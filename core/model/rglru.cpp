@@ -3,12 +3,16 @@
 #include <ATen/ATen.h>
 
 #include "core/kernels/rglru_scan.h"
+#include "core/model/layers.h"
 #include "core/model/model_state.h"
 
 namespace griffin {
 
 at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   const int64_t heads = w.size(0);
+  // One block is a plain linear layer (x @ w[0] + b[0]): its bias rides in the matrix product's
+  // epilogue, and its gradient is a product too (Linear), not a column sum.
+  if (heads == 1) return Linear(x, w[0].t(), b[0]);
   const int64_t block = w.size(1);
   std::vector<int64_t> split = x.sizes().vec();
   split.back() = heads;
