@@ -8,8 +8,6 @@
 
 #include "core/kernels/rms_norm.h"
 #include "core/kernels/softcap_cross_entropy.h"
-#include "core/model/embedding_lookup.h"
-#include "core/runtime/captured_step.h"
 
 namespace griffin {
 
@@ -91,12 +89,11 @@ at::Tensor EmbedTokens(const at::Tensor& tokens, const at::Tensor& embed, const 
   }
   // Page-locked ids upload without waiting for the device (the trainer's batches are).
   const at::Tensor ids = tokens.to(embed.device(), /*non_blocking=*/tokens.is_pinned());
-  // A training step being captured into a CUDA graph needs an embedding backward that never
-  // reads back to the host.
-  const bool capturing =
-      embed.requires_grad() && c10::GradMode::is_enabled() && CapturingOn(embed.device());
-  const at::Tensor x =
-      capturing ? EmbeddingLookupCapturable(embed, ids) : at::embedding(embed, ids);
+  // ATen's embedding backward is deterministic (sorted ids, partial sums in a fixed order) and,
+  // in the torch this project builds against (2.11), never reads back to the host, so a training
+  // step captured into a CUDA graph (eval::TrainOptions::graph) takes it too. The index_add_
+  // backward used until 2026-12-01 piled tens of thousands of atomic adds onto MQAR's filler id.
+  const at::Tensor x = at::embedding(embed, ids);
   const at::ScalarType scale_dtype = c.embed_scale_in_bf16 ? at::kBFloat16 : x.scalar_type();
   const double scale = at::scalar_tensor(std::sqrt(static_cast<double>(c.width)),
                                          at::TensorOptions().dtype(scale_dtype))

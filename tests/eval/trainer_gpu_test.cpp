@@ -19,8 +19,8 @@ TEST_P(TrainerGpu, GraphStepsEndWhereEagerStepsEnd) {
   o.dtype = DType::kBFloat16;
   o.ops.scan = OpImpl::kCuda;
   o.ops.conv = OpImpl::kCuda;
-  // 96 x 48 = 4608 ids per batch: past the 4096 above which ATen's CUDA embedding backward sorts
-  // and reads back to the host (the capture must take the capture-safe lookup).
+  // 96 x 48 = 4608 ids per batch: past the 3072 above which ATen's CUDA embedding backward sorts
+  // the ids (which the capture must hold without reading anything back to the host).
   o.batch = 96;
   o.steps = 9;
   o.warmup = 2;
