@@ -23,8 +23,8 @@ void CheckRmsNormArgs(const RmsNormArgs& a) {
 
 at::Tensor RmsNormOp(const RmsNormArgs& args, OpImpl impl) {
   CheckRmsNormArgs(args);
-  return CallImpl(impl, "rms_norm", &detail::RmsNormReference,
-                  GRIFFIN_CUDA_OP(detail::RmsNormCuda), args);
+  return CallImpl(impl, "rms_norm", &detail::RmsNormReference, GRIFFIN_CUDA_OP(detail::RmsNormCuda),
+                  args);
 }
 
 namespace detail {

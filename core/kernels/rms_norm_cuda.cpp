@@ -54,12 +54,11 @@ class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
                              .reshape(o.x.sizes())
                              .contiguous();
     at::Tensor grad_x = at::empty_like(o.x);
-    at::Tensor partial = at::empty({kernels::RmsNormPartialRows(o.x.size(0)), o.x.size(1)},
-                                   o.scale.options());
-    CheckLaunch(kernels::LaunchRmsNormBackward(o.Shape(), o.x.data_ptr(), o.scale.data_ptr(),
-                                               s[2].data_ptr(), g.data_ptr(), grad_x.data_ptr(),
-                                               partial.data_ptr(),
-                                               at::cuda::getCurrentCUDAStream()),
+    at::Tensor partial =
+        at::empty({kernels::RmsNormPartialRows(o.x.size(0)), o.x.size(1)}, o.scale.options());
+    CheckLaunch(kernels::LaunchRmsNormBackward(
+                    o.Shape(), o.x.data_ptr(), o.scale.data_ptr(), s[2].data_ptr(), g.data_ptr(),
+                    grad_x.data_ptr(), partial.data_ptr(), at::cuda::getCurrentCUDAStream()),
                 "rms_norm", "backward");
     // A fixed-shape ATen sum of the partials (no atomics): the same bits on every run.
     return {grad_x.view(s[0].sizes()), partial.sum(0).to(s[1].scalar_type()), at::Tensor()};

@@ -1,7 +1,8 @@
 // Soft-capped cross-entropy forward and backward, one block per row (kVec adjacent logits per
 // vector load). The forward finds the row's largest logit, sums exp of the capped logits less the
-// largest capped one, and writes the row's loss and log-sum-exp. The backward recomputes each capped logit and its probability from the saved
-// log-sum-exp and writes d loss / d logit in the logits' dtype.
+// largest capped one, and writes the row's loss and log-sum-exp. The backward recomputes each
+// capped logit and its probability from the saved log-sum-exp and writes d loss / d logit in the
+// logits' dtype.
 #include <cuda_bf16.h>
 
 #include <cmath>
@@ -146,17 +147,17 @@ cudaError_t LaunchSoftCapCrossEntropyForward(const SoftCapCrossEntropyShape& s, 
     using T = typename decltype(t)::type;
     using Acc = typename decltype(a)::type;
     SoftCapCrossEntropyForwardKernel<T, Acc>
-        <<<static_cast<unsigned>(s.rows), kThreads, 0, stream>>>(
-            RowOf<T, Acc>(s, logits, nullptr), targets, static_cast<Acc*>(loss),
-            static_cast<Acc*>(lse));
+        <<<static_cast<unsigned>(s.rows), kThreads, 0, stream>>>(RowOf<T, Acc>(s, logits, nullptr),
+                                                                 targets, static_cast<Acc*>(loss),
+                                                                 static_cast<Acc*>(lse));
     return cudaGetLastError();
   });
 }
 
-cudaError_t LaunchSoftCapCrossEntropyBackward(const SoftCapCrossEntropyShape& s,
-                                              const void* logits, const int64_t* targets,
-                                              const void* lse, const void* grad_loss,
-                                              void* grad_logits, cudaStream_t stream) {
+cudaError_t LaunchSoftCapCrossEntropyBackward(const SoftCapCrossEntropyShape& s, const void* logits,
+                                              const int64_t* targets, const void* lse,
+                                              const void* grad_loss, void* grad_logits,
+                                              cudaStream_t stream) {
   if (s.rows == 0) return cudaSuccess;
   return DispatchScalar(s.kind, [&](auto t, auto a) {
     using T = typename decltype(t)::type;

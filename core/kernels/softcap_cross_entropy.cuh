@@ -22,9 +22,9 @@ cudaError_t LaunchSoftCapCrossEntropyForward(const SoftCapCrossEntropyShape& s, 
                                              const int64_t* targets, void* loss, void* lse,
                                              cudaStream_t stream);
 
-cudaError_t LaunchSoftCapCrossEntropyBackward(const SoftCapCrossEntropyShape& s,
-                                              const void* logits, const int64_t* targets,
-                                              const void* lse, const void* grad_loss,
-                                              void* grad_logits, cudaStream_t stream);
+cudaError_t LaunchSoftCapCrossEntropyBackward(const SoftCapCrossEntropyShape& s, const void* logits,
+                                              const int64_t* targets, const void* lse,
+                                              const void* grad_loss, void* grad_logits,
+                                              cudaStream_t stream);
 
 }  // namespace griffin::kernels

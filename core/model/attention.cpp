@@ -150,10 +150,9 @@ at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, cons
   const at::Tensor v = at::linear(x, w.v_w).view({B, T, KV, hd});
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   const at::Tensor out =
-      cache.local()
-          ? LocalAttention(q, k, v, positions, docs, c.attention_window, cache, start,
-                           stream.fresh, scale)
-          : GlobalAttention(q, k, v, positions, docs, cache, start, stream.simple, scale);
+      cache.local() ? LocalAttention(q, k, v, positions, docs, c.attention_window, cache, start,
+                                     stream.fresh, scale)
+                    : GlobalAttention(q, k, v, positions, docs, cache, start, stream.simple, scale);
   return Linear(out, w.o_w, w.o_b);
 }
 

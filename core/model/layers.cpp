@@ -91,8 +91,9 @@ at::Tensor EmbedTokens(const at::Tensor& tokens, const at::Tensor& embed, const 
   const at::Tensor ids = tokens.to(embed.device(), /*non_blocking=*/tokens.is_pinned());
   // ATen's embedding backward is deterministic (sorted ids, partial sums in a fixed order) and,
   // in the torch this project builds against (2.11), never reads back to the host, so a training
-  // step captured into a CUDA graph (eval::TrainOptions::graph) takes it too. The index_add_
-  // backward used until 2026-12-01 piled tens of thousands of atomic adds onto MQAR's filler id.
+  // step captured into a CUDA graph (eval::TrainOptions::graph) takes it too, and the eager steps
+  // Nsight Compute profiles run the same kernels as the captured ones. (Until 2026-12-01 captured
+  // steps summed with index_add_'s atomic adds, whose order varies from run to run.)
   const at::Tensor x = at::embedding(embed, ids);
   const at::ScalarType scale_dtype = c.embed_scale_in_bf16 ? at::kBFloat16 : x.scalar_type();
   const double scale = at::scalar_tensor(std::sqrt(static_cast<double>(c.width)),

@@ -131,8 +131,7 @@ at::Tensor Model::Trunk(const at::Tensor& tokens_in, const at::Tensor& positions
       temporal = RecurrentBlock(normed, positions, b.recurrent, state->recurrent[next_recurrent++]);
     } else {
       temporal = AttentionBlock(normed, positions, docs, b.attention, config_,
-                                state->attention[next_attention++], state->tokens_written,
-                                stream);
+                                state->attention[next_attention++], state->tokens_written, stream);
     }
     const std::string prefix = "layers." + std::to_string(i) + ".";
     emit(prefix + "temporal_out", temporal);

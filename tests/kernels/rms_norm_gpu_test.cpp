@@ -62,7 +62,9 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
   const at::ScalarType dt = std::get<2>(info.param);
   return "R" + std::to_string(std::get<0>(info.param)) + "_D" +
          std::to_string(std::get<1>(info.param)) + "_" +
-         (dt == at::kFloat ? "f32" : dt == at::kBFloat16 ? "bf16" : "f64");
+         (dt == at::kFloat      ? "f32"
+          : dt == at::kBFloat16 ? "bf16"
+                                : "f64");
 }
 
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, RmsNormCuda, ::testing::ValuesIn(Cases()), CaseName);
@@ -91,7 +93,10 @@ TEST(RmsNormCudaGradients, MatchFiniteDifferencesInFloat64) {
   at::Tensor s = (at::randn({11}, at::kDouble) * 0.5).to(at::kCUDA);
   const at::Tensor weights = at::randn({5, 3, 11}, at::kDouble).to(at::kCUDA);
   testing::ExpectFiniteDifferenceGradients(
-      [&] { return (RmsNormOp({x, s, 1e-6}, OpImpl::kCuda) * weights).sum(); }, {&x, &s});
+      [&] {
+        return (RmsNormOp({x, s, 1e-6}, OpImpl::kCuda) * weights).sum();
+      },
+      {&x, &s});
 }
 
 TEST(RmsNormCudaGradients, AreDeterministic) {

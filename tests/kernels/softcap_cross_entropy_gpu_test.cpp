@@ -51,7 +51,8 @@ std::vector<Case> Cases() {
            {1, 1}, {3, 5}, {17, 384}, {4096, 8192}, {5, 8193}, {3, 256000}}) {
     if (!testing::InTestGrid(rows * vocab)) continue;
     for (double cap : {0.0, 30.0}) {
-      for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) cases.emplace_back(rows, vocab, cap, dt);
+      for (at::ScalarType dt : {at::kFloat, at::kBFloat16})
+        cases.emplace_back(rows, vocab, cap, dt);
     }
   }
   cases.emplace_back(6, 37, 30.0, at::kDouble);
@@ -60,8 +61,10 @@ std::vector<Case> Cases() {
 
 std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
   const auto& [rows, vocab, cap, dt] = info.param;
-  return "R" + std::to_string(rows) + "_V" + std::to_string(vocab) + (cap > 0 ? "_cap" : "") +
-         "_" + (dt == at::kFloat ? "f32" : dt == at::kBFloat16 ? "bf16" : "f64");
+  return "R" + std::to_string(rows) + "_V" + std::to_string(vocab) + (cap > 0 ? "_cap" : "") + "_" +
+         (dt == at::kFloat      ? "f32"
+          : dt == at::kBFloat16 ? "bf16"
+                                : "f64");
 }
 
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, SoftCapCrossEntropyCuda, ::testing::ValuesIn(Cases()),
@@ -74,7 +77,10 @@ TEST(SoftCapCrossEntropyCudaGradients, MatchFiniteDifferencesInFloat64) {
     at::Tensor logits = (at::randn({4, 13}, at::kDouble) * 3).to(at::kCUDA);
     const at::Tensor targets = at::randint(13, {4}, at::kLong).to(at::kCUDA);
     testing::ExpectFiniteDifferenceGradients(
-        [&] { return SoftCapCrossEntropy({logits, targets, cap}, OpImpl::kCuda); }, {&logits});
+        [&] {
+          return SoftCapCrossEntropy({logits, targets, cap}, OpImpl::kCuda);
+        },
+        {&logits});
   }
 }
 
@@ -83,7 +89,8 @@ TEST(SoftCapCrossEntropyCudaTargets, OutOfRangeGivesNaN) {
   const at::Tensor logits = at::randn({2, 7}, at::kCUDA);
   for (int64_t bad : {-1, 7}) {
     const at::Tensor targets = at::tensor({int64_t{3}, bad}, at::kLong).to(at::kCUDA);
-    EXPECT_TRUE(std::isnan(SoftCapCrossEntropy({logits, targets, 0.0}, OpImpl::kCuda).item<double>()));
+    EXPECT_TRUE(
+        std::isnan(SoftCapCrossEntropy({logits, targets, 0.0}, OpImpl::kCuda).item<double>()));
   }
 }
 
@@ -91,10 +98,14 @@ TEST(SoftCapCrossEntropyCudaArgs, BadShapesAreRejected) {
   GRIFFIN_REQUIRE_CUDA();
   const at::Tensor logits = at::randn({2, 7}, at::kCUDA);
   testing::ExpectErrorContaining(
-      [&] { SoftCapCrossEntropy({logits, at::zeros({3}, at::kLong).cuda(), 0.0}, OpImpl::kCuda); },
+      [&] {
+        SoftCapCrossEntropy({logits, at::zeros({3}, at::kLong).cuda(), 0.0}, OpImpl::kCuda);
+      },
       {"targets must be int64 [2]"});
   testing::ExpectErrorContaining(
-      [&] { SoftCapCrossEntropy({logits, at::zeros({2}, at::kLong).cuda(), -1.0}, OpImpl::kCuda); },
+      [&] {
+        SoftCapCrossEntropy({logits, at::zeros({2}, at::kLong).cuda(), -1.0}, OpImpl::kCuda);
+      },
       {"cap must be >= 0"});
 }
 
