@@ -54,6 +54,7 @@ PointResult MeasureRecall(const ExperimentConfig& c, const ExperimentPoint& poin
     if (summary.tokens_per_s > 0) {  // absent when a resumed point had nothing left to train
       r.metrics["train_tokens_per_s"] = summary.tokens_per_s;
       r.metrics["train_step_ms"] = summary.median_step_ms;
+      r.metrics["train_device_step_ms"] = summary.median_device_step_ms;
     }
     r.metrics["parameters"] = static_cast<double>(summary.parameters);
     r.metrics["state_bytes_at_seq_len"] = static_cast<double>(

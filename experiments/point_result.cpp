@@ -38,6 +38,8 @@ const std::vector<MetricInfo>& Metrics() {
       {"reached_target", "bool", true, "recall: 1 if train.target_accuracy was reached"},
       {"train_tokens_per_s", "tokens/s", true, "recall: training throughput"},
       {"train_step_ms", "ms", false, "recall: median training step"},
+      {"train_device_step_ms", "ms", false,
+       "recall: median training step on the device (CUDA events around each step)"},
       {"parameters", "count", false, "recall: trainable parameters"},
       {"state_bytes_at_seq_len", "bytes", false,
        "recall: decode-state bytes of one sequence of the task's length (analytic)"},

@@ -14,10 +14,12 @@ DIR holds what device-run.sh wrote there:
                                  "train step"
 
 Time per step: griffin run prints the mean wall time per step over each 50 steps (steps are not
-synchronised one by one); the first interval holds the two eager warm-up steps and the capture, so
-the table gives the median of the others. The breakdown: kernels = the sum of each kernel's own
-duration as Nsight Compute serialises them (no overlap, no launch gaps); the rest of a graph
-step is the time the GPU waits between kernels; eager - graph is the host's dispatch cost.
+synchronised one by one) and the device's own time per step (CUDA events around each step); the
+first interval holds the two eager warm-up steps and the capture, so the table gives the median of
+the others. The breakdown: kernels = the sum of each kernel's own duration as Nsight Compute
+serialises them (no overlap, no launch gaps); device - kernels = the device's waits between
+kernels inside a step; wall - device = the device waiting on the host between steps (host
+stalls); eager - graph = the host's dispatch cost, in the eager column.
 """
 import csv
 import json
@@ -29,15 +31,21 @@ from pathlib import Path
 
 NCU_STEPS = 2  # eager steps inside the NVTX ranges (device-run.sh passes the same)
 STEP_LINE = re.compile(r"step (\d+)/(\d+): .* ([0-9.]+) ms/step")
+DEVICE_LINE = re.compile(r"ms/step \(([0-9.]+) on the device\)")
 
 
-def harness_ms(log: Path):
+def harness_ms(log: Path, pattern=STEP_LINE, group=3):
     """Median ms/step over the intervals after the first, or None."""
     if not log.exists():
         return None
-    values = [float(m.group(3)) for m in STEP_LINE.finditer(log.read_text())]
+    values = [float(m.group(group)) for m in pattern.finditer(log.read_text())]
     later = values[1:] or values
     return statistics.median(later) if later else None
+
+
+def mean_of(values):
+    values = [v for v in values if v is not None]
+    return statistics.mean(values) if values else None
 
 
 def kernels(path: Path):
@@ -73,31 +81,35 @@ def main():
     d = Path(sys.argv[1])
     runs = []
     g1, g2 = harness_ms(d / "griffin-1.log"), harness_ms(d / "griffin-2.log")
-    graph_runs = [v for v in (g1, g2) if v is not None]
-    runs.append(("griffin run (harness)", statistics.mean(graph_runs) if graph_runs else None,
+    device = mean_of([harness_ms(d / f"griffin-{k}.log", DEVICE_LINE, 1) for k in (1, 2)])
+    runs.append(("griffin run (harness)", mean_of([g1, g2]), device,
                  harness_ms(d / "griffin-eager.log"), kernels(d / "ncu-griffin.csv")))
     peers = sorted(d.glob("peer-*.json"))
     for p in peers:
         r = json.loads(p.read_text())
-        runs.append((r["peer"], r["graph_ms_per_step"], r["eager_ms_per_step"],
+        # The peer's time is CUDA events around back-to-back replays: device time.
+        runs.append((r["peer"], r["graph_ms_per_step"], r["graph_ms_per_step"],
+                     r["eager_ms_per_step"],
                      kernels(d / "ncu-peer.csv") if p.stem == "peer-fla" else None))
     best_peer = min((r[1] for r in runs[1:] if r[1] is not None), default=None)
-    print("| step | graph ms/step | eager ms/step | kernels/step | kernel time ms/step (ncu) | "
-          "waits between kernels ms/step | host dispatch ms/step | peer / griffin |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, graph, eager, ks in runs:
+    print("| step | graph ms/step | on the device | kernels/step | kernel time ms/step (ncu) | "
+          "device waits between kernels | host stalls (graph - device) | eager ms/step | "
+          "peer / griffin |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, graph, on_device, eager, ks in runs:
         count = total = None
         if ks:
             count = sum(len(v) for v in ks.values()) / NCU_STEPS
             total = sum(sum(v) for v in ks.values()) / NCU_STEPS / 1e3
-        waits = graph - total if graph is not None and total is not None else None
-        dispatch = eager - graph if eager is not None and graph is not None else None
+        waits = on_device - total if on_device is not None and total is not None else None
+        stalls = graph - on_device if graph is not None and on_device is not None else None
         ratio = best_peer / graph if name.startswith("griffin") and graph and best_peer else None
-        print(f"| {name} | {fmt(graph, 3)} | {fmt(eager, 3)} | {fmt(count, 0)} | {fmt(total, 3)} "
-              f"| {fmt(waits, 3)} | {fmt(dispatch, 3)} | {fmt(ratio)} |")
+        print(f"| {name} | {fmt(graph, 3)} | {fmt(on_device, 3)} | {fmt(count, 0)} "
+              f"| {fmt(total, 3)} | {fmt(waits, 3)} | {fmt(stalls, 3)} | {fmt(eager, 3)} "
+              f"| {fmt(ratio)} |")
     if g1 is not None and g2 is not None:
         print(f"\ngriffin run before the peers: {g1:.3f} ms/step, after: {g2:.3f} ms/step.")
-    for name, _, _, ks in runs:
+    for name, _, _, _, ks in runs:
         if not ks:
             continue
         total = sum(sum(v) for v in ks.values())

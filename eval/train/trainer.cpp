@@ -376,7 +376,7 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
     if (progress) progress(s);
   };
   const double clip = o_.clip > 0 ? o_.clip : std::numeric_limits<double>::infinity();
-  std::vector<double> step_seconds;
+  std::vector<double> step_seconds, device_seconds;
   int64_t step = summary.resumed_from;
   bool stop = !evals_.empty() && o_.target_accuracy > 0 &&
               evals_.back().token_accuracy >= o_.target_accuracy;
@@ -387,6 +387,9 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
   // evaluation, checkpoint and the end.
   std::vector<at::Tensor> pending_loss, pending_norm;
   std::vector<double> pending_lr;
+  // One timer per step of an interval, reused: each brackets its step on the device.
+  std::vector<std::unique_ptr<DeviceTimer>> step_timers;
+  double device_step_ms = 0;  // of the last interval read
   auto interval_start = std::chrono::steady_clock::now();
   const auto read_pending = [&] {
     if (pending_loss.empty()) return;
@@ -394,6 +397,9 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - interval_start).count() /
         static_cast<double>(pending_loss.size());
+    double on_device = 0;
+    for (size_t i = 0; i < pending_loss.size(); ++i) on_device += step_timers[i]->Seconds();
+    device_step_ms = 1e3 * on_device / static_cast<double>(pending_loss.size());
     const at::Tensor losses = at::stack(pending_loss).to(at::kCPU, at::kDouble);
     const at::Tensor norms = at::stack(pending_norm).to(at::kCPU, at::kDouble);
     const int64_t first = step - static_cast<int64_t>(pending_loss.size());
@@ -402,6 +408,7 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
       steps_.push_back(
           {first + k, losses[k].item<double>(), pending_lr[i], norms[k].item<double>(), seconds});
       step_seconds.push_back(seconds);
+      device_seconds.push_back(device_step_ms / 1e3);
     }
     pending_loss.clear();
     pending_norm.clear();
@@ -417,7 +424,13 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
       next = std::async(std::launch::async, [this, step] { return PrepareStep(step + 1); });
     }
     const double lr = ScheduledLr(o_, step);
+    if (pending_loss.size() == step_timers.size()) {
+      step_timers.push_back(std::make_unique<DeviceTimer>(device_));
+    }
+    DeviceTimer& timer = *step_timers[pending_loss.size()];
+    timer.Start();
     auto [loss, norm] = TrainStep(batch, lr, clip, progress);
+    timer.Stop();
     pending_loss.push_back(std::move(loss));
     pending_norm.push_back(std::move(norm));
     pending_lr.push_back(lr);
@@ -432,9 +445,9 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
       const EvalRecord& e = evals_.back();
       say(
           fmt::format("step {}/{}: loss {:.4f}, eval loss {:.4f}, accuracy {:.4f} (examples "
-                      "{:.4f}), {:.1f} ms/step",
+                      "{:.4f}), {:.1f} ms/step ({:.2f} on the device)",
                       step, o_.steps, steps_.back().loss, e.loss, e.token_accuracy,
-                      e.example_accuracy, 1e3 * steps_.back().seconds));
+                      e.example_accuracy, 1e3 * steps_.back().seconds, device_step_ms));
       if (o_.target_accuracy > 0 && e.token_accuracy >= o_.target_accuracy) {
         stop = true;
         summary.reached_target = true;
@@ -452,6 +465,7 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
     summary.tokens_per_s =
         static_cast<double>(step_seconds.size() * o_.batch * task_->seq_len()) / total;
     summary.median_step_ms = 1e3 * Quantile(step_seconds, 0.5);
+    summary.median_device_step_ms = 1e3 * Quantile(device_seconds, 0.5);
   }
   return summary;
 }

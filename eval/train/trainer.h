@@ -90,6 +90,10 @@ struct TrainSummary {
   int64_t resumed_from = 0;  // step the run resumed at (0: from scratch)
   double tokens_per_s = 0;   // training tokens per second over this process's steps
   double median_step_ms = 0;
+  // The device's own time per step (CUDA events around each step: batch upload and the replay or
+  // the eager step), median over the intervals: below median_step_ms, the device waited on the
+  // host between steps. Equal to the wall time on the CPU.
+  double median_device_step_ms = 0;
   int64_t parameters = 0;
 };
 
