@@ -27,6 +27,7 @@ void RegisterLinearScan();
 void RegisterRgLru();
 void RegisterConv1d();
 void RegisterRecurrentStep();
+void RegisterNormAndLoss();
 }  // namespace griffin::bench
 
 int main(int argc, char** argv) {
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   griffin::bench::RegisterRgLru();
   griffin::bench::RegisterConv1d();
   griffin::bench::RegisterRecurrentStep();
+  griffin::bench::RegisterNormAndLoss();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
