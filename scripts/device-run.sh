@@ -179,6 +179,7 @@ if [[ "${GRIFFIN_TRAIN_BENCH:-0}" == 1 ]]; then
   train_run() {  # name, --set arguments...
     local name=$1
     shift
+    rm -rf "/tmp/griffin-train-$name"  # a killed call's run would resume, finished, and time nothing
     "$BUILD/bin/griffin" run experiments/train_step.toml --out "/tmp/griffin-train-$name" \
       "$@" >"$tb/griffin-$name.md" 2>"$tb/griffin-$name.log" || status=1
     rm -rf "/tmp/griffin-train-$name"

@@ -23,8 +23,9 @@ from one CUDA graph. torch.compile is not used: on 2026-12-01 it failed on the H
 compiler error on this model.
 
 Batches are MQAR batches as eval/tasks/mqar.cpp makes them (Zoology's layout: key-value pairs,
-then queries at distinct even positions, filler 0), made on the GPU ahead of time; each step
-copies one into the graph's input buffers, as the harness does.
+then queries at distinct even positions, filler 0), made ahead of time and kept on the GPU; each
+step copies one into the graph's input buffers (device to device; the harness makes each batch
+on the host while the previous step runs and uploads it from page-locked memory).
 
 Timing: CUDA events around `--steps` graph replays after 10 warm-up replays; ms/step is their
 mean, also given as the median of 5 blocks. The eager step is timed the same way.

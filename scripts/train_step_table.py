@@ -87,7 +87,9 @@ def main():
     peers = sorted(d.glob("peer-*.json"))
     for p in peers:
         r = json.loads(p.read_text())
-        # The peer's time is CUDA events around back-to-back replays: device time.
+        # The peer's time is CUDA events around blocks of back-to-back replays (the host only
+        # queues copies and replays between them): taken as its device time, so its host-stall
+        # column is 0 by construction.
         runs.append((r["peer"], r["graph_ms_per_step"], r["graph_ms_per_step"],
                      r["eager_ms_per_step"],
                      kernels(d / "ncu-peer.csv") if p.stem == "peer-fla" else None))

@@ -10,6 +10,9 @@
 
 namespace griffin {
 
+// The choice a config makes for the recurrence's ops (run.scan, run.conv). The RMSNorm and the
+// training loss are not chosen: the model runs their kernels on any GPU (core/model/layers.cpp),
+// so a model with `reference` ops on a GPU is ATen-only but for those two.
 enum class OpImpl {
   kReference,  // ATen ops only: runs on any device, the numerical oracle for the kernels
   kCuda,       // the project's hand-written CUDA kernels

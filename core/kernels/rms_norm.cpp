@@ -8,8 +8,8 @@ namespace griffin {
 void CheckRmsNormArgs(const RmsNormArgs& a) {
   TORCH_CHECK(a.x.dim() >= 1, "rms_norm: x must have a last dimension, got a scalar");
   const at::ScalarType t = a.x.scalar_type();
-  TORCH_CHECK(t == at::kFloat || t == at::kBFloat16 || t == at::kDouble,
-              "rms_norm: x must be float32, bfloat16 or float64, got ", t);
+  TORCH_CHECK(t == at::kFloat || t == at::kBFloat16 || t == at::kHalf || t == at::kDouble,
+              "rms_norm: x must be float32, bfloat16, float16 or float64, got ", t);
   const int64_t D = a.x.size(-1);
   TORCH_CHECK(D >= 1, "rms_norm: x's last dimension must be >= 1, got ", a.x.sizes());
   TORCH_CHECK(a.scale.dim() == 1 && a.scale.size(0) == D, "rms_norm: scale must be [", D,

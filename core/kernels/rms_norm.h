@@ -1,8 +1,9 @@
 // RMSNorm with the (1 + scale) gain of both families as one op (docs in core/model/layers.h):
 //   y = x * rsqrt(mean(x^2) + eps) * (1 + scale), in float32 (float64 for float64), returned in
-//   x's dtype. Implementations: `reference` (ATen, any device, differentiable) and `cuda` (the
-//   kernels in rms_norm.cu: one read and one write of x forward; backward through autograd, with
-//   deterministic gradients of the scale).
+//   x's dtype. Implementations: `reference` (ATen, any device, any floating dtype,
+//   differentiable) and `cuda` (float32, bfloat16, float64; the kernels in rms_norm.cu: two
+//   passes over each row, the second from L1/L2, so x is read from memory about once; backward
+//   through autograd, with deterministic gradients of the scale).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -12,7 +13,7 @@
 namespace griffin {
 
 struct RmsNormArgs {
-  at::Tensor x;      // [..., dim] float32, bfloat16 or float64
+  at::Tensor x;      // [..., dim] float32, bfloat16, float16 or float64
   at::Tensor scale;  // [dim], any floating dtype; the gain is 1 + scale in the accumulation type
   double eps = 1e-6;
 };

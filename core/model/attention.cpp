@@ -35,7 +35,10 @@ bool FlashAttentionRuns(const at::Tensor& q) {
 
 // The window over a fresh stream's first chunk: a band of the chunk itself (key j visible to
 // query t iff t - window <= j <= t), which flash attention computes in [B, T, H, hd] layout
-// without materialising a mask, forward and backward, with multi-query heads as they are.
+// without materialising a mask, forward and backward, with multi-query heads as they are. Its
+// backward adds query gradients with atomics (flash-attn's key-parallel path; ATen takes the
+// deterministic one only under at::globalContext().deterministicAlgorithms()), so the last bits
+// of a training step's gradients may vary from run to run, as the fused global attention's did.
 at::Tensor BandAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                          int64_t window, double scale) {
   const int64_t T = q.size(1);

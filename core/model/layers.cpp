@@ -12,9 +12,11 @@
 namespace griffin {
 
 namespace {
-// The implementation of the ops no config chooses (norm, loss): the kernels wherever they run.
+// The implementation of the ops no config chooses (norm, loss): the kernels wherever they run
+// (a GPU, a dtype they are built for: not float16).
 OpImpl KernelWhereItRuns(const at::Tensor& x) {
-  return x.is_cuda() && OpImplBuilt(OpImpl::kCuda) ? OpImpl::kCuda : OpImpl::kReference;
+  const bool kernels = x.is_cuda() && OpImplBuilt(OpImpl::kCuda) && x.scalar_type() != at::kHalf;
+  return kernels ? OpImpl::kCuda : OpImpl::kReference;
 }
 
 // at::linear whose backward forms the bias gradient as a matrix product, ones[1, N] x dy[N, out],

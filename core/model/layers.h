@@ -9,9 +9,10 @@
 
 namespace griffin {
 
-// y = x * rsqrt(mean(x^2) + eps) * (1 + scale), computed in float32, returned in x's dtype: the
-// RMSNorm op (core/kernels/rms_norm.h), its CUDA kernels on a GPU (whatever the scan and conv
-// choice: no config compares norms; the kernel tests hold them to the ATen reference).
+// y = x * rsqrt(mean(x^2) + eps) * (1 + scale), computed in float32 (float64 for float64),
+// returned in x's dtype: the RMSNorm op (core/kernels/rms_norm.h), its CUDA kernels on a GPU
+// whatever the scan and conv choice (no config compares norms; the kernel tests hold them to the
+// ATen reference).
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& scale, double eps);
 
 // x w^T + b (b [out] or undefined): at::linear, with the bias gradient of a training step on the

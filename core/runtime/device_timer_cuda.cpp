@@ -1,6 +1,8 @@
 // DeviceTimer and memory readings for builds with CUDA (the CPU path is used for CPU devices).
 #include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/Exceptions.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <cuda_runtime_api.h>
 #include <nvtx3/nvToolsExt.h>
 
@@ -16,10 +18,13 @@ struct DeviceTimer::Impl {
   std::chrono::steady_clock::time_point t0, t1;
 };
 
+// Events belong to the device current when they are made, and a record must be on a stream of
+// that device: the timer's own device, whichever is current at the caller.
 DeviceTimer::DeviceTimer(c10::Device device) : impl_(std::make_unique<Impl>(Impl{device})) {
   if (device.is_cuda()) {
-    cudaEventCreate(&impl_->start);
-    cudaEventCreate(&impl_->stop);
+    const c10::cuda::CUDAGuard guard(device);
+    AT_CUDA_CHECK(cudaEventCreate(&impl_->start));
+    AT_CUDA_CHECK(cudaEventCreate(&impl_->stop));
   }
 }
 
@@ -30,7 +35,8 @@ DeviceTimer::~DeviceTimer() {
 
 void DeviceTimer::Start() {
   if (impl_->device.is_cuda()) {
-    cudaEventRecord(impl_->start, at::cuda::getCurrentCUDAStream());
+    AT_CUDA_CHECK(
+        cudaEventRecord(impl_->start, at::cuda::getCurrentCUDAStream(impl_->device.index())));
   } else {
     impl_->t0 = std::chrono::steady_clock::now();
   }
@@ -38,7 +44,8 @@ void DeviceTimer::Start() {
 
 void DeviceTimer::Stop() {
   if (impl_->device.is_cuda()) {
-    cudaEventRecord(impl_->stop, at::cuda::getCurrentCUDAStream());
+    AT_CUDA_CHECK(
+        cudaEventRecord(impl_->stop, at::cuda::getCurrentCUDAStream(impl_->device.index())));
   } else {
     impl_->t1 = std::chrono::steady_clock::now();
   }
@@ -46,9 +53,9 @@ void DeviceTimer::Stop() {
 
 double DeviceTimer::Seconds() {
   if (!impl_->device.is_cuda()) return std::chrono::duration<double>(impl_->t1 - impl_->t0).count();
-  cudaEventSynchronize(impl_->stop);
+  AT_CUDA_CHECK(cudaEventSynchronize(impl_->stop));
   float ms = 0.0f;
-  cudaEventElapsedTime(&ms, impl_->start, impl_->stop);
+  AT_CUDA_CHECK(cudaEventElapsedTime(&ms, impl_->start, impl_->stop));
   return ms * 1e-3;
 }
 

@@ -445,7 +445,7 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
       const EvalRecord& e = evals_.back();
       say(
           fmt::format("step {}/{}: loss {:.4f}, eval loss {:.4f}, accuracy {:.4f} (examples "
-                      "{:.4f}), {:.1f} ms/step ({:.2f} on the device)",
+                      "{:.4f}), {:.3f} ms/step ({:.3f} on the device)",
                       step, o_.steps, steps_.back().loss, e.loss, e.token_accuracy,
                       e.example_accuracy, 1e3 * steps_.back().seconds, device_step_ms));
       if (o_.target_accuracy > 0 && e.token_accuracy >= o_.target_accuracy) {

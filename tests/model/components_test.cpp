@@ -22,6 +22,16 @@ TEST(RmsNorm, MatchesReferenceVector) {
   EXPECT_LE(RelativeError(y, T({0.6324429f, 1.2648858f})), 1e-6);
 }
 
+// Every floating dtype a model may run in (float16 from a checkpoint's torch_dtype too): computed
+// in float32, returned in x's dtype.
+TEST(RmsNorm, TakesEveryFloatingDtype) {
+  for (const at::ScalarType dtype : {at::kHalf, at::kBFloat16, at::kDouble}) {
+    const at::Tensor y = RmsNorm(T({0.1f, 0.2f}).to(dtype), at::zeros({2}).to(dtype), 1e-6);
+    EXPECT_EQ(y.scalar_type(), dtype);
+    EXPECT_LE(RelativeError(y.to(at::kFloat), T({0.6324429f, 1.2648858f})), 1e-2);
+  }
+}
+
 class RgLruVectors : public ::testing::Test {
  protected:
   void SetUp() override {

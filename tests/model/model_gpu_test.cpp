@@ -153,7 +153,8 @@ TEST_P(GriffinGpu, GraphDecodeMatchesReferenceAndEager) {
 
 // The 2B shapes in bf16 at batch 2: prefill past the window, then graph replays against the same
 // fixed-shape step run eagerly (the CPU tests tie that step to ordinary decoding).
-void ExpectGraphDecodeMatchesEager(const std::string& spec, OpImpl ops, int64_t prompt) {
+void ExpectGraphDecodeMatchesEager(const std::string& spec, OpImpl ops, int64_t prompt,
+                                   double tol) {
   LoadOptions o = CudaOptions(ops);
   o.dtype = DType::kBFloat16;
   o.seed = 11;
@@ -172,22 +173,23 @@ void ExpectGraphDecodeMatchesEager(const std::string& spec, OpImpl ops, int64_t 
     }
     EXPECT_EQ(decoder.graphed(), graph == 1);
   }
-  // bf16 tolerance: for Gemma-2B the graph and eager steps drifted apart from step 8 on, by
-  // 2.2e-3 to 7.7e-3, in two of four H200 runs on 2026-12-01 (the cause is not established). A
-  // wrong mask or a stale cache slot gives errors of order 1.
   for (size_t t = 0; t < logits[0].size(); ++t) {
-    EXPECT_LE(RelativeError(logits[1][t], logits[0][t]), 1e-2) << spec << " step " << t;
+    EXPECT_LE(RelativeError(logits[1][t], logits[0][t]), tol) << spec << " step " << t;
   }
 }
 
+// bf16 tolerance for Gemma-2B: its graph and eager steps drifted apart from step 8 on, by 2.2e-3
+// to 7.7e-3, in two of four H200 runs on 2026-12-01; the cause (a kernel whose last bits vary
+// between runs, or cuBLAS choosing other algorithms under capture) is not established. A wrong
+// mask or a stale cache slot gives errors of order 1.
 TEST(ModelGpu, GraphDecodeGemma2BShapes) {
   GRIFFIN_REQUIRE_CUDA();
-  ExpectGraphDecodeMatchesEager("preset:gemma-2b", OpImpl::kReference, 1500);
+  ExpectGraphDecodeMatchesEager("preset:gemma-2b", OpImpl::kReference, 1500, 1e-2);
 }
 
 TEST_P(GriffinGpu, GraphDecodeRecurrentGemma2BShapes) {
   GRIFFIN_REQUIRE_CUDA();
-  ExpectGraphDecodeMatchesEager("preset:recurrentgemma-2b", GetParam(), 2040);  // window 2048
+  ExpectGraphDecodeMatchesEager("preset:recurrentgemma-2b", GetParam(), 2040, 1e-3);  // window 2048
 }
 
 // A fresh stream's first chunk (training, a prompt) runs the local attention as flash attention
