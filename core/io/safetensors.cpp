@@ -183,7 +183,8 @@ at::Tensor SafetensorsFile::Tensor(const std::string& name) const {
   if (reinterpret_cast<uintptr_t>(ptr) % info.bytes != 0) {
     // Misaligned data (the format allows it): copy into an aligned tensor instead of viewing.
     at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(info.scalar));
-    std::memcpy(t.data_ptr(), ptr, e.end - e.begin);
+    // An empty tensor has no storage (a null data pointer, which memcpy must not get).
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), ptr, e.end - e.begin);
     return t;
   }
   return at::from_blob(

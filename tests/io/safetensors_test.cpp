@@ -47,6 +47,18 @@ TEST_F(SafetensorsStrictness, ReadsAWellFormedFileWithoutCopying) {
   EXPECT_EQ(a.scalar_type(), at::kFloat);
 }
 
+// Misaligned data is copied into an aligned tensor; an empty tensor there has nothing to copy
+// (found by the safetensors fuzz target: memcpy was handed the empty tensor's null pointer).
+TEST_F(SafetensorsStrictness, ReadsEmptyAndMisalignedTensors) {
+  std::string header = R"({"e":{"dtype":"F32","shape":[0,4],"data_offsets":[1,1]},)"
+                       R"("f":{"dtype":"F32","shape":[2],"data_offsets":[1,9]}})";
+  header.append((4 - (8 + header.size()) % 4) % 4, ' ');  // data starts aligned; offset 1 is not
+  auto f = SafetensorsFile::Open(Write(header, 9));
+  const at::Tensor e = f->Tensor("e");
+  EXPECT_EQ(e.sizes(), (std::vector<int64_t>{0, 4}));
+  EXPECT_EQ(f->Tensor("f").numel(), 2);
+}
+
 TEST_F(SafetensorsStrictness, RejectsEveryMalformation) {
   const std::string ok_entry = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
   struct Case {
