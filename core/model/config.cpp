@@ -129,6 +129,10 @@ int64_t ModelConfig::CountBlocks(BlockType type) const {
 
 std::vector<BlockType> RepeatPattern(const std::vector<BlockType>& pattern, int64_t num_layers) {
   if (pattern.empty()) throw std::invalid_argument("block pattern is empty");
+  if (num_layers < 1 || num_layers > kMaxLayers) {
+    throw std::invalid_argument(
+        fmt::format("{} layers: a model has 1 to {} layers", num_layers, kMaxLayers));
+  }
   std::vector<BlockType> blocks;
   for (int64_t i = 0; i < num_layers; ++i) blocks.push_back(pattern[i % pattern.size()]);
   return blocks;
@@ -200,8 +204,10 @@ void ApplyOverride(ModelConfig& c, std::string_view key, std::string_view value)
   else if (key == "layers") {
     // Keep the block pattern: its shortest period, repeated to the new depth.
     const int64_t n = ParseInt(key, value);
-    if (n <= 0)
-      throw std::invalid_argument(fmt::format("override 'layers': {} must be positive", n));
+    if (n <= 0 || n > kMaxLayers) {
+      throw std::invalid_argument(
+          fmt::format("override 'layers': {} must be in [1, {}]", n, kMaxLayers));
+    }
     size_t period = 1;
     while (period < c.blocks.size()) {
       bool repeats = true;

@@ -41,7 +41,12 @@ struct ModelConfig {
   int64_t CountBlocks(BlockType type) const;
 };
 
-// The (R, R, A)-style pattern repeated to `num_layers` blocks.
+// The most blocks a model may have: far above any real model (Gemma-7B has 28, RecurrentGemma-9B
+// 38), low enough that a mistyped depth is an error, not an allocation of gigabytes.
+inline constexpr int64_t kMaxLayers = 4096;
+
+// The (R, R, A)-style pattern repeated to `num_layers` blocks (1 to kMaxLayers; otherwise
+// std::invalid_argument naming the depth).
 std::vector<BlockType> RepeatPattern(const std::vector<BlockType>& pattern, int64_t num_layers);
 
 // Named presets: recurrentgemma-2b, recurrentgemma-9b, griffin-paper-*, hawk-*, gemma-2b, gemma-7b

@@ -31,6 +31,16 @@ TEST(Presets, BlockPatternsAndWindows) {
                         {"unknown model preset 'recurrentgemma-3b'", "recurrentgemma-2b"});
 }
 
+// A depth is bounded before blocks are allocated (the experiment TOML fuzz target asked for
+// 9,999,999,996 layers, and the reader allocated gigabytes for them).
+TEST(Presets, DepthIsBounded) {
+  EXPECT_EQ(PresetWithOverrides("tiny-griffin,layers=4096").num_layers(), kMaxLayers);
+  ExpectErrorContaining([] { PresetWithOverrides("tiny-hawk,layers=9999999996"); },
+                        {"override 'layers'", "9999999996", "[1, 4096]"});
+  ExpectErrorContaining([] { RepeatPattern({BlockType::kAttention}, 5000); },
+                        {"5000 layers", "1 to 4096"});
+}
+
 TEST(Validate, RejectsConfigsThatMakeNoSense) {
   ModelConfig c = PresetConfig("tiny-griffin");
   c.num_heads = 5;
