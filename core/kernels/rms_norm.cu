@@ -10,6 +10,7 @@
 
 #include "core/kernels/chunked_scan.cuh"
 #include "core/kernels/rms_norm.cuh"
+#include "core/kernels/vector_access.cuh"
 
 namespace griffin::kernels {
 namespace {
@@ -125,16 +126,13 @@ __global__ void __launch_bounds__(kThreads)
   partial[blockIdx.y * r.dim + d] = sum;
 }
 
-bool Aligned(const void* p, ScalarKind kind) {
-  return reinterpret_cast<uintptr_t>(p) % (kVec * ElementBytes(kind)) == 0;
-}
-
+// Rows of dim elements take vector loads when every row start (and the scale) is aligned.
 template <typename T, typename Acc>
 Rows<T, Acc> RowsOf(const RmsNormShape& s, const void* x, const void* scale,
                     std::initializer_list<const void*> others) {
   const ScalarKind acc = sizeof(Acc) == 8 ? ScalarKind::kFloat64 : ScalarKind::kFloat32;
-  bool vec = s.dim % kVec == 0 && Aligned(x, s.kind) && Aligned(scale, acc);
-  for (const void* p : others) vec = vec && Aligned(p, s.kind);
+  bool vec = VectorAligned(x, s.dim, s.dim, s.kind) && VectorAligned(scale, 0, 0, acc);
+  for (const void* p : others) vec = vec && VectorAligned(p, s.dim, s.dim, s.kind);
   return {static_cast<const T*>(x), static_cast<const Acc*>(scale), s.rows, s.dim, vec};
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/kernels/chunked_scan.cuh"
 #include "core/kernels/softcap_cross_entropy.cuh"
+#include "core/kernels/vector_access.cuh"
 
 namespace griffin::kernels {
 namespace {
@@ -132,11 +133,10 @@ __global__ void __launch_bounds__(kThreads)
 
 template <typename T, typename Acc>
 Row<T, Acc> RowOf(const SoftCapCrossEntropyShape& s, const void* logits, const void* other) {
-  const auto aligned = [&](const void* p) {
-    return p == nullptr || reinterpret_cast<uintptr_t>(p) % (kVec * ElementBytes(s.kind)) == 0;
-  };
-  return {static_cast<const T*>(logits), s.vocab, static_cast<Acc>(s.cap),
-          s.vocab % kVec == 0 && aligned(logits) && aligned(other)};
+  // Rows of vocab logits take vector loads when every row start is aligned (in both tensors).
+  const bool vec = VectorAligned(logits, s.vocab, s.vocab, s.kind) &&
+                   (other == nullptr || VectorAligned(other, s.vocab, s.vocab, s.kind));
+  return {static_cast<const T*>(logits), s.vocab, static_cast<Acc>(s.cap), vec};
 }
 
 }  // namespace
