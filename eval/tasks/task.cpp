@@ -4,6 +4,7 @@
 #include <c10/util/Exception.h>
 
 #include <numeric>
+#include <unordered_map>
 
 namespace griffin::eval {
 
@@ -30,13 +31,23 @@ double Rng::Unit() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
 std::vector<int64_t> Rng::Distinct(int64_t lo, int64_t hi, int64_t count) {
   TORCH_CHECK(count <= hi - lo, "cannot draw ", count, " distinct values from [", lo, ", ", hi,
               ")");
-  std::vector<int64_t> all(static_cast<size_t>(hi - lo));
-  std::iota(all.begin(), all.end(), lo);
-  for (int64_t i = 0; i < count; ++i) {  // partial Fisher-Yates
-    std::swap(all[i], all[Uniform(i, hi - lo)]);
+  // A partial Fisher-Yates shuffle of [lo, hi) that stores only the positions it has swapped:
+  // the same draws and the same values as shuffling a dense copy, without writing hi - lo
+  // entries per call (an MQAR batch of 256 rows at vocabulary 8,192 draws 16 keys and 16 values
+  // from 4,096 each per row: 2 M entries written by the dense copy, for 8,192 values kept).
+  std::unordered_map<int64_t, int64_t> moved;
+  const auto at = [&](int64_t i) {
+    const auto it = moved.find(i);
+    return it == moved.end() ? lo + i : it->second;
+  };
+  std::vector<int64_t> out(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t j = Uniform(i, hi - lo);
+    const int64_t vi = at(i), vj = at(j);
+    moved[j] = vi;
+    out[static_cast<size_t>(i)] = vj;
   }
-  all.resize(static_cast<size_t>(count));
-  return all;
+  return out;
 }
 
 std::vector<int64_t> Rng::WeightedDistinct(const std::vector<double>& weights, int64_t count) {

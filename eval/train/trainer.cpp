@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <future>
 #include <limits>
 #include <stdexcept>
@@ -28,6 +29,8 @@ namespace griffin::eval {
 namespace {
 
 constexpr const char* kCheckpointFile = "checkpoint.safetensors";
+// Training batches made ahead of the step that uses them, in parallel (Trainer::Run).
+constexpr size_t kBatchesAhead = 4;
 constexpr int kGraphWarmupSteps = 2;  // eager steps before the capture (CapturedStep's default)
 
 // Doubles kept bit for bit in a safetensors file (which has no F64): viewed as int64.
@@ -414,15 +417,23 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
     pending_norm.clear();
     pending_lr.clear();
   };
-  std::future<StepBatch> next;
-  if (!stop && step < o_.steps) {
-    next = std::async(std::launch::async, [this, step] { return PrepareStep(step); });
-  }
-  while (!stop && step < o_.steps) {
-    const StepBatch batch = next.get();
-    if (step + 1 < o_.steps) {
-      next = std::async(std::launch::async, [this, step] { return PrepareStep(step + 1); });
+  // Batches are made up to kBatchesAhead steps ahead, each on a helper thread of its own: a
+  // batch depends only on (seed, step), and making one (the task's draws, page-locking) can take
+  // longer than the device's step, which one helper at a time would then hold back.
+  std::deque<std::future<StepBatch>> ahead;
+  int64_t queued = step;
+  const auto queue_batches = [&] {
+    while (queued < o_.steps && ahead.size() < kBatchesAhead) {
+      ahead.push_back(
+          std::async(std::launch::async, [this, s = queued] { return PrepareStep(s); }));
+      ++queued;
     }
+  };
+  if (!stop) queue_batches();
+  while (!stop && step < o_.steps) {
+    const StepBatch batch = ahead.front().get();
+    ahead.pop_front();
+    queue_batches();
     const double lr = ScheduledLr(o_, step);
     if (pending_loss.size() == step_timers.size()) {
       step_timers.push_back(std::make_unique<DeviceTimer>(device_));

@@ -46,6 +46,31 @@ void ExpectReproducible(const SyntheticTask& task) {
   }
 }
 
+// Distinct stores only the positions its partial shuffle moved; it must draw exactly what
+// shuffling a dense copy of [lo, hi) draws, so that every task's batches (and the recall results
+// trained on them) stay what they were.
+TEST(Rng, DistinctDrawsWhatADenseShuffleDraws) {
+  struct Case {
+    int64_t lo, hi, count;
+  };
+  for (const Case c : {Case{1, 4096, 16}, Case{4096, 8192, 16}, Case{0, 7, 7}, Case{3, 4, 1},
+                       Case{10, 20, 0}, Case{0, 1000000, 300}, Case{-5, 5, 9}}) {
+    for (uint64_t seed : {0ull, 1ull, 12345ull}) {
+      Rng dense_rng(seed);
+      std::vector<int64_t> all(static_cast<size_t>(c.hi - c.lo));
+      for (size_t i = 0; i < all.size(); ++i) all[i] = c.lo + static_cast<int64_t>(i);
+      for (int64_t i = 0; i < c.count; ++i) {
+        std::swap(all[i], all[dense_rng.Uniform(i, c.hi - c.lo)]);
+      }
+      all.resize(static_cast<size_t>(c.count));
+      Rng rng(seed);
+      EXPECT_EQ(rng.Distinct(c.lo, c.hi, c.count), all)
+          << fmt::format("[{}, {}) count {} seed {}", c.lo, c.hi, c.count, seed);
+      EXPECT_EQ(rng.Unit(), dense_rng.Unit()) << "the two consumed different draws";
+    }
+  }
+}
+
 TEST(Tasks, AllAreReproducibleAndWellFormed) {
   ExpectReproducible(Mqar({}));
   ExpectReproducible(DistanceRecall({}));
