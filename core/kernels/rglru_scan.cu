@@ -12,17 +12,30 @@ namespace {
 
 using namespace chunked;
 
-__device__ __forceinline__ float Exp(float v) { return expf(v); }
+// The gate math, per element and step: three exponentials (four with the gelu branch), two
+// reciprocals and a square root. In float the exponentials and reciprocals take the special
+// function unit's approximations (__expf: ex2.approx of v log2(e), a few ulp; __frcp_rn: the
+// unit's reciprocal refined to correct rounding): expf and an IEEE division cost about ten
+// instructions each, which made the RG-LRU kernels instruction-bound (bench/README.md, "The RG-LRU
+// gates"). fp64 keeps the library functions.
+__device__ __forceinline__ float Exp(float v) { return __expf(v); }
 __device__ __forceinline__ double Exp(double v) { return exp(v); }
+__device__ __forceinline__ float Reciprocal(float v) { return __frcp_rn(v); }
+__device__ __forceinline__ double Reciprocal(double v) { return 1.0 / v; }
 __device__ __forceinline__ float Sqrt(float v) { return sqrtf(v); }
 __device__ __forceinline__ double Sqrt(double v) { return sqrt(v); }
-__device__ __forceinline__ float Tanh(float v) { return tanhf(v); }
-__device__ __forceinline__ double Tanh(double v) { return tanh(v); }
 
 template <typename Acc>
 __device__ __forceinline__ Acc Sigmoid(Acc v) {
-  return Acc(1) / (Acc(1) + Exp(-v));
+  return Reciprocal(Acc(1) + Exp(-v));
 }
+
+// tanh(u) = 1 - 2 / (exp(2u) + 1): the gelu branch enters as 1 + tanh, so its absolute error (a
+// few ulp of 1) is what counts; exp(2u) overflowing to infinity gives 1.
+__device__ __forceinline__ float Tanh(float u) {
+  return 1.f - 2.f * Reciprocal(Exp(2.f * u) + 1.f);
+}
+__device__ __forceinline__ double Tanh(double u) { return tanh(u); }
 
 template <typename Acc>
 __device__ __forceinline__ Acc GeluTanh(Acc v) {
@@ -156,7 +169,7 @@ struct BackwardArgs {
 template <typename Acc>
 __device__ __forceinline__ Acc SqrtBoundDerivative(Acc u) {
   const Acc floor = Acc(1) / (Acc(4) * Acc(1000) * Acc(1000));
-  return Acc(0.5) / Sqrt(u > floor ? u : floor);
+  return Acc(0.5) * Reciprocal(Sqrt(u > floor ? u : floor));
 }
 
 // The backward as a chunked reverse scan of dL/dh (chunked_scan.cuh: StatesBeforeSteps and
