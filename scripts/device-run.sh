@@ -8,6 +8,7 @@
 #               carry=[".deps"])   (the copy there has no .git; write the hash in literally)
 # Toggles: GRIFFIN_SKIP_TESTS=1, GRIFFIN_GPU_TESTS_ONLY=1, GRIFFIN_TEST_FILTER=regex (GPU test
 # binaries, e.g. linear_scan; GTEST_FILTER=pattern picks cases inside them),
+# GRIFFIN_GPU_TEST_JOBS=N (GPU test binaries run at once on the GPU, default 4),
 # GRIFFIN_SANITIZE="memcheck racecheck ..." (compute-sanitizer over the kernels' GPU tests, below),
 # GRIFFIN_NCU="bench-regex kernel-regex" (an Nsight Compute profile, see below),
 # GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_PEERS=1 (the public peers' table after the
@@ -89,8 +90,13 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu 
 
 if [[ "${GRIFFIN_SKIP_TESTS:-0}" != 1 ]]; then
   step "tests (GPU-labelled first, then the rest)"
-  ctest --test-dir "$BUILD" -L gpu -R "${GRIFFIN_TEST_FILTER:-.}" --output-on-failure \
-    --timeout 600 >"$OUT/tests.log" 2>&1 || status=1
+  # The GPU binaries share the GPU, GRIFFIN_GPU_TEST_JOBS (default 4) at a time: most of their time
+  # is small launches and the references' per-token ATen steps, which leave the H200 mostly idle
+  # (9 binaries: 164 s one at a time at 9c1e8e8). Each writes its cases' times to gtest/NAME.json.
+  GTEST_OUTPUT="json:$OUT/gtest/" ctest --test-dir "$BUILD" -L gpu -R "${GRIFFIN_TEST_FILTER:-.}" \
+    -j "${GRIFFIN_GPU_TEST_JOBS:-4}" --output-on-failure --timeout 600 >"$OUT/tests.log" 2>&1 ||
+    status=1
+  "$PY" scripts/gtest_times.py "$OUT/gtest" >>"$OUT/tests.log" 2>&1 || true
   if [[ "${GRIFFIN_GPU_TESTS_ONLY:-0}" != 1 ]]; then
     ctest --test-dir "$BUILD" -LE gpu --output-on-failure --timeout 600 -j 8 >>"$OUT/tests.log" 2>&1 ||
       status=1

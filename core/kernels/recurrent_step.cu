@@ -14,6 +14,11 @@ constexpr int kThreads = 32 * kWarps;
 constexpr int kOutputs = 32;                         // gate outputs per block
 constexpr int kLanesPerRow = kOutputs / 4;           // lanes reading one weight row, 4 floats each
 constexpr int kRowGroups = kThreads / kLanesPerRow;  // weight rows read at once per block
+// Weight rows a thread holds in registers at once (all of a 256-wide head's). At batch 1 the
+// step reads 5 MB of float32 gate weights (2B shapes) in 80 blocks: what bounds it is how many
+// bytes are in flight, not bandwidth, so a thread issues all its rows' loads before using any, and
+// the first rows' before the conv phase, whose work then hides their latency.
+constexpr int kBatchRows = 8;
 
 // softplus as ATen computes it (beta 1, threshold 20).
 __device__ float Softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
@@ -33,7 +38,7 @@ __device__ void LoadRow4(const float* w, int64_t row, int j, int blk, float (&ou
 }
 
 template <typename T, int W>
-__global__ void __launch_bounds__(kThreads) RecurrentStepKernel(RecurrentStepParams p) {
+__global__ void __launch_bounds__(kThreads, 2) RecurrentStepKernel(RecurrentStepParams p) {
   extern __shared__ float smem[];
   float* conv_out = smem;                          // [blk]: this head's conv output
   float* part_x = smem + p.dim / p.heads;          // [kRowGroups][kOutputs]
@@ -49,6 +54,25 @@ __global__ void __launch_bounds__(kThreads) RecurrentStepKernel(RecurrentStepPar
   const T* cb = static_cast<const T*>(p.conv_b);
   T* tail = static_cast<T*>(p.tail);
   const int64_t pos = p.positions[b];
+
+  // Gate projections for outputs j0 .. j0+31 of this head: thread (group g, lane l) reads 4
+  // outputs of rows g, g + kRowGroups, ... with 16-byte loads, kBatchRows rows at a time; partial
+  // sums meet in shared memory. The first rows' loads go out now (kBatchRows above).
+  const int group = threadIdx.x / kLanesPerRow;
+  const int j4 = slice * kOutputs + (threadIdx.x % kLanesPerRow) * 4;
+  const int64_t head_rows = static_cast<int64_t>(head) * blk;
+  float wx[kBatchRows][4], wa[kBatchRows][4];
+  const auto load_rows = [&](int first) {
+#pragma unroll
+    for (int k = 0; k < kBatchRows; ++k) {
+      const int i = first + k * kRowGroups;
+      if (i < blk) {
+        LoadRow4(p.gate_x_w, head_rows + i, j4, blk, wx[k]);
+        LoadRow4(p.gate_a_w, head_rows + i, j4, blk, wa[k]);
+      }
+    }
+  };
+  load_rows(group);
 
   // keep[s]: the tap s tokens back counts iff none of the tokens after it starts a document.
   bool keep[W];
@@ -100,21 +124,19 @@ __global__ void __launch_bounds__(kThreads) RecurrentStepKernel(RecurrentStepPar
     p.tail_pos[b * (W - 1) + W - 2] = pos;
   }
 
-  // Gate projections for outputs j0 .. j0+31 of this head: thread (group g, lane l) reads 4
-  // outputs of rows g, g + kRowGroups, ... with 16-byte loads; partial sums meet in shared memory.
-  const int group = threadIdx.x / kLanesPerRow;
-  const int j4 = slice * kOutputs + (threadIdx.x % kLanesPerRow) * 4;
   float sx[4] = {0.f, 0.f, 0.f, 0.f}, sa[4] = {0.f, 0.f, 0.f, 0.f};
-  const int64_t head_rows = static_cast<int64_t>(head) * blk;
-  for (int i = group; i < blk; i += kRowGroups) {
-    float wx[4], wa[4];
-    LoadRow4(p.gate_x_w, head_rows + i, j4, blk, wx);
-    LoadRow4(p.gate_a_w, head_rows + i, j4, blk, wa);
-    const float c = conv_out[i];
+  for (int first = group; first < blk; first += kBatchRows * kRowGroups) {
+    if (first != group) load_rows(first);
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      sx[k] += c * wx[k];
-      sa[k] += c * wa[k];
+    for (int k = 0; k < kBatchRows; ++k) {
+      const int i = first + k * kRowGroups;
+      if (i >= blk) break;
+      const float c = conv_out[i];
+#pragma unroll
+      for (int o = 0; o < 4; ++o) {
+        sx[o] += c * wx[k][o];
+        sa[o] += c * wa[k][o];
+      }
     }
   }
 #pragma unroll
