@@ -14,12 +14,14 @@ constexpr int kThreads = 32 * kWarps;
 constexpr int kOutputs = 32;                         // gate outputs per block
 constexpr int kLanesPerRow = kOutputs / 4;           // lanes reading one weight row, 4 floats each
 constexpr int kRowGroups = kThreads / kLanesPerRow;  // weight rows read at once per block
-// Weight rows a thread holds in registers at once (all of a 256-wide head's). At batch 1 the
-// step reads 5 MB of float32 gate weights (2B shapes) in 80 blocks: what bounds it is how many
-// bytes are in flight, not bandwidth, so a thread issues all its rows' loads before using any, and
-// the first rows' before the conv phase, whose work then hides their latency.
-constexpr int kBatchRows = 8;
-
+// Weight rows a thread holds in registers at once. At batch 1 the step reads 5 MB of float32
+// gate weights (2B shapes) in 80 blocks: what bounds it is how many bytes are in flight, not
+// bandwidth, so a thread issues all its rows' loads (a 256-wide head's 8) before using any, and
+// before the conv phase, whose work then hides their latency. With more rows per launch, blocks
+// are many and the weights come from L2: holding rows costs registers, hence blocks an SM, and
+// the step ran 1.5-1.8x slower at batch 8 and 64 on the H200 (bench/README.md); there a thread
+// reads one row at a time.
+constexpr int kRowsAheadBatch1 = 8;
 // softplus as ATen computes it (beta 1, threshold 20).
 __device__ float Softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 __device__ float Sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
@@ -37,8 +39,12 @@ __device__ void LoadRow4(const float* w, int64_t row, int j, int blk, float (&ou
   }
 }
 
-template <typename T, int W>
-__global__ void __launch_bounds__(kThreads, 2) RecurrentStepKernel(RecurrentStepParams p) {
+// kAhead: every load issued at the start (batch 1, bound by latency), or each where it is used
+// (more rows, bound by the blocks resident, i.e. by registers).
+template <typename T, int W, bool kAhead>
+__global__ void __launch_bounds__(kThreads, kAhead ? 2 : 1)
+    RecurrentStepKernel(RecurrentStepParams p) {
+  constexpr int kRowsAhead = kAhead ? kRowsAheadBatch1 : 1;
   extern __shared__ float smem[];
   float* conv_out = smem;                          // [blk]: this head's conv output
   float* part_x = smem + p.dim / p.heads;          // [kRowGroups][kOutputs]
@@ -56,15 +62,16 @@ __global__ void __launch_bounds__(kThreads, 2) RecurrentStepKernel(RecurrentStep
   const int64_t pos = p.positions[b];
 
   // Gate projections for outputs j0 .. j0+31 of this head: thread (group g, lane l) reads 4
-  // outputs of rows g, g + kRowGroups, ... with 16-byte loads, kBatchRows rows at a time; partial
-  // sums meet in shared memory. The first rows' loads go out now (kBatchRows above).
+  // outputs of rows g, g + kRowGroups, ... with 16-byte loads, kRowsAhead rows at a time; partial
+  // sums meet in shared memory. The first rows' loads go out now, with everything else the step
+  // reads, so that the launch waits on one round trip to memory, not one per phase.
   const int group = threadIdx.x / kLanesPerRow;
   const int j4 = slice * kOutputs + (threadIdx.x % kLanesPerRow) * 4;
   const int64_t head_rows = static_cast<int64_t>(head) * blk;
-  float wx[kBatchRows][4], wa[kBatchRows][4];
+  float wx[kRowsAhead][4], wa[kRowsAhead][4];
   const auto load_rows = [&](int first) {
 #pragma unroll
-    for (int k = 0; k < kBatchRows; ++k) {
+    for (int k = 0; k < kRowsAhead; ++k) {
       const int i = first + k * kRowGroups;
       if (i < blk) {
         LoadRow4(p.gate_x_w, head_rows + i, j4, blk, wx[k]);
@@ -72,9 +79,24 @@ __global__ void __launch_bounds__(kThreads, 2) RecurrentStepKernel(RecurrentStep
       }
     }
   };
-  load_rows(group);
+  if constexpr (kAhead) load_rows(group);
+  // What the final phase's threads (one per output) read besides the projections.
+  const int j = slice * kOutputs + threadIdx.x;
+  const bool outputs = threadIdx.x < kOutputs && j < blk;
+  float bias_x = 0.f, bias_a = 0.f, a_param = 0.f, h_prev = 0.f, branch = 1.f;
+  const auto load_output_inputs = [&] {
+    if (!outputs) return;
+    const int64_t ch = head_rows + j;
+    bias_x = p.gate_x_b[ch];
+    bias_a = p.gate_a_b[ch];
+    a_param = p.a_param[ch];
+    h_prev = p.h[b * p.dim + ch];
+    if (p.y_branch != nullptr) branch = ToAcc<float>(static_cast<const T*>(p.y_branch)[row0 + j]);
+  };
+  if constexpr (kAhead) load_output_inputs();
 
-  // keep[s]: the tap s tokens back counts iff none of the tokens after it starts a document.
+  // keep[s]: the tap s tokens back counts iff none of the tokens after it starts a document. Ahead,
+  // the taps are read whether they count or not, so that no load waits for the positions.
   bool keep[W];
   keep[0] = true;
 #pragma unroll
@@ -87,9 +109,10 @@ __global__ void __launch_bounds__(kThreads, 2) RecurrentStepKernel(RecurrentStep
         ToAcc<float>(cb[ch]) + ToAcc<float>(cw[(W - 1) * p.dim + ch]) * ToAcc<float>(u[row0 + i]);
 #pragma unroll
     for (int s = 1; s < W; ++s) {
-      if (keep[s]) {
-        acc += ToAcc<float>(cw[(W - 1 - s) * p.dim + ch]) *
-               ToAcc<float>(tail[(b * (W - 1) + W - 1 - s) * p.dim + ch]);
+      if (kAhead || keep[s]) {
+        const float tap = ToAcc<float>(cw[(W - 1 - s) * p.dim + ch]) *
+                          ToAcc<float>(tail[(b * (W - 1) + W - 1 - s) * p.dim + ch]);
+        if (keep[s]) acc += tap;
       }
     }
     conv_out[i] = ToAcc<float>(FromAcc<T>(acc));  // the conv's output is in the model's dtype
@@ -125,10 +148,10 @@ __global__ void __launch_bounds__(kThreads, 2) RecurrentStepKernel(RecurrentStep
   }
 
   float sx[4] = {0.f, 0.f, 0.f, 0.f}, sa[4] = {0.f, 0.f, 0.f, 0.f};
-  for (int first = group; first < blk; first += kBatchRows * kRowGroups) {
-    if (first != group) load_rows(first);
+  for (int first = group; first < blk; first += kRowsAhead * kRowGroups) {
+    if (!kAhead || first != group) load_rows(first);
 #pragma unroll
-    for (int k = 0; k < kBatchRows; ++k) {
+    for (int k = 0; k < kRowsAhead; ++k) {
       const int i = first + k * kRowGroups;
       if (i >= blk) break;
       const float c = conv_out[i];
@@ -146,25 +169,23 @@ __global__ void __launch_bounds__(kThreads, 2) RecurrentStepKernel(RecurrentStep
     part_a[group * kOutputs + o] = sa[k];
   }
   __syncthreads();
-  if (threadIdx.x >= kOutputs) return;
-  const int j = slice * kOutputs + threadIdx.x;
-  if (j >= blk) return;
+  if (!outputs) return;
+  if constexpr (!kAhead) load_output_inputs();
   float gx = 0.f, ga = 0.f;
   for (int g = 0; g < kRowGroups; ++g) {  // fixed order: deterministic
     gx += part_x[g * kOutputs + threadIdx.x];
     ga += part_a[g * kOutputs + threadIdx.x];
   }
   const int64_t ch = head_rows + j;
-  const float in_gate = Sigmoid(gx + p.gate_x_b[ch]);
-  const float r = Sigmoid(ga + p.gate_a_b[ch]);
-  const float log_a = -8.f * r * Softplus(p.a_param[ch]);
+  const float in_gate = Sigmoid(gx + bias_x);
+  const float r = Sigmoid(ga + bias_a);
+  const float log_a = -8.f * r * Softplus(a_param);
   const bool reset = pos == 0;
   const float a = reset ? 0.f : expf(log_a);
   const float multiplier = reset ? 1.f : sqrtf(1.f - expf(2.f * log_a));
-  const float h = a * p.h[b * p.dim + ch] + conv_out[j] * in_gate * multiplier;
+  const float h = a * h_prev + conv_out[j] * in_gate * multiplier;
   p.h[b * p.dim + ch] = h;
-  float y = ToAcc<float>(FromAcc<T>(h));
-  if (p.y_branch != nullptr) y *= ToAcc<float>(static_cast<const T*>(p.y_branch)[row0 + j]);
+  const float y = ToAcc<float>(FromAcc<T>(h)) * branch;
   static_cast<T*>(p.out)[row0 + j] = FromAcc<T>(y);
 }
 
@@ -175,7 +196,12 @@ cudaError_t LaunchTyped(const RecurrentStepParams& p, cudaStream_t stream) {
                   static_cast<unsigned>(p.batch));
   const size_t smem = (static_cast<size_t>(blk) + 2 * kRowGroups * kOutputs) * sizeof(float);
   return DispatchWidth<4>(static_cast<int>(p.width), [&](auto width) {
-    RecurrentStepKernel<T, decltype(width)::value><<<grid, kThreads, smem, stream>>>(p);
+    constexpr int W = decltype(width)::value;
+    if (p.batch == 1) {
+      RecurrentStepKernel<T, W, true><<<grid, kThreads, smem, stream>>>(p);
+    } else {
+      RecurrentStepKernel<T, W, false><<<grid, kThreads, smem, stream>>>(p);
+    }
     return cudaGetLastError();
   });
 }
