@@ -14,7 +14,7 @@
 
 namespace griffin::bench {
 
-// Copy ceiling of the H200, measured (docs: ANCHORS.md): 4.25 TB/s counting read + write.
+// Copy ceiling of the H200, measured (docs/DESIGN.md section 4): 4.25 TB/s counting read + write.
 inline constexpr double kCopyCeilingGBps = 4250.0;
 
 struct Shape {

@@ -1,6 +1,6 @@
-// The run's HDF5 file (DESIGN.md schema): provenance, the resolved config, one row per point in
-// /points, every metric with units in /metrics (NaN where a point did not measure it), and the
-// raw timing samples in /timings.
+// The run's HDF5 file (docs/DESIGN.md section 2): provenance, the resolved config, one row per
+// point in /points, every metric with units in /metrics (NaN where a point did not measure it), and
+// the raw timing samples in /timings.
 #include <fmt/format.h>
 
 #include <algorithm>

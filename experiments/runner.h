@@ -1,8 +1,8 @@
 // Runs an experiment: every point in order, each appended to a journal (one fsync'd JSON line)
-// the moment it finishes, progress on stderr, a summary table at the end, and one HDF5 file in the
-// DESIGN.md schema written atomically when all points are done. A killed run loses at most the
-// point in progress: `resume` reads the journal, checks the config is the same, and runs the rest.
-// Recall points can train in parallel worker processes (`jobs`).
+// the moment it finishes, progress on stderr, a summary table at the end, and one HDF5 file
+// (docs/DESIGN.md section 2) written atomically when all points are done. A killed run loses at
+// most the point in progress: `resume` reads the journal, checks the config is the same, and runs
+// the rest. Recall points can train in parallel worker processes (`jobs`).
 #pragma once
 
 #include <string>

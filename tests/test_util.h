@@ -12,8 +12,8 @@
 
 namespace griffin::testing {
 
-// ||out - ref|| / ||ref|| in float64 (the tolerance policy of DESIGN.md: fp32 <= 1e-5,
-// bf16 <= 1e-2). NaN anywhere gives NaN, which fails every `<=` comparison.
+// ||out - ref|| / ||ref|| in float64 (the tolerance policy of docs/DESIGN.md section 3: fp32 <=
+// 1e-5, bf16 <= 1e-2). NaN anywhere gives NaN, which fails every `<=` comparison.
 inline double RelativeError(const at::Tensor& out, const at::Tensor& ref) {
   const at::Tensor o = out.to(at::kCPU, at::kDouble);
   const at::Tensor r = ref.to(at::kCPU, at::kDouble);

@@ -24,7 +24,7 @@ Producer Direct(const StoredTensor& s) {
   return [s] { return s.first->Tensor(s.second); };
 }
 
-// The DeepMind recurrentgemma torch naming (docs/MODEL_SPEC.md section 5.1) mapped to HF names
+// The DeepMind recurrentgemma torch naming (docs/MODEL.md section 6) mapped to HF names
 // and layouts. Returns false when `name` is not a DeepMind name.
 bool MapDeepMindName(const std::string& name, const StoredTensor& s,
                      std::map<std::string, Producer>* out) {

@@ -1,5 +1,5 @@
-// Pieces of the results schema (DESIGN.md) shared by every command that writes HDF5: provenance
-// attributes on the root and in /meta/env, and metrics with their units.
+// Pieces of the results schema (docs/DESIGN.md section 2) shared by every command that writes HDF5:
+// provenance attributes on the root and in /meta/env, and metrics with their units.
 #pragma once
 
 #include <string>

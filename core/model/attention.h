@@ -1,5 +1,5 @@
 // Attention for both families: the block (projections, RoPE, cached attention, output
-// projection) and the masked attention it is built on (docs/MODEL_SPEC.md sections 3.8 and 6).
+// projection) and the masked attention it is built on (docs/MODEL.md section 4).
 #pragma once
 
 #include <ATen/core/Tensor.h>

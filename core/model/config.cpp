@@ -60,7 +60,7 @@ ModelConfig GemmaShape(std::string name, int64_t vocab, int64_t width, int64_t h
 
 const std::map<std::string, std::function<ModelConfig()>, std::less<>>& Presets() {
   static const auto* presets = new std::map<std::string, std::function<ModelConfig()>, std::less<>>{
-      // docs/MODEL_SPEC.md section 4.1.
+      // docs/MODEL.md section 5.
       {"recurrentgemma-2b",
        [] {
          return GriffinShape("recurrentgemma-2b", 256000, 2560, 2560, 10, 256, 7680, 26, 2048);
@@ -94,7 +94,7 @@ const std::map<std::string, std::function<ModelConfig()>, std::less<>>& Presets(
          c.blocks = RepeatPattern({R}, 6);
          return c;
        }},
-      // docs/MODEL_SPEC.md section 4.2.
+      // docs/MODEL.md section 5.
       {"gemma-2b", [] { return GemmaShape("gemma-2b", 256000, 2048, 8, 1, 256, 16384, 18); }},
       {"gemma-7b", [] { return GemmaShape("gemma-7b", 256000, 3072, 16, 16, 256, 24576, 28); }},
       {"tiny-gemma", [] { return GemmaShape("tiny-gemma", 384, 96, 4, 1, 24, 192, 3); }},

@@ -1,5 +1,5 @@
 // Griffin's temporal Conv1D: depthwise, causal, width W <= 4, with bias, masked at document
-// starts (docs/MODEL_SPEC.md section 3.6). One function serves prefill, chunked prefill and
+// starts (docs/MODEL.md section 3.1). One function serves prefill, chunked prefill and
 // decode: the last W-1 inputs (and their positions) are carried in the state.
 #pragma once
 

@@ -96,7 +96,7 @@ ModelConfig ConfigFromHfJson(const std::string& path) {
   if (model_type == "recurrent_gemma") {
     c.family = ModelFamily::kGriffin;
     c.lru_width = r.Int("lru_width", c.width);
-    // HF stores both GeGLU branches in intermediate_size (docs/MODEL_SPEC.md section 3.3).
+    // HF stores both GeGLU branches in intermediate_size (docs/MODEL.md section 2).
     const int64_t intermediate = r.Int("intermediate_size");
     if (intermediate % 2 != 0)
       r.Fail(fmt::format("'intermediate_size' = {} must be even (2 x MLP width)", intermediate));

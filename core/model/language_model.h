@@ -1,6 +1,6 @@
-// The one model interface both families implement (DESIGN.md): make an empty decode state for a
-// batch, run a chunk of tokens (prefill: many; decode: one) at given positions through it and get
-// logits, and report the state's bytes.
+// The one model interface both families implement (docs/DESIGN.md section 1): make an empty decode
+// state for a batch, run a chunk of tokens (prefill: many; decode: one) at given positions through
+// it and get logits, and report the state's bytes.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,5 +1,5 @@
 // Small shared layers of both families: RMSNorm (1 + scale), GeGLU MLP, rotary embedding,
-// embedding scale and the logit soft-cap (docs/MODEL_SPEC.md sections 2-3 and 6).
+// embedding scale and the logit soft-cap (docs/MODEL.md sections 1, 2 and 4).
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,4 +1,4 @@
-// The model of both families (docs/MODEL_SPEC.md sections 2 and 6): a stack of residual blocks,
+// The model of both families (docs/MODEL.md section 1): a stack of residual blocks,
 // each RMSNorm -> temporal block (RG-LRU recurrence or attention) -> add, RMSNorm -> GeGLU MLP ->
 // add; final norm, tied logits, optional soft-cap. RecurrentGemma is the (R, R, A) pattern with
 // local attention; Gemma-1 is all global attention; the ablations are the configs in between.

@@ -1,4 +1,4 @@
-// The Real-Gated Linear Recurrent Unit (docs/MODEL_SPEC.md section 3.7). Gates, decay and state
+// The Real-Gated Linear Recurrent Unit (docs/MODEL.md section 3.2). Gates, decay and state
 // are float32 whatever the model dtype: bf16 would round decays above ~0.998 to 1.0.
 //   i_t = sigmoid(BlockDiag_i(c_t)),  r_t = sigmoid(BlockDiag_a(c_t))
 //   log a_t = -8 r_t softplus(a_param),  a_t = exp(log a_t)

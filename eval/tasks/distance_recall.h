@@ -1,4 +1,4 @@
-// Distance-controlled recall (docs/EVALS.md 10.1, A5): MQAR in which every query sits exactly
+// Distance-controlled recall (docs/EVALS.md section 2): MQAR in which every query sits exactly
 // `distance` tokens after its key-value pair, so accuracy can be read against distance / window
 // (W/4 ... 16W): the synthetic form of Griffin's phonebook cliff at its attention window.
 // Keys come from [1, V/2), values from [V/2, V) (distinct within an example); every other token

@@ -1,7 +1,7 @@
-// Multi-query associative recall, as Zoology generates it (docs/EVALS.md 5.3): N key-value pairs
-// k1 v1 ... kN vN (keys from [1, V/2), values from [V/2, V), distinct within an example), then a
-// query region where each key appears once more, at gap slot g (token 2g of the region) drawn
-// without replacement with probability proportional to (g + 1)^(a - 1) (a = 0.01: short gaps
+// Multi-query associative recall, as Zoology generates it (docs/EVALS.md section 2): N key-value
+// pairs k1 v1 ... kN vN (keys from [1, V/2), values from [V/2, V), distinct within an example),
+// then a query region where each key appears once more, at gap slot g (token 2g of the region)
+// drawn without replacement with probability proportional to (g + 1)^(a - 1) (a = 0.01: short gaps
 // favoured); the token after each query is scored against its value. Other query-region tokens
 // are 0, or random ids in [0, V) with `random_non_queries`.
 #pragma once

@@ -1,4 +1,4 @@
-// Needle retrieval in a synthetic-token haystack (docs/EVALS.md 5.5 and 5.7, in token form for
+// Needle retrieval in a synthetic-token haystack (docs/EVALS.md sections 2-3, in token form for
 // models trained from scratch):
 //  - passkey: filler that repeats one "sentence" of tokens, a key marker and `digits` digit
 //    tokens at a chosen depth, more filler, then a query marker; the digits are scored after it.

@@ -1,6 +1,7 @@
-// Phonebook lookup in token form (docs/EVALS.md 5.4, Jelassi et al.; Griffin's Fig. 6c): entries
-// "first last : d1 .. dk ;" with distinct names, then "first last :" of one entry, whose digits
-// are scored. The sequence length follows from the number of entries (the x axis of the task).
+// Phonebook lookup in token form (docs/EVALS.md section 2: Jelassi et al.; Griffin's Fig. 6c):
+// entries "first last : d1 .. dk ;" with distinct names, then "first last :" of one entry, whose
+// digits are scored. The sequence length follows from the number of entries (the x axis of the
+// task).
 #pragma once
 
 #include "eval/tasks/task.h"

@@ -1,4 +1,4 @@
-// Synthetic recall tasks for models trained from scratch (docs/EVALS.md sections 5 and 10.1).
+// Synthetic recall tasks for models trained from scratch (docs/EVALS.md section 2).
 // A task makes batches of token sequences with next-token targets that count only at the answer
 // positions (kIgnore elsewhere), deterministically: batch `index` of a stream seeded `seed` is the
 // same on every machine and in every run, independent of the batches before it, so a resumed

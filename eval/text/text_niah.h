@@ -1,5 +1,5 @@
 // Needle in a haystack and passkey retrieval on real checkpoints, with their tokenizer
-// (docs/EVALS.md 5.5 and 5.7):
+// (docs/EVALS.md section 3):
 //  - niah: public-domain haystack text (data/haystack/*.txt, repeated when the prompt is longer)
 //    with the needle sentence "The special magic number for {key} is {value}." inserted between
 //    sentences at the asked depth, then the question; in the chat format when the tokenizer has

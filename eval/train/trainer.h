@@ -1,5 +1,5 @@
-// Trains a small model from scratch on a synthetic task (docs/EVALS.md 10.1): AdamW with linear
-// warm-up and cosine decay, weight decay off for norms, biases and the RG-LRU parameters (as
+// Trains a small model from scratch on a synthetic task (docs/EVALS.md section 2): AdamW with
+// linear warm-up and cosine decay, weight decay off for norms, biases and the RG-LRU parameters (as
 // RecurrentGemma trains), gradient-norm clipping, evaluation every N steps on a fixed held-out
 // stream, early stop at a target accuracy, and checkpoints that resume bit for bit.
 // Precision: float32 master weights and optimizer state; with dtype bfloat16 every step runs the

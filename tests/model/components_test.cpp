@@ -1,5 +1,5 @@
-// Griffin's components against closed-form vectors (docs/MODEL_SPEC.md section 11.B, computed in
-// float64 from the equations) and the reference test suite's RMSNorm vector (11.A).
+// Griffin's components against closed-form vectors (computed in float64 from the equations of
+// docs/MODEL.md section 3) and the RMSNorm vector of the official implementation's test suite.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 

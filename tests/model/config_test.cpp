@@ -1,4 +1,4 @@
-// Presets have the published shapes (parameter counts from docs/MODEL_SPEC.md section 11.C) and
+// Presets have the published shapes (parameter counts: docs/MODEL.md section 5) and
 // configs that make no sense are rejected with the field named.
 #include "core/model/config.h"
 
