@@ -13,12 +13,13 @@ namespace {
 using namespace chunked;
 
 // The gate math, per element and step: three exponentials (four with the gelu branch), two
-// reciprocals and a square root. In float the exponentials and reciprocals take the special
-// function unit's approximations (__expf: ex2.approx of v log2(e), a few ulp; __frcp_rn: the
-// unit's reciprocal refined to correct rounding) instead of expf and IEEE divisions, about ten
-// instructions each. Measured on the H200 (bench/README.md, "The RG-LRU kernels"): the backward,
-// which computes the gates twice, ran 1.1x faster; the forward not at all, being bound by the
-// latency of its loads at two blocks an SM. fp64 keeps the library functions.
+// reciprocals and a square root. In float the exponentials take the special function unit's
+// approximation (__expf: ex2.approx of v log2(e), a few ulp) instead of expf, and the reciprocals
+// __frcp_rn (the unit's reciprocal refined to the correctly rounded 1/x: the division's value
+// without its general path); each library call costs about ten instructions. Measured on the H200
+// (bench/README.md, "The RG-LRU kernels"): the backward, which computes the gates twice, ran 1.1x
+// faster; the forward not at all, being bound by the latency of its loads at two blocks an SM. fp64
+// keeps the library functions.
 __device__ __forceinline__ float Exp(float v) { return __expf(v); }
 __device__ __forceinline__ double Exp(double v) { return exp(v); }
 __device__ __forceinline__ float Reciprocal(float v) { return __frcp_rn(v); }

@@ -95,7 +95,11 @@ std::vector<Case> Cases() {
            {2, 2560, 10},
            {5, 4096, 16},
            {1, 520, 2},
-           {1, 2560, 10}}) {  // batch 1 takes the kernel that issues its loads ahead
+           // Batch 1 takes the kernel that issues its loads ahead: the 2B shape, and heads
+           // narrower than 32 outputs and not a multiple of 4 (the scalar row loads).
+           {1, 2560, 10},
+           {1, 100, 4},
+           {1, 18, 1}}) {
     for (int64_t w : {1, 2, 3, 4}) {
       for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) cases.emplace_back(b, l, h, w, dt);
     }
