@@ -19,7 +19,7 @@ constexpr int kRowGroups = kThreads / kLanesPerRow;  // weight rows read at once
 // bandwidth, so a thread issues all its rows' loads (a 256-wide head's 8) before using any, and
 // before the conv phase, whose work then hides their latency. With more rows per launch, blocks
 // are many and the weights come from L2: holding rows costs registers, hence blocks an SM, and
-// the step ran 1.5-1.8x slower at batch 8 and 64 on the H200 (bench/README.md); there a thread
+// the step ran 1.3-1.9x slower at batch 8 and 64 on the H200 (bench/README.md); there a thread
 // reads one row at a time.
 constexpr int kRowsAheadBatch1 = 8;
 // softplus as ATen computes it (beta 1, threshold 20).
