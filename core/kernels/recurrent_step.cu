@@ -191,7 +191,7 @@ __global__ void __launch_bounds__(kThreads) RecurrentStepKernel(RecurrentStepPar
 // At batch 1 the step reads 5 MB of float32 gate weights (2B shapes) in 80 blocks, and what
 // bounds it is how many bytes are in flight, not bandwidth: a thread issues all its rows' loads,
 // and everything else the step reads, at the start, before the conv phase, whose work then hides
-// their latency. With more rows the same kernel ran 1.3-1.8x slower (batch 8 and 64 on the H200,
+// their latency. With more rows the same kernel ran 1.3-1.9x slower (batch 8 and 64 on the H200,
 // two blocks an SM; bench/README.md, "Recurrent decode step").
 constexpr int kRowsAhead = 8;
 
