@@ -10,7 +10,7 @@
 # binaries, e.g. linear_scan; GTEST_FILTER=pattern picks cases inside them),
 # GRIFFIN_GPU_TEST_JOBS=N (GPU test binaries run at once on the GPU, default 4),
 # GRIFFIN_SANITIZE="memcheck racecheck ..." (compute-sanitizer over the kernels' GPU tests, below),
-# GRIFFIN_NCU="bench-regex kernel-regex" (an Nsight Compute profile, see below),
+# GRIFFIN_NCU="bench-regex kernel-regex[; ...]" (Nsight Compute profiles, see below),
 # GRIFFIN_SKIP_MICROBENCH=1, GRIFFIN_SKIP_PEERS=1 (the public peers' table after the
 # microbenchmarks: scripts/bench_peers.py, needs .deps from fetch-device-deps; GRIFFIN_PEER_OPS=
 # scan_fwd,scan_fwd_bwd,conv1d_fwd,conv1d_bwd picks ops, GRIFFIN_PEERS="accelerated-scan
@@ -155,20 +155,26 @@ if [[ "${GRIFFIN_SKIP_MICROBENCH:-0}" != 1 ]]; then
   fi
 fi
 
-# GRIFFIN_NCU="benchmark-regex kernel-regex": one Nsight Compute profile (speed of light, memory
-# workload, occupancy, warp stall reasons) of the second matching kernel launch (the first is the
-# benchmark's warm-up) in the matching microbenchmarks, as text in $OUT/ncu.txt (the evidence
-# bench/README.md quotes).
+# GRIFFIN_NCU="benchmark-regex kernel-regex[; benchmark-regex kernel-regex ...]": one Nsight
+# Compute profile per pair (speed of light, memory workload, occupancy, warp stall reasons) of the
+# second matching kernel launch (the first is the benchmark's warm-up) in the matching
+# microbenchmarks, as text in $OUT/ncu.txt, then $OUT/ncu-2.txt, ... (the evidence bench/README.md
+# quotes).
 if [[ -n "${GRIFFIN_NCU:-}" ]]; then
-  read -r ncu_bench ncu_kernel <<<"$GRIFFIN_NCU"
-  step "ncu: $ncu_kernel in $ncu_bench"
   NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-  "${NCU:-ncu}" --clock-control none --kernel-name "regex:$ncu_kernel" --launch-skip 1 --launch-count 1 \
-    --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy \
-    --section LaunchStats --section WarpStateStats --section SchedulerStats \
-    "$BUILD/bin/griffin_microbench" --benchmark_filter="$ncu_bench" >"$OUT/ncu.txt" 2>&1 || status=1
-  grep -E "Memory Throughput|DRAM Throughput|Duration|Achieved Occupancy|Registers Per|Stall" \
-    "$OUT/ncu.txt" | head -20
+  IFS=';' read -ra ncu_pairs <<<"$GRIFFIN_NCU"
+  for i in "${!ncu_pairs[@]}"; do
+    read -r ncu_bench ncu_kernel <<<"${ncu_pairs[$i]}"
+    ncu_out="$OUT/ncu.txt"
+    ((i > 0)) && ncu_out="$OUT/ncu-$((i + 1)).txt"
+    step "ncu: $ncu_kernel in $ncu_bench"
+    "${NCU:-ncu}" --clock-control none --kernel-name "regex:$ncu_kernel" --launch-skip 1 \
+      --launch-count 1 --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy \
+      --section LaunchStats --section WarpStateStats --section SchedulerStats \
+      "$BUILD/bin/griffin_microbench" --benchmark_filter="$ncu_bench" >"$ncu_out" 2>&1 || status=1
+    grep -E "Memory Throughput|DRAM Throughput|Duration|Achieved Occupancy|Registers Per|Stall" \
+      "$ncu_out" | head -20
+  done
 fi
 
 # GRIFFIN_TRAIN_BENCH=1: the recall-training step (experiments/train_step.toml) against its

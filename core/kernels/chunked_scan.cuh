@@ -29,6 +29,7 @@
 #include "core/kernels/scalar_convert.cuh"
 #include "core/kernels/scan_workspace.cuh"
 #include "core/kernels/staged_steps.cuh"
+#include "core/kernels/vector_access.cuh"
 
 namespace griffin::kernels::chunked {
 
@@ -269,18 +270,36 @@ __device__ void ComposeWarps(Acc (*s_a)[kChannels], Acc (*s_h)[kChannels], bool 
   }
 }
 
-// Loads this thread's kSteps steps from t0 (all loads first, so each thread has 2 x kSteps
-// vector loads in flight); steps past the sequence are the identity.
+// Loads this thread's kSteps steps from t0, a group of steps at a time: each step's raw inputs
+// first (Source::Fetch, which does no arithmetic on what it loads), then their maps
+// (Source::Decode), so that a group's loads are all in flight at once (vector_access.cuh,
+// LoadRaw). A group holds at most 256 bytes of raw inputs a thread (64 registers): bf16 RG-LRU
+// steps (32 bytes) go 8 at a time; fp32 ones (56 bytes) 4 at a time, since 8 spilled at the
+// forward's 128 registers. Steps past the sequence are the identity.
 template <typename Acc, class Source>
 __device__ __forceinline__ void LoadSteps(const Source& src, int64_t b, int64_t t0, int64_t d0,
                                           Acc (&a)[kSteps][kVec], Acc (&x)[kSteps][kVec]) {
+  using Raw = typename Source::Raw;
+  constexpr int kGroup = sizeof(Raw) >= 256            ? 1
+                         : 256 / sizeof(Raw) >= kSteps ? kSteps
+                                                       : 256 / sizeof(Raw);
+  static_assert(kSteps % kGroup == 0, "whole groups");
 #pragma unroll
-  for (int s = 0; s < kSteps; ++s) {
-    if (t0 + s < src.seq_len) {
-      src.Load(b, t0 + s, d0, a[s], x[s]);
-    } else {
+  for (int g = 0; g < kSteps; g += kGroup) {
+    Raw raw[kGroup];
 #pragma unroll
-      for (int v = 0; v < kVec; ++v) a[s][v] = Acc(1), x[s][v] = Acc(0);
+    for (int i = 0; i < kGroup; ++i) {
+      if (t0 + g + i < src.seq_len) raw[i] = src.Fetch(b, t0 + g + i, d0);
+    }
+#pragma unroll
+    for (int i = 0; i < kGroup; ++i) {
+      const int s = g + i;
+      if (t0 + s < src.seq_len) {
+        src.Decode(raw[i], d0, a[s], x[s]);
+      } else {
+#pragma unroll
+        for (int v = 0; v < kVec; ++v) a[s][v] = Acc(1), x[s][v] = Acc(0);
+      }
     }
   }
 }
@@ -363,9 +382,9 @@ __device__ __forceinline__ void CarryIntoWarps(const Links<Acc>& links, const Bl
 }
 
 // The forward chunked scan over any Source of steps. Source provides seq_len, dim, h0 and h_last
-// (Acc*, [batch, dim], either may be null), Load(b, t, d0, a, x) giving step t's map
-// h -> a h + x for the kVec channels at d0 (t < seq_len; channels past dim read as the identity
-// a = 1, x = 0) and Store(b, t, d0, h).
+// (Acc*, [batch, dim], either may be null), Raw, Fetch(b, t, d0) loading step t's inputs for
+// the kVec channels at d0 (t < seq_len), Decode(raw, d0, a, x) giving its map h -> a h + x
+// (channels past dim the identity a = 1, x = 0) and Store(b, t, d0, h).
 // Two blocks per SM (at most 128 registers): with one, half the loads are in flight and the
 // measured bandwidth halves (seen at 148-192 registers).
 template <typename Acc, class Source>
@@ -508,13 +527,23 @@ __device__ __forceinline__ void LoadStepGrad(const T* grad, int64_t b, int64_t t
   }
 }
 
-// The same for this thread's kSteps steps from t0.
+// The same for this thread's kSteps steps from t0, every load issued before any is widened
+// (LoadRaw).
 template <typename T, typename Acc>
 __device__ __forceinline__ void LoadStepGrads(const T* grad, int64_t b, int64_t t0, int64_t d0,
                                               int64_t seq_len, int64_t dim, bool vec,
                                               Acc (&g)[kSteps][kVec]) {
+  Packed<T, kVec> raw[kSteps];
+  const T zero = FromAcc<T>(Acc(0));
 #pragma unroll
-  for (int s = 0; s < kSteps; ++s) LoadStepGrad(grad, b, t0 + s, d0, seq_len, dim, vec, g[s]);
+  for (int s = 0; s < kSteps; ++s) {
+    const int64_t t = t0 + s;
+    raw[s] = t < seq_len
+                 ? LoadRaw<T, kVec>(grad + (b * seq_len + t) * dim + d0, dim - d0, vec, zero)
+                 : Splat<T, kVec>(zero);
+  }
+#pragma unroll
+  for (int s = 0; s < kSteps; ++s) Widen(raw[s], g[s]);
 }
 
 // Run by the whole block; a(s, v) is step t0 + s's decay of channel v, grad(s, g) gives step

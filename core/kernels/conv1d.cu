@@ -16,9 +16,7 @@ namespace griffin::kernels {
 namespace {
 
 using chunked::kVec;
-using chunked::LoadVec;
 using chunked::StoreVec;
-using chunked::ToAcc;
 
 constexpr int kWarps = 8;
 constexpr int kSteps = 8;
@@ -41,22 +39,21 @@ struct Conv {
   bool vec;
   static constexpr int64_t width = W;
 
-  // u at step t of row b (t < 0: the tail; outside both: zero).
-  __device__ void LoadU(int64_t b, int64_t t, int64_t d0, Acc (&out)[kVec]) const {
-    const int64_t valid = dim - d0;
-    if (t >= seq_len || t < -(width - 1)) {
-#pragma unroll
-      for (int v = 0; v < kVec; ++v) out[v] = Acc(0);
-    } else if (t >= 0) {
-      LoadVec(u + (b * seq_len + t) * dim + d0, valid, vec, Acc(0), out);
-    } else {
-      LoadVec(tail + (b * (width - 1) + width - 1 + t) * dim + d0, valid, vec, Acc(0), out);
-    }
+  // Where step t of row b lies: in u (0 <= t < seq_len), in the tail (t < 0) or outside both.
+  __device__ bool InData(int64_t t) const { return t >= 0 && t < seq_len; }
+  __device__ bool InTail(int64_t t) const { return t < 0 && t >= -(width - 1); }
+  // u at step t of row b, as stored (zero outside the data and the tail). Branch-free up to the
+  // load, so that a thread's loads of all its steps are in flight at once (LoadRaw).
+  __device__ Packed<T, kVec> LoadU(int64_t b, int64_t t, int64_t d0) const {
+    const T* p = InData(t) ? u + (b * seq_len + t) * dim + d0
+                           : tail + (b * (width - 1) + width - 1 + t) * dim + d0;
+    if (!InData(t) && !InTail(t)) return Splat<T, kVec>(FromAcc<T>(Acc(0)));
+    return LoadRaw<T, kVec>(p, dim - d0, vec, FromAcc<T>(Acc(0)));
   }
-  // Whether step t of row b starts a document (steps outside the data never do).
-  __device__ bool Starts(int64_t b, int64_t t) const {
-    if (t >= seq_len || t < -(width - 1)) return false;
-    return (t >= 0 ? pos[b * seq_len + t] : tail_pos[b * (width - 1) + width - 1 + t]) == 0;
+  // The position of step t of row b (1, not a document start, outside the data and the tail).
+  __device__ int64_t Position(int64_t b, int64_t t) const {
+    if (!InData(t) && !InTail(t)) return 1;
+    return InData(t) ? pos[b * seq_len + t] : tail_pos[b * (width - 1) + width - 1 + t];
   }
   // w[k] for the lane's channels, k = 0 .. width-1 (w[width-1] multiplies the current token).
   __device__ void LoadWeights(int64_t d0, Acc (&wv)[kConvMaxWidth][kVec], Acc (&bv)[kVec]) const {
@@ -79,15 +76,23 @@ __global__ void __launch_bounds__(kThreads) Conv1dForwardKernel(Conv<T, Acc, W> 
   const int64_t d0 = static_cast<int64_t>(blockIdx.x) * kChannels + lane * kVec;
   const int64_t t0 = static_cast<int64_t>(blockIdx.y) * kTile + warp * kSteps;
   if (t0 >= c.seq_len) return;
+  // Inputs and document starts at steps t0 - kLag .. t0 + kSteps - 1 (index i: step t0-kLag+i):
+  // every load issued before any is used.
+  Packed<T, kVec> raw[kSteps + kLag];
+  int64_t position[kSteps + kLag];
+#pragma unroll
+  for (int i = 0; i < kSteps + kLag; ++i) {
+    raw[i] = c.LoadU(b, t0 - kLag + i, d0);
+    position[i] = c.Position(b, t0 - kLag + i);
+  }
   Acc wv[kConvMaxWidth][kVec], bv[kVec];
   c.LoadWeights(d0, wv, bv);
-  // Inputs and document starts at steps t0 - kLag .. t0 + kSteps - 1 (index i: step t0-kLag+i).
   Acc uv[kSteps + kLag][kVec];
   bool start[kSteps + kLag];
 #pragma unroll
   for (int i = 0; i < kSteps + kLag; ++i) {
-    c.LoadU(b, t0 - kLag + i, d0, uv[i]);
-    start[i] = c.Starts(b, t0 - kLag + i);
+    Widen(raw[i], uv[i]);
+    start[i] = position[i] == 0;
   }
 #pragma unroll
   for (int s = 0; s < kSteps; ++s) {
@@ -119,23 +124,28 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t t0 = static_cast<int64_t>(blockIdx.y) * kTile + warp * kSteps;
   const int64_t padded = static_cast<int64_t>(gridDim.x) * kChannels;
   const int64_t row = b * gridDim.y + blockIdx.y;
-  Acc wv[kConvMaxWidth][kVec], bv[kVec];
-  c.LoadWeights(d0, wv, bv);
   // Steps t0 - kLag .. t0 + kSteps - 1 + kLag (index i: step t0 - kLag + i).
   constexpr int kSpan = kSteps + 2 * kLag;
+  Packed<T, kVec> u_raw[kSpan], g_raw[kSpan];
+  int64_t position[kSpan];
+#pragma unroll
+  for (int i = 0; i < kSpan; ++i) {
+    const int64_t t = t0 - kLag + i;
+    u_raw[i] = c.LoadU(b, t, d0);
+    position[i] = c.Position(b, t);
+    g_raw[i] = c.InData(t) ? LoadRaw<T, kVec>(grad_out + (b * c.seq_len + t) * c.dim + d0,
+                                              c.dim - d0, c.vec, FromAcc<T>(Acc(0)))
+                           : Splat<T, kVec>(FromAcc<T>(Acc(0)));
+  }
+  Acc wv[kConvMaxWidth][kVec], bv[kVec];
+  c.LoadWeights(d0, wv, bv);
   Acc uv[kSpan][kVec], gv[kSpan][kVec];
   bool start[kSpan];
 #pragma unroll
   for (int i = 0; i < kSpan; ++i) {
-    const int64_t t = t0 - kLag + i;
-    c.LoadU(b, t, d0, uv[i]);
-    start[i] = c.Starts(b, t);
-    if (t >= 0 && t < c.seq_len) {
-      LoadVec(grad_out + (b * c.seq_len + t) * c.dim + d0, c.dim - d0, c.vec, Acc(0), gv[i]);
-    } else {
-#pragma unroll
-      for (int v = 0; v < kVec; ++v) gv[i][v] = Acc(0);
-    }
+    Widen(u_raw[i], uv[i]);
+    Widen(g_raw[i], gv[i]);
+    start[i] = position[i] == 0;
   }
   Acc dw[kConvMaxWidth][kVec], db[kVec];
 #pragma unroll

@@ -30,10 +30,17 @@ struct RegisterSteps {
   int64_t a_bs, a_ts, x_bs, x_ts, y_bs, y_ts;
   bool vec;
 
-  __device__ void Load(int64_t b, int64_t t, int64_t d0, Acc (&av)[kVec], Acc (&xv)[kVec]) const {
+  struct Raw {
+    Packed<T, kVec> a, x;
+  };
+  __device__ Raw Fetch(int64_t b, int64_t t, int64_t d0) const {
     const int64_t valid = dim - d0;
-    LoadVec(a + b * a_bs + t * a_ts + d0, valid, vec, Acc(1), av);
-    LoadVec(x + b * x_bs + t * x_ts + d0, valid, vec, Acc(0), xv);
+    return {LoadRaw<T, kVec>(a + b * a_bs + t * a_ts + d0, valid, vec, FromAcc<T>(Acc(1))),
+            LoadRaw<T, kVec>(x + b * x_bs + t * x_ts + d0, valid, vec, FromAcc<T>(Acc(0)))};
+  }
+  __device__ void Decode(const Raw& r, int64_t, Acc (&av)[kVec], Acc (&xv)[kVec]) const {
+    Widen(r.a, av);
+    Widen(r.x, xv);
   }
   __device__ void Store(int64_t b, int64_t t, int64_t d0, const Acc (&h)[kVec]) const {
     StoreVec(y + b * y_bs + t * y_ts + d0, dim - d0, vec, h);

@@ -87,16 +87,32 @@ struct RgLruStepInputs {
   __device__ int64_t Offset(int64_t b, int64_t t, int64_t d0) const {
     return (b * seq_len + t) * dim + d0;
   }
-  // Raw inputs of step t and whether it starts a document.
+  // Step t's inputs as stored: loads only (LoadRaw), so that several steps' are in flight.
+  struct Raw {
+    Packed<T, kVec> x, gate_x, gate_a;
+    int64_t position;
+  };
+  __device__ Raw Fetch(int64_t b, int64_t t, int64_t d0) const {
+    const int64_t off = Offset(b, t, d0), valid = dim - d0;
+    const T zero = FromAcc<T>(Acc(0));
+    return {LoadRaw<T, kVec>(x + off, valid, vec, zero),
+            LoadRaw<T, kVec>(gate_x + off, valid, vec, zero),
+            LoadRaw<T, kVec>(gate_a + off, valid, vec, zero), positions[b * seq_len + t]};
+  }
+  // A step's inputs in the accumulation type, softplus(a_param) of the channels, and whether the
+  // step starts a document.
+  __device__ bool Unpack(const Raw& r, int64_t d0, Acc (&xv)[kVec], Acc (&gx)[kVec],
+                         Acc (&ga)[kVec], Acc (&sp)[kVec]) const {
+    Widen(r.x, xv);
+    Widen(r.gate_x, gx);
+    Widen(r.gate_a, ga);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) sp[v] = d0 + v < dim ? softplus_a[d0 + v] : Acc(0);
+    return r.position == 0;
+  }
   __device__ bool Read(int64_t b, int64_t t, int64_t d0, Acc (&xv)[kVec], Acc (&gx)[kVec],
                        Acc (&ga)[kVec], Acc (&sp)[kVec]) const {
-    const int64_t off = Offset(b, t, d0), valid = dim - d0;
-    LoadVec(x + off, valid, vec, Acc(0), xv);
-    LoadVec(gate_x + off, valid, vec, Acc(0), gx);
-    LoadVec(gate_a + off, valid, vec, Acc(0), ga);
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) sp[v] = v < valid ? softplus_a[d0 + v] : Acc(0);
-    return positions[b * seq_len + t] == 0;
+    return Unpack(Fetch(b, t, d0), d0, xv, gx, ga, sp);
   }
 };
 
@@ -109,10 +125,12 @@ struct RgLruSource {
   Acc* h_last;
   int64_t seq_len, dim;
 
+  using Raw = typename RgLruStepInputs<T, Acc>::Raw;
+  __device__ Raw Fetch(int64_t b, int64_t t, int64_t d0) const { return in.Fetch(b, t, d0); }
   // Channels past dim get x = 0 and a = exp(0) = 1 (sp = 0): the identity step.
-  __device__ void Load(int64_t b, int64_t t, int64_t d0, Acc (&a)[kVec], Acc (&bx)[kVec]) const {
+  __device__ void Decode(const Raw& r, int64_t d0, Acc (&a)[kVec], Acc (&bx)[kVec]) const {
     Acc xv[kVec], gx[kVec], ga[kVec], sp[kVec];
-    const bool reset = in.Read(b, t, d0, xv, gx, ga, sp);
+    const bool reset = in.Unpack(r, d0, xv, gx, ga, sp);
 #pragma unroll
     for (int v = 0; v < kVec; ++v) {
       const Gates<Acc> g(gx[v], ga[v], sp[v], reset);
@@ -216,13 +234,19 @@ __global__ void __launch_bounds__(kThreads, 2)
       start, m);
 #pragma unroll
   for (int v = 0; v < kVec; ++v) d_softplus[v] = Acc(0);
-    // 3. Per-step gradients, walking the steps backwards with the true message from the right.
+  // 3. Per-step gradients, walking the steps backwards with the true message from the right.
+  // Each step's inputs are loaded while the step after it is computed (one step ahead).
+  using Raw = typename RgLruStepInputs<T, Acc>::Raw;
+  const auto fetch = [&](int s) { return t0 + s < seq_len ? p.in.Fetch(c.b, t0 + s, d0) : Raw{}; };
+  Raw next = fetch(kSteps - 1);
 #pragma unroll
   for (int s = kSteps - 1; s >= 0; --s) {
     const int64_t t = t0 + s;
+    const Raw raw = next;
+    if (s > 0) next = fetch(s - 1);
     if (t >= seq_len) continue;
     Acc xv[kVec], gx[kVec], ga[kVec], sp[kVec];
-    const bool reset = p.in.Read(c.b, t, d0, xv, gx, ga, sp);
+    const bool reset = p.in.Unpack(raw, d0, xv, gx, ga, sp);
     Acc dx[kVec], dgx[kVec], dga[kVec];
 #pragma unroll
     for (int v = 0; v < kVec; ++v) {

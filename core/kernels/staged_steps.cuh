@@ -11,14 +11,9 @@
 #include <cstdint>
 
 #include "core/kernels/scalar_convert.cuh"
+#include "core/kernels/vector_access.cuh"
 
 namespace griffin::kernels::staged {
-
-// V consecutive channels of one time step, aligned for one vector access.
-template <typename T, int V>
-struct alignas(sizeof(T) * V >= 16 ? 16 : sizeof(T) * V) Vec {
-  T v[V];
-};
 
 // Copies `bytes` (4, 8 or 16, or 32 as two 16-byte copies) from global to shared memory without
 // passing through registers; completes at WaitAsync.
