@@ -418,12 +418,21 @@ __global__ void __launch_bounds__(kThreads, 2) ChunkedScanForward(Source src, Li
 // are round trips in series), so throughput is what is resident: 64 registers a thread instead of
 // 128 lets 4 blocks share an SM (bf16: 32 KB of staged inputs a block), and shared memory, idle
 // otherwise, holds their inputs. Steps provides seq_len, dim, Bind(b, d0), Stage(Raw*, t),
-// Decode(Raw, a, x) and Store(t, h) for kVec channels.
+// Decode(Raw, a, x) and Store(t, h) for kVec channels, and kDecodeOnce: whether the first pass
+// writes each step's decoded map over its raw inputs (which must be large enough) for the second
+// to read, rather than decoding twice (worth it where decoding is the RG-LRU's gate math).
 template <class Steps>
 constexpr int kStagedBytes = static_cast<int>(sizeof(typename Steps::Raw)) * (kSteps * kThreads);
+// Blocks an SM holds by shared memory (227 KB, 1 KB reserved a block), at most 4.
+template <typename Acc, class Steps>
+constexpr int kStagedBlocks = [] {
+  const int by_smem =
+      227 * 1024 / (kStagedBytes<Steps> + 1024 + 2 * kWarps * kChannels * int{sizeof(Acc)});
+  return by_smem < 4 ? by_smem : 4;
+}();
 
 template <typename Acc, class Steps>
-__global__ void __launch_bounds__(kThreads, 4)
+__global__ void __launch_bounds__(kThreads, (kStagedBlocks<Acc, Steps>))
     ChunkedScanForwardStaged(Steps all_steps, const Acc* h0, Acc* h_last, Links<Acc> links) {
   __shared__ Acc s_a[kWarps][kChannels];
   __shared__ Acc s_h[kWarps][kChannels];
@@ -434,15 +443,27 @@ __global__ void __launch_bounds__(kThreads, 4)
   const int64_t t0 = c.chunk * kChunk + warp * kSteps;
   Steps steps = all_steps;
   steps.Bind(c.b, d0);
+  using Raw = typename Steps::Raw;
   auto slot = [&](int s) {
-    return reinterpret_cast<typename Steps::Raw*>(staged_mem) + s * kThreads + threadIdx.x;
+    return reinterpret_cast<Raw*>(staged_mem) + s * kThreads + threadIdx.x;
   };
+  // A step's decoded map in its own slot (kDecodeOnce): a in the first kVec values, x after.
+  auto decoded = [&](int s) { return reinterpret_cast<Acc*>(slot(s)); };
+  static_assert(!Steps::kDecodeOnce || sizeof(Raw) >= 2 * kVec * sizeof(Acc),
+                "a decoded map must fit in its step's slot");
 #pragma unroll
   for (int s = 0; s < kSteps; ++s) steps.Stage(slot(s), t0 + s);
   CommitAsync();
   WaitAsync<0>();
-  StoreWarpAggregate([&](int s, Acc(&a)[kVec], Acc(&x)[kVec]) { steps.Decode(*slot(s), a, x); },
-                     s_a[warp], s_h[warp]);
+  StoreWarpAggregate(
+      [&](int s, Acc(&a)[kVec], Acc(&x)[kVec]) {
+        steps.Decode(*slot(s), a, x);
+        if constexpr (Steps::kDecodeOnce) {
+#pragma unroll
+          for (int v = 0; v < kVec; ++v) decoded(s)[v] = a[v], decoded(s)[kVec + v] = x[v];
+        }
+      },
+      s_a[warp], s_h[warp]);
   __syncthreads();
   if (warp == 0) CarryIntoWarps(links, c, s_a, s_h, h0, h_last, steps.dim, d0);
   __syncthreads();
@@ -451,11 +472,32 @@ __global__ void __launch_bounds__(kThreads, 4)
 #pragma unroll
   for (int s = 0; s < kSteps; ++s) {
     Acc a[kVec], x[kVec];
-    steps.Decode(*slot(s), a, x);
+    if constexpr (Steps::kDecodeOnce) {
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) a[v] = decoded(s)[v], x[v] = decoded(s)[kVec + v];
+    } else {
+      steps.Decode(*slot(s), a, x);
+    }
 #pragma unroll
     for (int v = 0; v < kVec; ++v) h[v] = a[v] * h[v] + x[v];
     if (t0 + s < steps.seq_len) steps.Store(t0 + s, h);
   }
+}
+
+// Launches ChunkedScanForwardStaged<Acc, Steps> (raising its shared-memory limit where the stage
+// needs more than the default 48 KB).
+template <typename Acc, class Steps>
+cudaError_t LaunchForwardStaged(const Steps& steps, const Acc* h0, Acc* h_last,
+                                const Links<Acc>& links, unsigned blocks, cudaStream_t stream) {
+  const auto kernel = ChunkedScanForwardStaged<Acc, Steps>;
+  constexpr int smem = kStagedBytes<Steps>;
+  if constexpr (smem + 2 * kWarps * kChannels * sizeof(Acc) > 48 * 1024) {
+    const cudaError_t e =
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    if (e != cudaSuccess) return e;
+  }
+  kernel<<<blocks, kThreads, smem, stream>>>(steps, h0, h_last, links);
+  return cudaGetLastError();
 }
 
 // The backward of a chunked scan. For h_t = a_t h_{t-1} + b_t with g_t = dL/dh_t from the

@@ -70,8 +70,10 @@ class Conv1dFunction : public torch::autograd::Function<Conv1dFunction> {
     const int64_t padded = kernels::Conv1dPaddedDim(D);
     const at::ScalarType acc = AccumulationType(o.u.scalar_type());
     at::Tensor grad_u = at::empty_like(o.u);
-    at::Tensor grad_w = at::zeros({rows, W, padded}, o.u.options().dtype(acc));
-    at::Tensor grad_b = at::zeros({rows, padded}, o.u.options().dtype(acc));
+    // Every entry of both partials is written by the kernel (each block its row, every padded
+    // channel), so they need no zeroing.
+    at::Tensor grad_w = at::empty({rows, W, padded}, o.u.options().dtype(acc));
+    at::Tensor grad_b = at::empty({rows, padded}, o.u.options().dtype(acc));
     CheckLaunch(
         kernels::LaunchConv1dBackward(o.View(), g.data_ptr(), grad_u.data_ptr(), grad_w.data_ptr(),
                                       grad_b.data_ptr(), at::cuda::getCurrentCUDAStream()),

@@ -86,14 +86,9 @@ cudaError_t LaunchStaged(const LinearScanParams& p, const Links<Acc>& links, uns
                     p.seq_len,
                     p.dim,
                     vec};
-  const auto kernel = ChunkedScanForwardStaged<Acc, Steps>;
-  constexpr int smem = kStagedBytes<Steps>;
-  constexpr int static_smem = 2 * kWarps * kChannels * sizeof(Acc) + sizeof(int64_t);
-  static_assert(smem + static_smem <= 48 * 1024,
-                "a larger stage needs cudaFuncAttributeMaxDynamicSharedMemorySize");
-  kernel<<<blocks, kThreads, smem, stream>>>(steps, static_cast<const Acc*>(p.h0),
-                                             static_cast<Acc*>(p.h_last), links);
-  return cudaGetLastError();
+  static_assert(kStagedBlocks<Acc, Steps> == 4, "measured at 4 blocks an SM");
+  return LaunchForwardStaged<Acc>(steps, static_cast<const Acc*>(p.h0), static_cast<Acc*>(p.h_last),
+                                  links, blocks, stream);
 }
 
 // Every operand of the forward aligned for one vector of kVec elements: the kernels' vector path.

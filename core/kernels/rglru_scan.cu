@@ -3,8 +3,12 @@
 // (fp64 for fp64 inputs), so the only memory traffic is the inputs and the output.
 #include <cuda_bf16.h>
 
+#include <cstring>
+#include <type_traits>
+
 #include "core/kernels/chunked_scan.cuh"
 #include "core/kernels/rglru_scan.cuh"
+#include "core/kernels/staged_steps.cuh"
 #include "core/kernels/vector_access.cuh"
 
 namespace griffin::kernels {
@@ -152,6 +156,69 @@ struct RgLruSource {
   }
 };
 
+// The forward's steps staged through shared memory (ChunkedScanForwardStaged): a step's raw x,
+// gate_x, gate_a and position (bf16: 32 bytes) are copied there asynchronously, decoded once by
+// the gate math, and the decoded map (a, normalised x: 32 bytes of float) takes their place for
+// the second pass. 64 KB a block, 3 blocks an SM.
+template <typename T, typename Acc>
+struct RgLruStagedSteps {
+  RgLruSource<T, Acc> src;
+  int64_t seq_len, dim;
+  int64_t b = 0, d0 = 0;
+  Acc sp[kVec] = {};  // softplus(a_param) of this thread's channels (after Bind)
+
+  // Marks a step past the sequence (Decode gives the identity); positions are never negative.
+  static constexpr int64_t kPastEnd = -1;
+  struct Raw {
+    Vec<T, kVec> x, gate_x, gate_a;
+    int64_t position;
+  };
+  static constexpr bool kDecodeOnce = true;
+
+  __device__ void Bind(int64_t row, int64_t first_channel) {
+    b = row, d0 = first_channel;
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) sp[v] = d0 + v < dim ? src.in.softplus_a[d0 + v] : Acc(0);
+  }
+  __device__ void Stage(Raw* dst, int64_t t) const {
+    const RgLruStepInputs<T, Acc>& in = src.in;
+    if (t >= seq_len) {
+      dst->position = kPastEnd;
+      return;
+    }
+    const int64_t off = in.Offset(b, t, d0);
+    if (in.vec && d0 + kVec <= dim) {
+      constexpr int bytes = sizeof(Vec<T, kVec>);
+      staged::CopyAsync<bytes>(&dst->x, in.x + off);
+      staged::CopyAsync<bytes>(&dst->gate_x, in.gate_x + off);
+      staged::CopyAsync<bytes>(&dst->gate_a, in.gate_a + off);
+      staged::CopyAsync<8>(&dst->position, in.positions + b * seq_len + t);
+      return;
+    }
+    // Channels past dim read as zero: with sp = 0 the identity.
+    const typename RgLruStepInputs<T, Acc>::Raw r = in.Fetch(b, t, d0);
+    memcpy(&dst->x, r.x.w, sizeof(dst->x));
+    memcpy(&dst->gate_x, r.gate_x.w, sizeof(dst->gate_x));
+    memcpy(&dst->gate_a, r.gate_a.w, sizeof(dst->gate_a));
+    dst->position = r.position;
+  }
+  __device__ void Decode(const Raw& r, Acc (&a)[kVec], Acc (&bx)[kVec]) const {
+    if (r.position == kPastEnd) {
+#pragma unroll
+      for (int v = 0; v < kVec; ++v) a[v] = Acc(1), bx[v] = Acc(0);
+      return;
+    }
+    const bool reset = r.position == 0;
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) {
+      const Gates<Acc> g(ToAcc<Acc>(r.gate_x.v[v]), ToAcc<Acc>(r.gate_a.v[v]), sp[v], reset);
+      a[v] = g.a;
+      bx[v] = ToAcc<Acc>(r.x.v[v]) * g.i * g.mult;
+    }
+  }
+  __device__ void Store(int64_t t, const Acc (&h)[kVec]) const { src.Store(b, t, d0, h); }
+};
+
 template <typename T, typename Acc>
 cudaError_t LaunchForward(const RgLruForwardParams& p, cudaStream_t stream) {
   const RgLruInputs& in = p.in;
@@ -167,8 +234,16 @@ cudaError_t LaunchForward(const RgLruForwardParams& p, cudaStream_t stream) {
                (p.gelu_in == nullptr || VectorAligned(p.gelu_in, 0, 0, in.kind));
   const int64_t blocks = in.batch * links.tiles * links.chunks;
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  ChunkedScanForward<Acc><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(src, links);
-  return cudaGetLastError();
+  // bf16 staged; fp32 and fp64 in registers, where a staged step (56 or 112 bytes) would leave
+  // one or two blocks an SM.
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    const RgLruStagedSteps<T, Acc> steps{src, in.seq_len, in.dim};
+    return LaunchForwardStaged<Acc>(steps, src.h0, src.h_last, links, static_cast<unsigned>(blocks),
+                                    stream);
+  } else {
+    ChunkedScanForward<Acc><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(src, links);
+    return cudaGetLastError();
+  }
 }
 
 template <typename T, typename Acc>

@@ -64,6 +64,7 @@ struct PlainSteps {
   struct Raw {
     Vec<T, V> a, x;
   };
+  static constexpr bool kDecodeOnce = false;  // decoding is a conversion
   __device__ void Bind(int64_t b, int64_t d0) {
     a.p += b * a.batch_stride + d0;
     x.p += b * x.batch_stride + d0;
