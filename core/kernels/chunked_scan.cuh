@@ -247,25 +247,62 @@ __device__ void PropagateCarry(const Links<Acc>& l, const BlockCoord& c, bool re
   if (lane == 0) atomicExch(flags + c.chunk, kInclusive);
 }
 
+// A lane's kVec adjacent channels of a row of per-warp values in shared memory (s_a, s_h: each
+// declared alignas(16)), read or written as one vector: value by value, the lanes' 16-byte stride
+// makes every access a 4-way bank conflict.
+template <typename Acc>
+struct alignas(kVec * sizeof(Acc) >= 16 ? 16 : kVec * sizeof(Acc)) LaneValues {
+  Acc v[kVec];
+};
+template <typename Acc>
+__device__ __forceinline__ void ReadLane(const Acc* row, Acc (&out)[kVec]) {
+  const LaneValues<Acc> l = reinterpret_cast<const LaneValues<Acc>*>(row)[threadIdx.x & 31];
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) out[v] = l.v[v];
+}
+template <typename Acc>
+__device__ __forceinline__ void WriteLane(Acc* row, const Acc (&in)[kVec]) {
+  LaneValues<Acc> l;
+#pragma unroll
+  for (int v = 0; v < kVec; ++v) l.v[v] = in[v];
+  reinterpret_cast<LaneValues<Acc>*>(row)[threadIdx.x & 31] = l;
+}
+
+// Run by warp 0 once ComposeWarps has left in (s_a[w], s_h[w]) the map from the chunk's start to
+// warp w's: applies each to `carry`, the state entering the chunk, leaving in s_h[w] the state
+// entering warp w.
+template <typename Acc>
+__device__ __forceinline__ void CarryToWarps(Acc (*s_a)[kChannels], Acc (*s_h)[kChannels],
+                                             const Acc (&carry)[kVec]) {
+  for (int w = 0; w < kWarps; ++w) {
+    Acc a[kVec], h[kVec];
+    ReadLane(s_a[w], a);
+    ReadLane(s_h[w], h);
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) h[v] = a[v] * carry[v] + h[v];
+    WriteLane(s_h[w], h);
+  }
+}
+
 // Composes the warps' aggregates of one chunk in scan order (warp 0 first, or last when
 // `reverse`): on return s_a[w], s_h[w] hold the map from the chunk's start to warp w's start, and
 // (A, H) the whole chunk's. Run by warp 0; lane l handles its kVec channels.
 template <typename Acc>
 __device__ void ComposeWarps(Acc (*s_a)[kChannels], Acc (*s_h)[kChannels], bool reverse,
                              Acc (&A)[kVec], Acc (&H)[kVec]) {
-  const int lane = threadIdx.x & 31;
 #pragma unroll
   for (int v = 0; v < kVec; ++v) A[v] = Acc(1), H[v] = Acc(0);
   for (int i = 0; i < kWarps; ++i) {
     const int w = reverse ? kWarps - 1 - i : i;
+    Acc wa[kVec], wh[kVec];
+    ReadLane(s_a[w], wa);
+    ReadLane(s_h[w], wh);
+    WriteLane(s_a[w], A);
+    WriteLane(s_h[w], H);
 #pragma unroll
     for (int v = 0; v < kVec; ++v) {
-      const int ch = lane * kVec + v;
-      const Acc wa = s_a[w][ch], wh = s_h[w][ch];
-      s_a[w][ch] = A[v];
-      s_h[w][ch] = H[v];
-      H[v] = wa * H[v] + wh;
-      A[v] *= wa;
+      H[v] = wa[v] * H[v] + wh[v];
+      A[v] *= wa[v];
     }
   }
 }
@@ -308,7 +345,6 @@ __device__ __forceinline__ void LoadSteps(const Source& src, int64_t b, int64_t 
 // into its lane's slots of its warp's row (s_a[warp], s_h[warp]).
 template <typename Acc, class Step>
 __device__ __forceinline__ void StoreWarpAggregate(const Step& step, Acc* s_a, Acc* s_h) {
-  const int lane = threadIdx.x & 31;
   Acc A[kVec], H[kVec];
 #pragma unroll
   for (int v = 0; v < kVec; ++v) A[v] = Acc(1), H[v] = Acc(0);
@@ -319,11 +355,8 @@ __device__ __forceinline__ void StoreWarpAggregate(const Step& step, Acc* s_a, A
 #pragma unroll
     for (int v = 0; v < kVec; ++v) H[v] = a[v] * H[v] + b[v], A[v] *= a[v];
   }
-#pragma unroll
-  for (int v = 0; v < kVec; ++v) {
-    s_a[lane * kVec + v] = A[v];
-    s_h[lane * kVec + v] = H[v];
-  }
+  WriteLane(s_a, A);
+  WriteLane(s_h, H);
 }
 
 // The same over steps held in registers, channel by channel: the order the register kernel
@@ -332,26 +365,24 @@ template <typename Acc>
 __device__ __forceinline__ void StoreWarpAggregate(const Acc (&a)[kSteps][kVec],
                                                    const Acc (&x)[kSteps][kVec], Acc* s_a,
                                                    Acc* s_h) {
-  const int lane = threadIdx.x & 31;
+  Acc A[kVec], H[kVec];
 #pragma unroll
   for (int v = 0; v < kVec; ++v) {
-    Acc A = Acc(1), H = Acc(0);
+    A[v] = Acc(1), H[v] = Acc(0);
 #pragma unroll
     for (int s = 0; s < kSteps; ++s) {
-      H = a[s][v] * H + x[s][v];
-      A *= a[s][v];
+      H[v] = a[s][v] * H[v] + x[s][v];
+      A[v] *= a[s][v];
     }
-    s_a[lane * kVec + v] = A;
-    s_h[lane * kVec + v] = H;
   }
+  WriteLane(s_a, A);
+  WriteLane(s_h, H);
 }
 
 // This thread's kVec channels of one warp's row of shared values.
 template <typename Acc>
 __device__ __forceinline__ void ReadLaneChannels(const Acc* row, Acc (&out)[kVec]) {
-  const int lane = threadIdx.x & 31;
-#pragma unroll
-  for (int v = 0; v < kVec; ++v) out[v] = row[lane * kVec + v];
+  ReadLane(row, out);
 }
 
 // Run by warp 0 of a forward chunk once every warp's aggregate is in (s_a, s_h): composes them,
@@ -363,7 +394,6 @@ __device__ __forceinline__ void CarryIntoWarps(const Links<Acc>& links, const Bl
                                                Acc (*s_a)[kChannels], Acc (*s_h)[kChannels],
                                                const Acc* h0, Acc* h_last, int64_t dim,
                                                int64_t d0) {
-  const int lane = threadIdx.x & 31;
   Acc A[kVec], H[kVec], start[kVec], carry[kVec];
   ComposeWarps(s_a, s_h, /*reverse=*/false, A, H);
 #pragma unroll
@@ -371,10 +401,9 @@ __device__ __forceinline__ void CarryIntoWarps(const Links<Acc>& links, const Bl
     start[v] = h0 != nullptr && d0 + v < dim ? h0[c.b * dim + d0 + v] : Acc(0);
   }
   PropagateCarry(links, c, /*reverse=*/false, A, H, start, carry);
+  CarryToWarps(s_a, s_h, carry);
 #pragma unroll
   for (int v = 0; v < kVec; ++v) {
-    const int ch = lane * kVec + v;
-    for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry[v] + s_h[w][ch];
     if (c.chunk == links.chunks - 1 && h_last != nullptr && d0 + v < dim) {
       h_last[c.b * dim + d0 + v] = A[v] * carry[v] + H[v];
     }
@@ -389,8 +418,8 @@ __device__ __forceinline__ void CarryIntoWarps(const Links<Acc>& links, const Bl
 // measured bandwidth halves (seen at 148-192 registers).
 template <typename Acc, class Source>
 __global__ void __launch_bounds__(kThreads, 2) ChunkedScanForward(Source src, Links<Acc> links) {
-  __shared__ Acc s_a[kWarps][kChannels];
-  __shared__ Acc s_h[kWarps][kChannels];
+  __shared__ alignas(16) Acc s_a[kWarps][kChannels];
+  __shared__ alignas(16) Acc s_h[kWarps][kChannels];
   const BlockCoord c = TakeTicket(links, /*reverse=*/false);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t d0 = c.tile * kChannels + lane * kVec;
@@ -434,8 +463,8 @@ constexpr int kStagedBlocks = [] {
 template <typename Acc, class Steps>
 __global__ void __launch_bounds__(kThreads, (kStagedBlocks<Acc, Steps>))
     ChunkedScanForwardStaged(Steps all_steps, const Acc* h0, Acc* h_last, Links<Acc> links) {
-  __shared__ Acc s_a[kWarps][kChannels];
-  __shared__ Acc s_h[kWarps][kChannels];
+  __shared__ alignas(16) Acc s_a[kWarps][kChannels];
+  __shared__ alignas(16) Acc s_h[kWarps][kChannels];
   extern __shared__ uint4 staged_mem[];  // [kSteps][kThreads] Raw: each thread reads its own
   const BlockCoord c = TakeTicket(links, /*reverse=*/false);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -447,9 +476,14 @@ __global__ void __launch_bounds__(kThreads, (kStagedBlocks<Acc, Steps>))
   auto slot = [&](int s) {
     return reinterpret_cast<Raw*>(staged_mem) + s * kThreads + threadIdx.x;
   };
-  // A step's decoded map in its own slot (kDecodeOnce): a in the first kVec values, x after.
-  auto decoded = [&](int s) { return reinterpret_cast<Acc*>(slot(s)); };
-  static_assert(!Steps::kDecodeOnce || sizeof(Raw) >= 2 * kVec * sizeof(Acc),
+  // A step's decoded map in its own slot (kDecodeOnce), written and read whole: as vectors, not
+  // value by value, which at a 32-byte slot stride took 8 shared-memory wavefronts per value and
+  // bound the kernel (Nsight Compute, bf16 RG-LRU: L1/shared 89% busy, DRAM 21%).
+  struct alignas(16) Map {
+    Acc a[kVec], x[kVec];
+  };
+  auto decoded = [&](int s) { return reinterpret_cast<Map*>(slot(s)); };
+  static_assert(!Steps::kDecodeOnce || (sizeof(Raw) >= sizeof(Map) && alignof(Raw) >= 16),
                 "a decoded map must fit in its step's slot");
 #pragma unroll
   for (int s = 0; s < kSteps; ++s) steps.Stage(slot(s), t0 + s);
@@ -459,8 +493,10 @@ __global__ void __launch_bounds__(kThreads, (kStagedBlocks<Acc, Steps>))
       [&](int s, Acc(&a)[kVec], Acc(&x)[kVec]) {
         steps.Decode(*slot(s), a, x);
         if constexpr (Steps::kDecodeOnce) {
+          Map m;
 #pragma unroll
-          for (int v = 0; v < kVec; ++v) decoded(s)[v] = a[v], decoded(s)[kVec + v] = x[v];
+          for (int v = 0; v < kVec; ++v) m.a[v] = a[v], m.x[v] = x[v];
+          *decoded(s) = m;
         }
       },
       s_a[warp], s_h[warp]);
@@ -473,8 +509,9 @@ __global__ void __launch_bounds__(kThreads, (kStagedBlocks<Acc, Steps>))
   for (int s = 0; s < kSteps; ++s) {
     Acc a[kVec], x[kVec];
     if constexpr (Steps::kDecodeOnce) {
+      const Map m = *decoded(s);
 #pragma unroll
-      for (int v = 0; v < kVec; ++v) a[v] = decoded(s)[v], x[v] = decoded(s)[kVec + v];
+      for (int v = 0; v < kVec; ++v) a[v] = m.a[v], x[v] = m.x[v];
     } else {
       steps.Decode(*slot(s), a, x);
     }
@@ -527,20 +564,18 @@ __device__ __forceinline__ void StatesBeforeSteps(const Links<Acc>& links, const
   StoreWarpAggregate(step, s_a[warp], s_h[warp]);
   __syncthreads();
   if (warp == 0) {
-    const int lane = threadIdx.x % 32;
-    Acc A[kVec], H[kVec];
+    Acc A[kVec], H[kVec], carry[kVec];
     ComposeWarps(s_a, s_h, /*reverse=*/false, A, H);
 #pragma unroll
     for (int v = 0; v < kVec; ++v) {
-      Acc carry = Acc(0);
+      carry[v] = Acc(0);
       if (c.chunk > 0) {
-        carry = carries[(c.b * links.chunks + c.chunk - 1) * padded + d0 + v];
+        carry[v] = carries[(c.b * links.chunks + c.chunk - 1) * padded + d0 + v];
       } else if (h0 != nullptr && d0 + v < dim) {
-        carry = h0[c.b * dim + d0 + v];
+        carry[v] = h0[c.b * dim + d0 + v];
       }
-      const int ch = lane * kVec + v;
-      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry + s_h[w][ch];
     }
+    CarryToWarps(s_a, s_h, carry);
   }
   __syncthreads();
   Acc h[kVec];
@@ -598,7 +633,7 @@ __device__ __forceinline__ void MessageIntoWarp(const Links<Acc>& links, const B
                                                 Acc (*s_a)[kChannels], Acc (*s_h)[kChannels],
                                                 const Decay& a, const Grad& grad,
                                                 const Acc (&start)[kVec], Acc (&m)[kVec]) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int warp = threadIdx.x / 32;
   __syncthreads();  // everyone has read s_h before it is reused
   // Each warp's map m_out = A m_in + H over its steps, walked from its last step.
   Acc A[kVec], msg[kVec];
@@ -614,21 +649,14 @@ __device__ __forceinline__ void MessageIntoWarp(const Links<Acc>& links, const B
       A[v] *= a(s, v);
     }
   }
-#pragma unroll
-  for (int v = 0; v < kVec; ++v) {
-    s_a[warp][lane * kVec + v] = A[v];
-    s_h[warp][lane * kVec + v] = msg[v];
-  }
+  WriteLane(s_a[warp], A);
+  WriteLane(s_h[warp], msg);
   __syncthreads();
   if (warp == 0) {
     Acc A_chunk[kVec], H[kVec], carry[kVec];
     ComposeWarps(s_a, s_h, /*reverse=*/true, A_chunk, H);
     PropagateCarry(links, c, /*reverse=*/true, A_chunk, H, start, carry);
-#pragma unroll
-    for (int v = 0; v < kVec; ++v) {
-      const int ch = lane * kVec + v;
-      for (int w = 0; w < kWarps; ++w) s_h[w][ch] = s_a[w][ch] * carry[v] + s_h[w][ch];
-    }
+    CarryToWarps(s_a, s_h, carry);
   }
   __syncthreads();
   ReadLaneChannels(s_h[warp], m);

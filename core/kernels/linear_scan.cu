@@ -151,8 +151,8 @@ template <typename T, typename Acc, class Steps>
 __global__ void __launch_bounds__(kThreads, (kBackwardBlocks<Acc, Steps>))
     LinearScanBackwardKernel(Steps all_steps, const Acc* h0, StepGradients<T, Acc> grads,
                              Links<Acc> links) {
-  __shared__ Acc s_a[kWarps][kChannels];
-  __shared__ Acc s_h[kWarps][kChannels];
+  __shared__ alignas(16) Acc s_a[kWarps][kChannels];
+  __shared__ alignas(16) Acc s_h[kWarps][kChannels];
   extern __shared__ uint4 backward_mem[];
   const BlockCoord c = TakeTicket(links, /*reverse=*/true);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
