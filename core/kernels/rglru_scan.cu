@@ -22,8 +22,8 @@ using namespace chunked;
 // __frcp_rn (the unit's reciprocal refined to the correctly rounded 1/x: the division's value
 // without its general path); each library call costs about ten instructions. Measured on the H200
 // (bench/README.md, "The RG-LRU kernels"): the backward, which computes the gates twice, ran 1.1x
-// faster; the forward not at all, being bound by the latency of its loads at two blocks an SM. fp64
-// keeps the library functions.
+// faster; the forward not at all, being bound by the latency of its loads (which then waited one
+// round trip per step: "Loads in flight" in the same file). fp64 keeps the library functions.
 __device__ __forceinline__ float Exp(float v) { return __expf(v); }
 __device__ __forceinline__ double Exp(double v) { return exp(v); }
 __device__ __forceinline__ float Reciprocal(float v) { return __frcp_rn(v); }
