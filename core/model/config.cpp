@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <functional>
 #include <map>
 #include <stdexcept>
+#include <variant>
 
 namespace griffin {
 namespace {
@@ -14,21 +17,25 @@ namespace {
 constexpr BlockType R = BlockType::kRecurrent;
 constexpr BlockType A = BlockType::kAttention;
 
-ModelConfig GriffinShape(std::string name, int64_t vocab, int64_t width, int64_t lru_width,
-                         int64_t heads, int64_t head_dim, int64_t mlp, int64_t layers,
-                         int64_t window) {
+// The dimensions a Griffin preset names; everything else is RecurrentGemma's (GriffinShape).
+struct GriffinDims {
+  int64_t vocab = 0, width = 0, lru_width = 0, heads = 0, head_dim = 0, mlp_width = 0, layers = 0;
+  int64_t window = 0;  // local attention window; 0 = global
+};
+
+ModelConfig GriffinShape(std::string name, const GriffinDims& d) {
   ModelConfig c;
   c.name = std::move(name);
   c.family = ModelFamily::kGriffin;
-  c.vocab_size = vocab;
-  c.width = width;
-  c.lru_width = lru_width;
-  c.num_heads = heads;
+  c.vocab_size = d.vocab;
+  c.width = d.width;
+  c.lru_width = d.lru_width;
+  c.num_heads = d.heads;
   c.num_kv_heads = 1;
-  c.head_dim = head_dim;
-  c.mlp_width = mlp;
-  c.blocks = RepeatPattern({R, R, A}, layers);
-  c.attention_window = window;
+  c.head_dim = d.head_dim;
+  c.mlp_width = d.mlp_width;
+  c.blocks = RepeatPattern({R, R, A}, d.layers);
+  c.attention_window = d.window;
   c.conv_width = 4;
   c.rope_fraction = 0.5;
   c.logit_soft_cap = 30.0;
@@ -37,19 +44,23 @@ ModelConfig GriffinShape(std::string name, int64_t vocab, int64_t width, int64_t
   return c;
 }
 
-ModelConfig GemmaShape(std::string name, int64_t vocab, int64_t width, int64_t heads,
-                       int64_t kv_heads, int64_t head_dim, int64_t mlp, int64_t layers) {
+// The dimensions a Gemma preset names; everything else is Gemma-1's (GemmaShape).
+struct GemmaDims {
+  int64_t vocab = 0, width = 0, heads = 0, kv_heads = 0, head_dim = 0, mlp_width = 0, layers = 0;
+};
+
+ModelConfig GemmaShape(std::string name, const GemmaDims& d) {
   ModelConfig c;
   c.name = std::move(name);
   c.family = ModelFamily::kTransformer;
-  c.vocab_size = vocab;
-  c.width = width;
+  c.vocab_size = d.vocab;
+  c.width = d.width;
   c.lru_width = 0;
-  c.num_heads = heads;
-  c.num_kv_heads = kv_heads;
-  c.head_dim = head_dim;
-  c.mlp_width = mlp;
-  c.blocks = RepeatPattern({A}, layers);
+  c.num_heads = d.heads;
+  c.num_kv_heads = d.kv_heads;
+  c.head_dim = d.head_dim;
+  c.mlp_width = d.mlp_width;
+  c.blocks = RepeatPattern({A}, d.layers);
   c.attention_window = 0;
   c.rope_fraction = 1.0;
   c.logit_soft_cap = 0.0;
@@ -58,56 +69,108 @@ ModelConfig GemmaShape(std::string name, int64_t vocab, int64_t width, int64_t h
   return c;
 }
 
+constexpr GriffinDims kRecurrentGemma2B = {.vocab = 256000,
+                                           .width = 2560,
+                                           .lru_width = 2560,
+                                           .heads = 10,
+                                           .head_dim = 256,
+                                           .mlp_width = 7680,
+                                           .layers = 26,
+                                           .window = 2048};
+constexpr GriffinDims kTinyGriffin = {.vocab = 384,
+                                      .width = 96,
+                                      .lru_width = 128,
+                                      .heads = 4,
+                                      .head_dim = 24,
+                                      .mlp_width = 144,
+                                      .layers = 6,
+                                      .window = 12};
+constexpr GemmaDims kGemma2B = {.vocab = 256000,
+                                .width = 2048,
+                                .heads = 8,
+                                .kv_heads = 1,
+                                .head_dim = 256,
+                                .mlp_width = 16384,
+                                .layers = 18};
+
+// `dims` with the attention window replaced.
+constexpr GriffinDims WithWindow(GriffinDims dims, int64_t window) {
+  dims.window = window;
+  return dims;
+}
+
 const std::map<std::string, std::function<ModelConfig()>, std::less<>>& Presets() {
   static const auto* presets = new std::map<std::string, std::function<ModelConfig()>, std::less<>>{
       // docs/MODEL.md section 5.
-      {"recurrentgemma-2b",
-       [] {
-         return GriffinShape("recurrentgemma-2b", 256000, 2560, 2560, 10, 256, 7680, 26, 2048);
-       }},
+      {"recurrentgemma-2b", [] { return GriffinShape("recurrentgemma-2b", kRecurrentGemma2B); }},
       {"recurrentgemma-9b",
        [] {
-         return GriffinShape("recurrentgemma-9b", 256000, 4096, 4096, 16, 256, 12288, 38, 2048);
+         return GriffinShape("recurrentgemma-9b", {.vocab = 256000,
+                                                   .width = 4096,
+                                                   .lru_width = 4096,
+                                                   .heads = 16,
+                                                   .head_dim = 256,
+                                                   .mlp_width = 12288,
+                                                   .layers = 38,
+                                                   .window = 2048});
        }},
       // The Griffin paper's 7B preset: window 1024, head_dim 128, no input scaling or soft-cap.
       {"griffin-paper-7b",
        [] {
-         ModelConfig c =
-             GriffinShape("griffin-paper-7b", 256000, 4096, 5632, 32, 128, 12288, 32, 1024);
+         ModelConfig c = GriffinShape("griffin-paper-7b", {.vocab = 256000,
+                                                           .width = 4096,
+                                                           .lru_width = 5632,
+                                                           .heads = 32,
+                                                           .head_dim = 128,
+                                                           .mlp_width = 12288,
+                                                           .layers = 32,
+                                                           .window = 1024});
          c.logit_soft_cap = 0.0;
          return c;
        }},
       // Hawk: the same 2B shapes with every block recurrent.
       {"hawk-2b",
        [] {
-         ModelConfig c = GriffinShape("hawk-2b", 256000, 2560, 2560, 10, 256, 7680, 26, 2048);
-         c.blocks = RepeatPattern({R}, 26);
-         c.attention_window = 0;
+         ModelConfig c = GriffinShape("hawk-2b", WithWindow(kRecurrentGemma2B, 0));
+         c.blocks = RepeatPattern({R}, kRecurrentGemma2B.layers);
          return c;
        }},
       // Tiny sizes for tests and the CPU quickstart; tiny-griffin matches the shared fixture.
-      {"tiny-griffin",
-       [] { return GriffinShape("tiny-griffin", 384, 96, 128, 4, 24, 144, 6, 12); }},
+      {"tiny-griffin", [] { return GriffinShape("tiny-griffin", kTinyGriffin); }},
       {"tiny-hawk",
        [] {
-         ModelConfig c = GriffinShape("tiny-hawk", 384, 96, 128, 4, 24, 144, 6, 0);
-         c.blocks = RepeatPattern({R}, 6);
+         ModelConfig c = GriffinShape("tiny-hawk", WithWindow(kTinyGriffin, 0));
+         c.blocks = RepeatPattern({R}, kTinyGriffin.layers);
          return c;
        }},
       // docs/MODEL.md section 5.
-      {"gemma-2b", [] { return GemmaShape("gemma-2b", 256000, 2048, 8, 1, 256, 16384, 18); }},
-      {"gemma-7b", [] { return GemmaShape("gemma-7b", 256000, 3072, 16, 16, 256, 24576, 28); }},
-      {"tiny-gemma", [] { return GemmaShape("tiny-gemma", 384, 96, 4, 1, 24, 192, 3); }},
+      {"gemma-2b", [] { return GemmaShape("gemma-2b", kGemma2B); }},
+      {"gemma-7b",
+       [] {
+         return GemmaShape("gemma-7b", {.vocab = 256000,
+                                        .width = 3072,
+                                        .heads = 16,
+                                        .kv_heads = 16,
+                                        .head_dim = 256,
+                                        .mlp_width = 24576,
+                                        .layers = 28});
+       }},
+      {"tiny-gemma",
+       [] {
+         return GemmaShape("tiny-gemma", {.vocab = 384,
+                                          .width = 96,
+                                          .heads = 4,
+                                          .kv_heads = 1,
+                                          .head_dim = 24,
+                                          .mlp_width = 192,
+                                          .layers = 3});
+       }},
       // The ablation family between the two (more through overrides, see ApplyOverride).
       {"griffin-2b-global",
-       [] {
-         ModelConfig c =
-             GriffinShape("griffin-2b-global", 256000, 2560, 2560, 10, 256, 7680, 26, 0);
-         return c;
-       }},
+       [] { return GriffinShape("griffin-2b-global", WithWindow(kRecurrentGemma2B, 0)); }},
       {"local-transformer-2b",
        [] {
-         ModelConfig c = GemmaShape("local-transformer-2b", 256000, 2048, 8, 1, 256, 16384, 18);
+         ModelConfig c = GemmaShape("local-transformer-2b", kGemma2B);
          c.attention_window = 2048;
          return c;
        }},
@@ -170,70 +233,94 @@ double ParseDouble(std::string_view key, std::string_view value) {
 }
 }  // namespace
 
+namespace {
+
+// "layers": keeps the block pattern, its shortest period repeated to the new depth.
+void SetLayers(ModelConfig& c, std::string_view value) {
+  const int64_t n = ParseInt("layers", value);
+  if (n <= 0 || n > kMaxLayers) {
+    throw std::invalid_argument(
+        fmt::format("override 'layers': {} must be in [1, {}]", n, kMaxLayers));
+  }
+  size_t period = 1;
+  while (period < c.blocks.size()) {
+    bool repeats = true;
+    for (size_t i = period; i < c.blocks.size() && repeats; ++i)
+      repeats = c.blocks[i] == c.blocks[i % period];
+    if (repeats) break;
+    ++period;
+  }
+  c.blocks = RepeatPattern({c.blocks.begin(), c.blocks.begin() + period}, n);
+}
+
+// "pattern": letters R (recurrent) and A (attention), repeated to the current depth.
+void SetPattern(ModelConfig& c, std::string_view value) {
+  std::vector<BlockType> pattern;
+  for (char ch : value) {
+    if (ch == 'R' || ch == 'r')
+      pattern.push_back(BlockType::kRecurrent);
+    else if (ch == 'A' || ch == 'a')
+      pattern.push_back(BlockType::kAttention);
+    else
+      throw std::invalid_argument(fmt::format(
+          "override 'pattern': '{}' must be letters R (recurrent) and A (attention)", value));
+  }
+  if (pattern.empty()) throw std::invalid_argument("override 'pattern' is empty");
+  c.blocks = RepeatPattern(pattern, c.num_layers());
+}
+
+// One entry per override key: the field it sets (an integer, a number, or a setter for the keys
+// that reshape the block list). OverrideKeys and ApplyOverride both read this list, so a key is
+// written once.
+struct OverrideField {
+  std::string_view key;
+  std::variant<int64_t ModelConfig::*, double ModelConfig::*,
+               void (*)(ModelConfig&, std::string_view)>
+      target;
+};
+
+constexpr std::array<OverrideField, 14> kOverrideFields = {{
+    {"vocab_size", &ModelConfig::vocab_size},
+    {"width", &ModelConfig::width},
+    {"lru_width", &ModelConfig::lru_width},
+    {"heads", &ModelConfig::num_heads},
+    {"kv_heads", &ModelConfig::num_kv_heads},
+    {"head_dim", &ModelConfig::head_dim},
+    {"mlp_width", &ModelConfig::mlp_width},
+    {"layers", &SetLayers},
+    {"pattern", &SetPattern},
+    {"window", &ModelConfig::attention_window},
+    {"conv_width", &ModelConfig::conv_width},
+    {"rope_fraction", &ModelConfig::rope_fraction},
+    {"rope_base", &ModelConfig::rope_base},
+    {"soft_cap", &ModelConfig::logit_soft_cap},
+}};
+
+// Lets std::visit take one lambda per alternative.
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+
+}  // namespace
+
 std::vector<std::string> OverrideKeys() {
-  return {"vocab_size", "width",         "lru_width", "heads",   "kv_heads",
-          "head_dim",   "mlp_width",     "layers",    "pattern", "window",
-          "conv_width", "rope_fraction", "rope_base", "soft_cap"};
+  std::vector<std::string> keys;
+  for (const OverrideField& f : kOverrideFields) keys.emplace_back(f.key);
+  return keys;
 }
 
 void ApplyOverride(ModelConfig& c, std::string_view key, std::string_view value) {
-  if (key == "vocab_size")
-    c.vocab_size = ParseInt(key, value);
-  else if (key == "width")
-    c.width = ParseInt(key, value);
-  else if (key == "lru_width")
-    c.lru_width = ParseInt(key, value);
-  else if (key == "heads")
-    c.num_heads = ParseInt(key, value);
-  else if (key == "kv_heads")
-    c.num_kv_heads = ParseInt(key, value);
-  else if (key == "head_dim")
-    c.head_dim = ParseInt(key, value);
-  else if (key == "mlp_width")
-    c.mlp_width = ParseInt(key, value);
-  else if (key == "window")
-    c.attention_window = ParseInt(key, value);
-  else if (key == "conv_width")
-    c.conv_width = ParseInt(key, value);
-  else if (key == "rope_fraction")
-    c.rope_fraction = ParseDouble(key, value);
-  else if (key == "rope_base")
-    c.rope_base = ParseDouble(key, value);
-  else if (key == "soft_cap")
-    c.logit_soft_cap = ParseDouble(key, value);
-  else if (key == "layers") {
-    // Keep the block pattern: its shortest period, repeated to the new depth.
-    const int64_t n = ParseInt(key, value);
-    if (n <= 0 || n > kMaxLayers) {
-      throw std::invalid_argument(
-          fmt::format("override 'layers': {} must be in [1, {}]", n, kMaxLayers));
-    }
-    size_t period = 1;
-    while (period < c.blocks.size()) {
-      bool repeats = true;
-      for (size_t i = period; i < c.blocks.size() && repeats; ++i)
-        repeats = c.blocks[i] == c.blocks[i % period];
-      if (repeats) break;
-      ++period;
-    }
-    c.blocks = RepeatPattern({c.blocks.begin(), c.blocks.begin() + period}, n);
-  } else if (key == "pattern") {
-    std::vector<BlockType> pattern;
-    for (char ch : value) {
-      if (ch == 'R' || ch == 'r')
-        pattern.push_back(BlockType::kRecurrent);
-      else if (ch == 'A' || ch == 'a')
-        pattern.push_back(BlockType::kAttention);
-      else
-        throw std::invalid_argument(fmt::format(
-            "override 'pattern': '{}' must be letters R (recurrent) and A (attention)", value));
-    }
-    if (pattern.empty()) throw std::invalid_argument("override 'pattern' is empty");
-    c.blocks = RepeatPattern(pattern, c.num_layers());
-  } else {
+  const auto* field = std::find_if(kOverrideFields.begin(), kOverrideFields.end(),
+                                   [&](const OverrideField& f) { return f.key == key; });
+  if (field == kOverrideFields.end()) {
     throw std::invalid_argument(fmt::format("unknown model override '{}' (known: {})", key,
                                             fmt::join(OverrideKeys(), ", ")));
   }
+  std::visit(Overloaded{[&](int64_t ModelConfig::*m) { c.*m = ParseInt(key, value); },
+                        [&](double ModelConfig::*m) { c.*m = ParseDouble(key, value); },
+                        [&](void (*set)(ModelConfig&, std::string_view)) { set(c, value); }},
+             field->target);
 }
 
 ModelConfig PresetWithOverrides(std::string_view spec) {

@@ -55,10 +55,9 @@ ModelConfig PresetConfig(std::string_view name);
 std::vector<std::string> PresetNames();
 
 // Ablations are presets plus overrides: sets one field from text, e.g. ("window", "0"),
-// ("pattern", "RRRA"), ("kv_heads", "4"), ("lru_width", "64"). Keys: vocab_size, width,
-// lru_width, heads, kv_heads, head_dim, mlp_width, layers, pattern, window, conv_width,
-// rope_fraction, rope_base, soft_cap. Unknown keys and malformed values throw
-// std::invalid_argument naming them. Call ValidateConfig afterwards.
+// ("pattern", "RRRA"), ("kv_heads", "4"), ("lru_width", "64"); OverrideKeys() lists the keys.
+// Unknown keys and malformed values throw std::invalid_argument naming them. Call ValidateConfig
+// afterwards.
 void ApplyOverride(ModelConfig& config, std::string_view key, std::string_view value);
 std::vector<std::string> OverrideKeys();
 
