@@ -193,7 +193,7 @@ std::vector<ExperimentPoint> RecallPoints(const ExperimentConfig& c) {
           p.index = static_cast<int64_t>(points.size());
           p.model = m.label;
           p.checkpoint = m.checkpoint;
-          p.batch = s.batch;
+          p.batch = s.train.batch;
           p.overrides = overrides;
           p.lr = lr;
           p.task_options = options;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "eval/train/train_options.h"
+
 namespace griffin::experiments {
 
 // What each point measures.
@@ -37,12 +39,11 @@ struct RecallSettings {
   // [sweep] keys naming task options (e.g. distance = [4, 16, 64]): one point per value.
   std::map<std::string, std::vector<double>> task_sweeps;
   std::vector<std::string> model_overrides = {""};  // [sweep] overrides, e.g. ["width=64"]
-  // [train]; lr may be a list (swept).
-  std::vector<double> lrs = {1e-3};
-  int64_t steps = 1000, batch = 64, warmup = 100, eval_every = 100, eval_batches = 4;
-  int64_t checkpoint_every = 100;
-  double min_lr_ratio = 0.0, weight_decay = 0.1, clip = 1.0, target_accuracy = 0.0;
-  bool graph = false;  // each step one CUDA-graph replay (eval::TrainOptions::graph)
+  // [train]: the trainer's options as the file sets them (steps, batch, warmup, eval_every,
+  // eval_batches, checkpoint_every, min_lr_ratio, weight_decay, clip, target_accuracy, graph).
+  // Each point fills in the rest (model, device, dtype, ops, lr, seed, out_dir).
+  eval::TrainOptions train;
+  std::vector<double> lrs = {1e-3};  // [train] lr, which may be a list (swept)
 };
 
 // [niah] of a niah_text experiment; the lengths are [sweep] context.

@@ -19,24 +19,13 @@ PointResult MeasureRecall(const ExperimentConfig& c, const ExperimentPoint& poin
     const auto task = eval::MakeTask(c.recall.task, point.task_options);
     r.point.context = task->seq_len();
     const RecallSettings& s = c.recall;
-    eval::TrainOptions o;
+    eval::TrainOptions o = s.train;  // what [train] set; the point's own fields below
     o.model = RecallModelSpec(point);
     o.device = c.device;
     o.dtype = ParseDType(c.dtype);
     o.ops.scan = ParseOpImpl(c.scan);
     o.ops.conv = ParseOpImpl(c.conv);
-    o.steps = s.steps;
-    o.batch = s.batch;
-    o.warmup = s.warmup;
     o.lr = point.lr;
-    o.min_lr_ratio = s.min_lr_ratio;
-    o.weight_decay = s.weight_decay;
-    o.clip = s.clip;
-    o.eval_every = s.eval_every;
-    o.eval_batches = s.eval_batches;
-    o.target_accuracy = s.target_accuracy;
-    o.checkpoint_every = s.checkpoint_every;
-    o.graph = s.graph;
     o.seed = c.seed;
     o.out_dir = paths::Join(work_dir, fmt::format("point-{}", point.index));
     eval::Trainer trainer(task, o);

@@ -108,17 +108,17 @@ void ReadSweepAndRecall(const config::Reader& r, ExperimentConfig& c) {
   for (double lr : s.lrs) {
     if (!(lr > 0.0)) Fail(file, r.Node("train", "lr"), fmt::format("train.lr {} must be > 0", lr));
   }
-  s.steps = r.Integer("train", "steps", s.steps, 1);
-  s.batch = r.Integer("train", "batch", s.batch, 1);
-  s.warmup = r.Integer("train", "warmup", s.warmup, 0);
-  s.eval_every = r.Integer("train", "eval_every", s.eval_every, 1);
-  s.eval_batches = r.Integer("train", "eval_batches", s.eval_batches, 1);
-  s.checkpoint_every = r.Integer("train", "checkpoint_every", s.checkpoint_every, 1);
-  s.min_lr_ratio = r.Number("train", "min_lr_ratio", s.min_lr_ratio);
-  s.weight_decay = r.Number("train", "weight_decay", s.weight_decay);
-  s.clip = r.Number("train", "clip", s.clip);
-  s.target_accuracy = r.Number("train", "target_accuracy", s.target_accuracy);
-  s.graph = r.Boolean("train", "graph", s.graph);
+  s.train.steps = r.Integer("train", "steps", s.train.steps, 1);
+  s.train.batch = r.Integer("train", "batch", s.train.batch, 1);
+  s.train.warmup = r.Integer("train", "warmup", s.train.warmup, 0);
+  s.train.eval_every = r.Integer("train", "eval_every", s.train.eval_every, 1);
+  s.train.eval_batches = r.Integer("train", "eval_batches", s.train.eval_batches, 1);
+  s.train.checkpoint_every = r.Integer("train", "checkpoint_every", s.train.checkpoint_every, 1);
+  s.train.min_lr_ratio = r.Number("train", "min_lr_ratio", s.train.min_lr_ratio);
+  s.train.weight_decay = r.Number("train", "weight_decay", s.train.weight_decay);
+  s.train.clip = r.Number("train", "clip", s.train.clip);
+  s.train.target_accuracy = r.Number("train", "target_accuracy", s.train.target_accuracy);
+  s.train.graph = r.Boolean("train", "graph", s.train.graph);
   for (const ModelEntry& m : c.models) {
     if (m.checkpoint.rfind("preset:", 0) != 0) {
       throw std::invalid_argument(fmt::format(

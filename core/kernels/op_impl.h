@@ -18,6 +18,13 @@ enum class OpImpl {
   kCuda,       // the project's hand-written CUDA kernels
 };
 
+// Which implementation each multi-implementation op uses. With both `cuda`, a decode step's
+// conv, gates and state update run as one fused kernel (core/model/recurrent_step.h).
+struct OpChoice {
+  OpImpl scan = OpImpl::kReference;  // the RG-LRU (gates and scan)
+  OpImpl conv = OpImpl::kReference;  // the recurrent block's Conv1D
+};
+
 // "reference" | "cuda"; throws std::invalid_argument naming the bad value and the choices.
 OpImpl ParseOpImpl(std::string_view name);
 std::string_view OpImplName(OpImpl impl);

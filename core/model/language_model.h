@@ -19,13 +19,6 @@ namespace griffin {
 // activation at that point, so a user can dump and diff layers against a Python reference.
 using ActivationHook = std::function<void(const std::string& name, const at::Tensor& value)>;
 
-// Which implementation each multi-implementation op uses. With both `cuda`, a decode step's
-// conv, gates and state update run as one fused kernel (core/model/recurrent_step.h).
-struct OpChoice {
-  OpImpl scan = OpImpl::kReference;  // the RG-LRU (gates and scan)
-  OpImpl conv = OpImpl::kReference;  // the recurrent block's Conv1D
-};
-
 class DecodeState {
  public:
   virtual ~DecodeState() = default;

@@ -21,6 +21,7 @@
 #include "core/model/config.h"
 #include "core/model/language_model.h"
 #include "eval/tasks/task.h"
+#include "eval/train/train_options.h"
 
 namespace griffin {
 class Model;
@@ -29,34 +30,6 @@ class Model;
 namespace griffin::eval {
 
 class AdamW;
-
-struct TrainOptions {
-  std::string model = "tiny-griffin";  // a preset with overrides: "tiny-griffin,width=64,..."
-  std::string device = "cpu";
-  DType dtype = DType::kFloat32;  // compute dtype (master weights are always float32)
-  OpChoice ops;
-  int64_t steps = 1000;
-  int64_t batch = 64;
-  int64_t warmup = 100;
-  double lr = 1e-3;
-  double min_lr_ratio = 0.0;  // the cosine ends at lr x this
-  double weight_decay = 0.1;
-  double clip = 1.0;  // max global gradient norm (0: no clipping)
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  int64_t eval_every = 100;
-  int64_t eval_batches = 4;
-  double target_accuracy = 0.0;  // stop once eval accuracy reaches it (0: train every step)
-  uint64_t seed = 0;             // initialisation and data
-  // Checkpoints (`checkpoint.safetensors`, written atomically) go here every `checkpoint_every`
-  // steps and at the end; a run finding one resumes from it. Empty: no checkpoints.
-  std::string out_dir;
-  int64_t checkpoint_every = 100;
-  // Each step (forward, backward, clipping, AdamW) replayed from one CUDA graph, captured after
-  // two eager steps: no host dispatch per step. Needs batches of one shape and one count of
-  // scored positions (steps of another shape run eagerly); a capture that fails falls back to
-  // eager steps with a note. The same arithmetic either way. On the CPU every step is eager.
-  bool graph = false;
-};
 
 struct StepRecord {
   int64_t step = 0;

@@ -181,7 +181,7 @@ TEST_F(ExperimentConfigTest, RecallSweepsModelsOverridesRatesAndTaskOptions) {
   EXPECT_TRUE(c.Measures(experiments::kRecall));
   EXPECT_EQ(c.recall.task, "distance_recall");
   EXPECT_EQ(c.recall.task_options.at("seq_len"), 64);
-  EXPECT_EQ(c.recall.steps, 10);
+  EXPECT_EQ(c.recall.train.steps, 10);
   const auto points = ExperimentPoints(c);
   ASSERT_EQ(points.size(), 24u);  // 2 models x 2 overrides x 2 rates x 3 distances
   EXPECT_EQ(points[0].Key(),
