@@ -114,6 +114,21 @@ class Reader {
     return std::string(n->as_string()->get());
   }
 
+  // A string naming one of an enum's values, parsed once here by `parse` (which throws
+  // std::invalid_argument naming the value and the choices); its error gets FILE:LINE:COLUMN.
+  template <typename E>
+  E Choice(const std::string& section, const std::string& key, E fallback,
+           E (*parse)(std::string_view)) const {
+    const toml::node* n = Find(section, key);
+    if (n == nullptr) return fallback;
+    const std::string text = String(section, key, "");
+    try {
+      return parse(text);
+    } catch (const std::invalid_argument& e) {
+      Fail(file_, *n, fmt::format("{}.{}: {}", section, key, e.what()));
+    }
+  }
+
   int64_t Integer(const std::string& section, const std::string& key, int64_t fallback,
                   int64_t min) const {
     const toml::node* n = Find(section, key);

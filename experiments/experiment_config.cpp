@@ -19,6 +19,17 @@
 
 namespace griffin::experiments {
 
+DecodeMode ParseDecodeMode(std::string_view name) {
+  if (name == "eager") return DecodeMode::kEager;
+  if (name == "graph") return DecodeMode::kGraph;
+  throw std::invalid_argument(
+      fmt::format("unknown decode mode '{}' (choices: eager, graph)", name));
+}
+
+std::string_view DecodeModeName(DecodeMode mode) {
+  return mode == DecodeMode::kGraph ? "graph" : "eager";
+}
+
 namespace {
 
 using config::Fail;
@@ -128,29 +139,12 @@ ExperimentConfig LoadExperiment(const std::string& path,
          "experiment.measure: niah_text is measured on its own");
   }
   c.device = r.String("run", "device", c.device);
-  c.dtype = r.String("run", "dtype", c.dtype);
-  try {
-    ParseDType(c.dtype);
-  } catch (const std::exception& e) {
-    Fail(path, r.Node("run", "dtype"), fmt::format("run.dtype: {}", e.what()));
-  }
+  c.dtype = r.Choice("run", "dtype", c.dtype, &ParseDType);
   c.seed = static_cast<uint64_t>(r.Integer("run", "seed", 0, 0));
-  c.scan = r.String("run", "scan", c.scan);
-  c.conv = r.String("run", "conv", c.conv);
-  if (c.conv != "reference" && c.conv != "cuda") {
-    Fail(path, r.Node("run", "conv"),
-         fmt::format("run.conv '{}' is not reference or cuda", c.conv));
-  }
+  c.scan = r.Choice("run", "scan", c.scan, &ParseOpImpl);
+  c.conv = r.Choice("run", "conv", c.conv, &ParseOpImpl);
   c.prefill_chunk = r.Integer("run", "prefill_chunk", 0, 0);
-  c.decode = r.String("run", "decode", c.decode);
-  if (c.decode != "eager" && c.decode != "graph") {
-    Fail(path, r.Node("run", "decode"),
-         fmt::format("run.decode '{}' is not eager or graph", c.decode));
-  }
-  if (c.scan != "reference" && c.scan != "cuda") {
-    Fail(path, r.Node("run", "scan"),
-         fmt::format("run.scan '{}' is not reference or cuda", c.scan));
-  }
+  c.decode = r.Choice("run", "decode", c.decode, &ParseDecodeMode);
   c.models = r.Models();
   if (!c.Measures(kRecall)) c.contexts = r.Integers("sweep", "context", {}, /*required=*/true);
   c.batches = r.Integers("sweep", "batch", {1}, /*required=*/false);

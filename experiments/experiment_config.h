@@ -7,8 +7,11 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/kernels/op_impl.h"
+#include "core/model/config.h"
 #include "eval/train/train_options.h"
 
 namespace griffin::experiments {
@@ -28,6 +31,12 @@ struct ModelEntry {
   std::string checkpoint;   // a checkpoint folder or preset:NAME[,key=value...]
   int64_t max_context = 0;  // 0: no limit
 };
+
+// How a latency point decodes: each step dispatched from the host, or each step one CUDA-graph
+// replay (graph).
+enum class DecodeMode { kEager, kGraph };
+DecodeMode ParseDecodeMode(std::string_view name);  // "eager" | "graph"; otherwise invalid_argument
+std::string_view DecodeModeName(DecodeMode mode);
 
 // A recall experiment's [task], [train] and its sweeps. The models are presets (with overrides)
 // trained from scratch; the task decides the vocabulary.
@@ -63,12 +72,12 @@ struct ExperimentConfig {
   std::vector<std::string> measures;  // kMemoryPerToken and/or kLatencyAtLength
   // [run]
   std::string device = "cpu";
-  std::string dtype = "float32";
+  DType dtype = DType::kFloat32;
   uint64_t seed = 0;
-  std::string scan = "reference";  // the RG-LRU implementation
-  std::string conv = "reference";  // the Conv1D implementation
-  int64_t prefill_chunk = 0;       // prefill in pieces of at most this many tokens (0: one call)
-  std::string decode = "eager";    // eager | graph (each decode step one CUDA graph replay)
+  OpImpl scan = OpImpl::kReference;  // the RG-LRU implementation
+  OpImpl conv = OpImpl::kReference;  // the Conv1D implementation
+  int64_t prefill_chunk = 0;         // prefill in pieces of at most this many tokens (0: one call)
+  DecodeMode decode = DecodeMode::kEager;
   // [models], in file order
   std::vector<ModelEntry> models;
   // [sweep]

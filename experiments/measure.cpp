@@ -26,7 +26,7 @@ PointResult MeasurePoint(const LanguageModel& model, const ExperimentConfig& c,
   o.warmup = static_cast<int>(c.warmup);
   o.seed = c.seed;
   o.prefill_chunk = c.prefill_chunk;
-  o.decode_graph = c.decode == "graph";
+  o.decode_graph = c.decode == DecodeMode::kGraph;
   // The analytic numbers need no measurement: they are recorded even where the run fails
   // (out of memory), so the plots can still place a model past where it fits.
   const int64_t held = TokensHeldAfterDecode(o, point.context);

@@ -22,9 +22,8 @@ PointResult MeasureRecall(const ExperimentConfig& c, const ExperimentPoint& poin
     eval::TrainOptions o = s.train;  // what [train] set; the point's own fields below
     o.model = RecallModelSpec(point);
     o.device = c.device;
-    o.dtype = ParseDType(c.dtype);
-    o.ops.scan = ParseOpImpl(c.scan);
-    o.ops.conv = ParseOpImpl(c.conv);
+    o.dtype = c.dtype;
+    o.ops = {c.scan, c.conv};
     o.lr = point.lr;
     o.seed = c.seed;
     o.out_dir = paths::Join(work_dir, fmt::format("point-{}", point.index));

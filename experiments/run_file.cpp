@@ -35,10 +35,10 @@ void WriteRunFile(const std::string& path, const ExperimentConfig& c,
   root.SetAttr("", "experiment", c.name);
   root.SetAttr("", "description", c.description);
   root.SetAttr("", "device", c.device);
-  root.SetAttr("", "dtype", c.dtype);
-  root.SetAttr("", "scan", c.scan);
-  root.SetAttr("", "conv", c.conv);
-  root.SetAttr("", "decode", c.decode);
+  root.SetAttr("", "dtype", std::string(DTypeName(c.dtype)));
+  root.SetAttr("", "scan", std::string(OpImplName(c.scan)));
+  root.SetAttr("", "conv", std::string(OpImplName(c.conv)));
+  root.SetAttr("", "decode", std::string(DecodeModeName(c.decode)));
   root.WriteString("meta/config_toml", c.resolved_toml);
   root.WriteStrings("meta/overrides",
                     c.overrides.empty() ? std::vector<std::string>{""} : c.overrides);

@@ -86,10 +86,10 @@ void AppendDurably(std::FILE* f, const std::string& path, const std::string& lin
 LoadOptions ModelOptions(const ExperimentConfig& c) {
   LoadOptions o;
   o.device = c10::Device(c.device);
-  o.dtype = ParseDType(c.dtype);
+  o.dtype = c.dtype;
   o.seed = c.seed;
-  o.ops.scan = ParseOpImpl(c.scan);
-  o.ops.conv = ParseOpImpl(c.conv);
+  o.ops.scan = c.scan;
+  o.ops.conv = c.conv;
   return o;
 }
 

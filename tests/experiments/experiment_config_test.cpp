@@ -53,7 +53,7 @@ TEST_F(ExperimentConfigTest, ResolvesAndExpandsTheSweep) {
   EXPECT_EQ(c.name, "demo");
   EXPECT_TRUE(c.Measures(kMemoryPerToken) && c.Measures(kLatencyAtLength));
   EXPECT_EQ(c.seed, 3u);
-  EXPECT_EQ(c.dtype, "float32");  // default
+  EXPECT_EQ(c.dtype, DType::kFloat32);  // default
   ASSERT_EQ(c.models.size(), 2u);
   EXPECT_EQ(c.models[1].label, "local");
   const auto points = ExperimentPoints(c);
@@ -69,7 +69,7 @@ TEST_F(ExperimentConfigTest, SetOverridesAnyKey) {
       LoadExperiment(Write(kGood), {"sweep.context=[8, 32, 128]", "run.dtype=bfloat16",
                                     "latency.repeats=5", "models.gemma=preset:tiny-gemma"});
   EXPECT_EQ(c.contexts, (std::vector<int64_t>{8, 32, 128}));
-  EXPECT_EQ(c.dtype, "bfloat16");  // a bare word is taken as a string
+  EXPECT_EQ(c.dtype, DType::kBFloat16);  // a bare word is taken as a string
   EXPECT_EQ(c.repeats, 5);
   EXPECT_EQ(c.models.size(), 3u);
   EXPECT_NE(c.resolved_toml.find("[ 8, 32, 128 ]"), std::string::npos);
@@ -114,9 +114,21 @@ TEST_F(ExperimentConfigTest, BadConfigsAreOneClearError) {
                         {"(--set)", "unknown key 'nope' in [run]"});
   ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"latency.repeats=0"}); },
                         {"(--set)", "latency.repeats must be >= 1"});
-  ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"run.decode=fast"}); },
-                        {"(--set)", "run.decode 'fast' is not eager or graph"});
-  EXPECT_EQ(LoadExperiment(Write(kGood), {"run.decode=graph"}).decode, "graph");
+  ExpectErrorContaining(
+      [&] { LoadExperiment(Write(kGood), {"run.decode=fast"}); },
+      {"(--set)", "run.decode: unknown decode mode 'fast' (choices: eager, graph)"});
+  EXPECT_EQ(LoadExperiment(Write(kGood), {"run.decode=graph"}).decode, DecodeMode::kGraph);
+  // The run's enums are parsed once, at load, with the value's position in the file.
+  ExpectErrorContaining(
+      [&] { LoadExperiment(with("seed = 3", "seed = 3\nscan = \"gpu\""), {}); },
+      {"x.toml:8:8", "run.scan: unknown op implementation 'gpu' (choices: reference, cuda)"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"run.dtype=float8"}); },
+                        {"(--set)", "run.dtype: unknown dtype 'float8'"});
+  const ExperimentConfig typed =
+      LoadExperiment(Write(kGood), {"run.dtype=bf16", "run.scan=cuda", "run.conv=cuda"});
+  EXPECT_EQ(typed.dtype, DType::kBFloat16);
+  EXPECT_EQ(typed.scan, OpImpl::kCuda);
+  EXPECT_EQ(typed.conv, OpImpl::kCuda);
   ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"noequals"}); },
                         {"--set 'noequals'", "section.key=value"});
   ExpectErrorContaining([&] { LoadExperiment(paths::Join(dir_, "missing.toml"), {}); },
@@ -150,7 +162,7 @@ TEST_F(ExperimentConfigTest, CharactersOutsideAsciiOnlyInStringsAndComments) {
   EXPECT_EQ(LoadExperiment(Write(continued), {}).name, "demo_\xc3\xa9");
   // A --set value that is not TOML is taken as a string, also outside ASCII.
   ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"run.decode=gr\xc3\xa4ph"}); },
-                        {"(--set)", "run.decode 'gr\xc3\xa4ph' is not eager or graph"});
+                        {"(--set)", "run.decode: unknown decode mode 'gr\xc3\xa4ph'"});
 }
 
 constexpr const char* kRecall = R"([experiment]
