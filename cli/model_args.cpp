@@ -1,9 +1,10 @@
 #include "cli/model_args.h"
 
-#include <ATen/Context.h>
 #include <fmt/format.h>
 
 #include <stdexcept>
+
+#include "core/runtime/device_name.h"
 
 namespace griffin::cli {
 
@@ -23,16 +24,9 @@ void AddModelOptions(CLI::App* cmd, ModelArgs& a) {
 std::unique_ptr<LanguageModel> LoadModelFromArgs(const ModelArgs& a) {
   LoadOptions o;
   try {
-    o.device = c10::Device(a.device);
-  } catch (const std::exception&) {
-    throw std::invalid_argument(fmt::format("--device '{}' is not cpu, cuda or cuda:N", a.device));
-  }
-  if (o.device.is_cuda() && !at::hasCUDA()) {
-    throw std::invalid_argument(
-        fmt::format("--device {}: no CUDA device is available here", a.device));
-  }
-  if (!o.device.is_cpu() && !o.device.is_cuda()) {
-    throw std::invalid_argument(fmt::format("--device '{}' is not cpu, cuda or cuda:N", a.device));
+    o.device = ParseDevice(a.device);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(fmt::format("--device {}", e.what()));
   }
   if (!a.dtype.empty()) o.dtype = ParseDType(a.dtype);
   o.seed = a.seed;

@@ -19,6 +19,7 @@
 #include "core/io/paths.h"
 #include "core/kernels/op_impl.h"
 #include "core/model/language_model.h"
+#include "core/runtime/device_name.h"
 #include "experiments/measure.h"
 #include "experiments/point_workers.h"
 
@@ -94,16 +95,10 @@ LoadOptions ModelOptions(const ExperimentConfig& c) {
 }
 
 void CheckDevice(const ExperimentConfig& c) {
-  c10::Device d(c10::kCPU);
   try {
-    d = c10::Device(c.device);
-  } catch (const std::exception&) {
-    throw std::invalid_argument(
-        fmt::format("{}: run.device '{}' is not cpu, cuda or cuda:N", c.path, c.device));
-  }
-  if (d.is_cuda() && !at::hasCUDA()) {
-    throw std::invalid_argument(
-        fmt::format("{}: run.device = {}: no CUDA device is available here", c.path, c.device));
+    ParseDevice(c.device);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(fmt::format("{}: run.device {}", c.path, e.what()));
   }
 }
 

@@ -1,0 +1,15 @@
+// The device a user names (`--device`, `run.device`): "cpu", "cuda" or "cuda:N". One parser and
+// one pair of messages for every front end, each prefixing where the name came from.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <string_view>
+
+namespace griffin {
+
+// Throws std::invalid_argument: "'NAME' is not cpu, cuda or cuda:N" for anything else, and
+// "NAME: no CUDA device is available here" for CUDA on a machine without one.
+c10::Device ParseDevice(std::string_view name);
+
+}  // namespace griffin
