@@ -14,6 +14,7 @@
 
 #include "core/io/paths.h"
 #include "core/model/config.h"
+#include "eval/train/train_options.h"
 #include "experiments/experiment_config.h"
 #include "experiments/toml.h"
 
@@ -54,7 +55,15 @@ inline std::string TypeName(const toml::node& n) {
   }
 }
 
-// The keys each section accepts ([models] takes any label).
+// [train]'s keys: the trainer's config fields (eval::VisitConfigFields) and lr, which may be a
+// list (swept).
+inline std::set<std::string> TrainKeys() {
+  std::set<std::string> keys = {"lr"};
+  eval::TrainOptions o;
+  eval::VisitConfigFields(o, [&](const char* key, auto&, auto) { keys.insert(key); });
+  return keys;
+}
+
 // The keys each section accepts. [models] takes any label; [task] and [sweep] are checked by
 // what the experiment measures (a recall task's options depend on its kind).
 inline const std::map<std::string, std::set<std::string>>& Schema() {
@@ -67,9 +76,7 @@ inline const std::map<std::string, std::set<std::string>>& Schema() {
       {"latency", {"repeats", "warmup", "decode_tokens"}},
       {"task", {}},
       {"niah", {"kind", "depths", "trials", "max_new_tokens", "chat", "haystack", "tokenizer"}},
-      {"train",
-       {"steps", "batch", "warmup", "lr", "min_lr_ratio", "weight_decay", "clip", "eval_every",
-        "eval_batches", "target_accuracy", "checkpoint_every", "graph"}},
+      {"train", TrainKeys()},
   };
   return schema;
 }
@@ -145,6 +152,16 @@ class Reader {
     if (n->is_integer()) return static_cast<double>(n->as_integer()->get());
     if (!n->is_floating_point()) Fail(file_, *n, Expected(section, key, "a number", *n));
     return n->as_floating_point()->get();
+  }
+  // The same, at least `least` (NaN is not).
+  double Number(const std::string& section, const std::string& key, double fallback,
+                double least) const {
+    const double v = Number(section, key, fallback);
+    if (!(v >= least)) {
+      Fail(file_, *Find(section, key),
+           fmt::format("{}.{} must be >= {}, got {}", section, key, least, v));
+    }
+    return v;
   }
 
   // An integer or a list of positive integers (a sweep dimension).

@@ -2,6 +2,8 @@
 // others), on the strict reader of config_reader.h.
 #include "experiments/recall_config.h"
 
+#include <type_traits>
+
 #include "eval/tasks/task_factory.h"
 #include "experiments/config_reader.h"
 
@@ -108,17 +110,16 @@ void ReadSweepAndRecall(const config::Reader& r, ExperimentConfig& c) {
   for (double lr : s.lrs) {
     if (!(lr > 0.0)) Fail(file, r.Node("train", "lr"), fmt::format("train.lr {} must be > 0", lr));
   }
-  s.train.steps = r.Integer("train", "steps", s.train.steps, 1);
-  s.train.batch = r.Integer("train", "batch", s.train.batch, 1);
-  s.train.warmup = r.Integer("train", "warmup", s.train.warmup, 0);
-  s.train.eval_every = r.Integer("train", "eval_every", s.train.eval_every, 1);
-  s.train.eval_batches = r.Integer("train", "eval_batches", s.train.eval_batches, 1);
-  s.train.checkpoint_every = r.Integer("train", "checkpoint_every", s.train.checkpoint_every, 1);
-  s.train.min_lr_ratio = r.Number("train", "min_lr_ratio", s.train.min_lr_ratio);
-  s.train.weight_decay = r.Number("train", "weight_decay", s.train.weight_decay);
-  s.train.clip = r.Number("train", "clip", s.train.clip);
-  s.train.target_accuracy = r.Number("train", "target_accuracy", s.train.target_accuracy);
-  s.train.graph = r.Boolean("train", "graph", s.train.graph);
+  eval::VisitConfigFields(s.train, [&](const char* key, auto& field, auto least) {
+    using Field = std::decay_t<decltype(field)>;
+    if constexpr (std::is_same_v<Field, int64_t>) {
+      field = r.Integer("train", key, field, least);
+    } else if constexpr (std::is_same_v<Field, double>) {
+      field = r.Number("train", key, field, least);
+    } else {
+      field = r.Boolean("train", key, field);
+    }
+  });
   for (const ModelEntry& m : c.models) {
     if (m.checkpoint.rfind("preset:", 0) != 0) {
       throw std::invalid_argument(fmt::format(

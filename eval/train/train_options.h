@@ -38,4 +38,23 @@ struct TrainOptions {
   bool graph = false;
 };
 
+// The options a config file sets ([train] of a recall experiment), each with its key and the
+// least value it takes: one list that the config reader, its key schema and the trainer's own
+// validation all walk, so a key is written once. Calls visit(key, field, least) for every field
+// (`least` in the field's type; for booleans it is unused). Options: TrainOptions or a const one.
+template <class Options, class Visitor>
+void VisitConfigFields(Options& o, Visitor&& visit) {
+  visit("steps", o.steps, int64_t{1});
+  visit("batch", o.batch, int64_t{1});
+  visit("warmup", o.warmup, int64_t{0});
+  visit("eval_every", o.eval_every, int64_t{1});
+  visit("eval_batches", o.eval_batches, int64_t{1});
+  visit("checkpoint_every", o.checkpoint_every, int64_t{1});
+  visit("min_lr_ratio", o.min_lr_ratio, 0.0);
+  visit("weight_decay", o.weight_decay, 0.0);
+  visit("clip", o.clip, 0.0);
+  visit("target_accuracy", o.target_accuracy, 0.0);
+  visit("graph", o.graph, false);
+}
+
 }  // namespace griffin::eval

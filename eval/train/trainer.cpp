@@ -13,6 +13,8 @@
 #include <limits>
 #include <stdexcept>
 #include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include "core/io/paths.h"
 #include "core/io/safetensors.h"
@@ -21,6 +23,7 @@
 #include "core/model/positions.h"
 #include "core/model/weights.h"
 #include "core/runtime/captured_step.h"
+#include "core/runtime/device_name.h"
 #include "core/runtime/device_timer.h"
 #include "core/runtime/latency_stats.h"
 #include "eval/train/adamw.h"
@@ -60,26 +63,21 @@ Trainer::Trainer(std::shared_ptr<const SyntheticTask> task, TrainOptions options
   const auto fail = [&](const std::string& why) {
     return std::invalid_argument(fmt::format("train: {}", why));
   };
-  if (o_.steps < 1 || o_.batch < 1 || o_.warmup < 0 || o_.eval_every < 1 || o_.eval_batches < 1 ||
-      o_.checkpoint_every < 1) {
-    throw fail(
-        "steps, batch, eval_every, eval_batches and checkpoint_every must be >= 1, "
-        "warmup >= 0");
-  }
-  if (!(o_.lr > 0.0) || o_.weight_decay < 0.0 || o_.clip < 0.0) {
-    throw fail(fmt::format("lr {} must be > 0, weight_decay {} and clip {} >= 0", o_.lr,
-                           o_.weight_decay, o_.clip));
-  }
+  VisitConfigFields(std::as_const(o_), [&](const char* key, const auto& field, auto least) {
+    if constexpr (!std::is_same_v<std::decay_t<decltype(field)>, bool>) {
+      if (!(field >= least)) throw fail(fmt::format("{} {} must be >= {}", key, field, least));
+    }
+  });
+  if (!(o_.lr > 0.0)) throw fail(fmt::format("lr {} must be > 0", o_.lr));
   config_ = PresetWithOverrides(o_.model);
   config_.vocab_size = task_->vocab_size();  // the task decides the vocabulary
   config_.dtype = o_.dtype;
   ValidateConfig(config_);
   try {
-    device_ = c10::Device(o_.device);
-  } catch (const c10::Error&) {
-    throw fail(fmt::format("device '{}' is not a device (cpu, cuda, cuda:N)", o_.device));
+    device_ = ParseDevice(o_.device);
+  } catch (const std::invalid_argument& e) {
+    throw fail(fmt::format("device {}", e.what()));
   }
-  if (device_.is_cuda() && !at::hasCUDA()) throw fail("device cuda: no CUDA device here");
   params_ = RandomWeightTensors(config_, o_.seed, device_, DType::kFloat32);
   for (const WeightSpec& spec : WeightSpecs(config_)) keep_fp32_[spec.name] = spec.keep_fp32;
   // Weight decay on matrices only; none on norms, biases and the RG-LRU's parameters.

@@ -186,7 +186,16 @@ TEST(Trainer, BadOptionsAreClear) {
   testing::ExpectErrorContaining([&] { Trainer(TinyMqar(), o); }, {"widht"});
   o = Tiny();
   o.device = "gpu";
-  testing::ExpectErrorContaining([&] { Trainer(TinyMqar(), o); }, {"device 'gpu'"});
+  testing::ExpectErrorContaining([&] { Trainer(TinyMqar(), o); },
+                                 {"train: device 'gpu' is not cpu, cuda or cuda:N"});
+  // Every bounded option is checked from the same list the config reader walks.
+  o = Tiny();
+  o.checkpoint_every = 0;
+  testing::ExpectErrorContaining([&] { Trainer(TinyMqar(), o); },
+                                 {"train: checkpoint_every 0 must be >= 1"});
+  o = Tiny();
+  o.clip = -1;
+  testing::ExpectErrorContaining([&] { Trainer(TinyMqar(), o); }, {"train: clip -1 must be >= 0"});
 }
 
 }  // namespace

@@ -229,6 +229,18 @@ TEST_F(ExperimentConfigTest, BadRecallConfigsAreOneClearError) {
                         {"needs seq_len >= 303"});
   ExpectErrorContaining([&] { LoadExperiment(Write(kRecall), {"train.lr=0"}); },
                         {"(--set)", "train.lr 0 must be > 0"});
+  // [train] is read from the trainer's own field list, bounds included.
+  ExpectErrorContaining([&] { LoadExperiment(Write(kRecall), {"train.checkpoint_every=0"}); },
+                        {"(--set)", "train.checkpoint_every must be >= 1, got 0"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(kRecall), {"train.weight_decay=-0.5"}); },
+                        {"(--set)", "train.weight_decay must be >= 0, got -0.5"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(kRecall), {"train.stpes=5"}); },
+                        {"unknown key 'stpes' in [train]", "checkpoint_every", "lr", "steps"});
+  const ExperimentConfig trained = LoadExperiment(
+      Write(kRecall), {"train.checkpoint_every=7", "train.clip=0.5", "train.graph=true"});
+  EXPECT_EQ(trained.recall.train.checkpoint_every, 7);
+  EXPECT_EQ(trained.recall.train.clip, 0.5);
+  EXPECT_TRUE(trained.recall.train.graph);
   ExpectErrorContaining([&] { LoadExperiment(with("preset:tiny-hawk", "/no/such/folder"), {}); },
                         {"models.hawk", "does not exist"});
   ExpectErrorContaining(
