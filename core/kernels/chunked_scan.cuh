@@ -310,9 +310,10 @@ __device__ void ComposeWarps(Acc (*s_a)[kChannels], Acc (*s_h)[kChannels], bool 
 // Loads this thread's kSteps steps from t0, a group of steps at a time: each step's raw inputs
 // first (Source::Fetch, which does no arithmetic on what it loads), then their maps
 // (Source::Decode), so that a group's loads are all in flight at once (vector_access.cuh,
-// LoadRaw). A group holds at most 256 bytes of raw inputs a thread (64 registers): bf16 RG-LRU
-// steps (32 bytes) go 8 at a time; fp32 ones (56 bytes) 4 at a time, since 8 spilled at the
-// forward's 128 registers. Steps past the sequence are the identity.
+// LoadRaw). A group holds at most 256 bytes of raw inputs a thread (64 registers): plain fp32
+// steps (32 bytes) go 8 at a time, fp32 RG-LRU ones (56 bytes) 4 at a time, since 8 spilled at
+// the forward's 128 registers (bf16 RG-LRU steps are staged in shared memory instead). Steps past
+// the sequence are the identity.
 template <typename Acc, class Source>
 __device__ __forceinline__ void LoadSteps(const Source& src, int64_t b, int64_t t0, int64_t d0,
                                           Acc (&a)[kSteps][kVec], Acc (&x)[kSteps][kVec]) {
@@ -444,9 +445,10 @@ __global__ void __launch_bounds__(kThreads, 2) ChunkedScanForward(Source src, Li
 // The same forward scan over Steps staged through shared memory (staged_steps.cuh): Steps::Raw
 // of each thread's kSteps steps wait in dynamic shared memory (kStagedBytes<Steps>), not in
 // registers. A block is latency-bound (its ticket, loads, aggregate, look-back and inclusive value
-// are round trips in series), so throughput is what is resident: 64 registers a thread instead of
-// 128 lets 4 blocks share an SM (bf16: 32 KB of staged inputs a block), and shared memory, idle
-// otherwise, holds their inputs. Steps provides seq_len, dim, Bind(b, d0), Stage(Raw*, t),
+// are round trips in series), so throughput is what is resident: for the plain scan in bf16, 64
+// registers a thread instead of 128 let 4 blocks share an SM (32 KB of staged inputs a block),
+// and shared memory, idle otherwise, holds their inputs; the bf16 RG-LRU's 64 KB a block leave 3
+// (kStagedBlocks). Steps provides seq_len, dim, Bind(b, d0), Stage(Raw*, t),
 // Decode(Raw, a, x) and Store(t, h) for kVec channels, and kDecodeOnce: whether the first pass
 // writes each step's decoded map over its raw inputs (which must be large enough) for the second
 // to read, rather than decoding twice (worth it where decoding is the RG-LRU's gate math).

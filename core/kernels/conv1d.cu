@@ -42,12 +42,12 @@ struct Conv {
   // Where step t of row b lies: in u (0 <= t < seq_len), in the tail (t < 0) or outside both.
   __device__ bool InData(int64_t t) const { return t >= 0 && t < seq_len; }
   __device__ bool InTail(int64_t t) const { return t < 0 && t >= -(width - 1); }
-  // u at step t of row b, as stored (zero outside the data and the tail). Branch-free up to the
-  // load, so that a thread's loads of all its steps are in flight at once (LoadRaw).
+  // u at step t of row b, as stored (zero outside the data and the tail). Nothing is done with the
+  // loaded words here, so that a thread's loads of all its steps are in flight at once (LoadRaw).
   __device__ Packed<T, kVec> LoadU(int64_t b, int64_t t, int64_t d0) const {
+    if (!InData(t) && !InTail(t)) return Splat<T, kVec>(FromAcc<T>(Acc(0)));
     const T* p = InData(t) ? u + (b * seq_len + t) * dim + d0
                            : tail + (b * (width - 1) + width - 1 + t) * dim + d0;
-    if (!InData(t) && !InTail(t)) return Splat<T, kVec>(FromAcc<T>(Acc(0)));
     return LoadRaw<T, kVec>(p, dim - d0, vec, FromAcc<T>(Acc(0)));
   }
   // The position of step t of row b (1, not a document start, outside the data and the tail).

@@ -4,6 +4,7 @@
 #include <cuda_bf16.h>
 
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "core/kernels/chunked_scan.cuh"
@@ -160,9 +161,10 @@ struct RgLruSource {
 // gate_x, gate_a and position (bf16: 32 bytes) are copied there asynchronously, decoded once by
 // the gate math, and the decoded map (a, normalised x: 32 bytes of float) takes their place for
 // the second pass. 64 KB a block, 3 blocks an SM.
-// A staged step's position past the sequence (Decode gives the identity); positions are never
-// negative.
-constexpr int64_t kPastEndPosition = -1;
+// A staged step's position past the sequence (Decode gives the identity). Real positions are
+// token counts from a document's start, and -1 for a left-padded batch's pads (which are ordinary
+// steps here, as in the reference), so the marker is a value no position takes.
+constexpr int64_t kPastEndPosition = std::numeric_limits<int64_t>::min();
 
 template <typename T, typename Acc>
 struct RgLruStagedSteps {

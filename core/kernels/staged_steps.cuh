@@ -1,9 +1,9 @@
 // Steps of a scan staged through shared memory: a thread copies its raw inputs for several time
 // steps from global to shared memory with cp.async (sm_80+), so that they wait there, not in
-// registers, and decodes them when it scans. Registers, not shared memory, bound how many blocks
-// of the chunked scans fit on an SM (chunked_scan.cuh: ~7 round trips to memory per block, of
-// which only one moves data), so moving the staged inputs out of registers lets more blocks, and
-// more bytes, be in flight at once.
+// registers, and decodes them when it scans. In registers, the inputs bound how many blocks of
+// the chunked scans fit on an SM (chunked_scan.cuh: ~7 round trips to memory per block, of which
+// only one moves data), so moving them out lets more blocks, and more bytes, be in flight at once
+// (the plain scan in bf16: 4 blocks; the RG-LRU's larger steps: 3, bound by shared memory).
 #pragma once
 
 #include <cuda_bf16.h>

@@ -77,6 +77,42 @@ TEST_P(RgLruCuda, BackwardMatchesReference) {
   }
 }
 
+// A left-padded batch (core/runtime/generate.cpp, LeftPadBatch) gives its pads position -1: to the
+// recurrence they are ordinary steps (only position 0 resets), so their outputs and gradients
+// must match the reference's too. Rows of 70 and 5 pads, then a document from position 0; 150
+// steps cross two chunks, 260 channels a partial tile. (The bf16 kernels once took -1 for their
+// own "past the sequence" marker and gave pads the identity.)
+TEST(RgLruCudaPositions, LeftPadsAreOrdinarySteps) {
+  GRIFFIN_REQUIRE_CUDA();
+  const int64_t B = 2, T = 150, D = 260;
+  const at::Tensor pads = at::tensor(std::vector<int64_t>{70, 5}).unsqueeze(1);
+  const at::Tensor positions = (at::arange(T, at::kLong).unsqueeze(0) - pads).clamp_min(-1);
+  for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
+    SCOPED_TRACE(dt == at::kFloat ? "f32" : "bf16");
+    std::vector<at::Tensor> grads[2];
+    at::Tensor y[2];
+    for (OpImpl impl : {OpImpl::kReference, OpImpl::kCuda}) {
+      RgLruScanArgs a = RandomRgLruArgs(B, T, D, dt, 4242, false, 0.0, at::kCUDA);
+      a.positions = positions.to(at::kCUDA);
+      std::vector<at::Tensor*> inputs = {&a.x, &a.gate_x, &a.gate_a, &a.a_param};
+      for (at::Tensor* t : inputs) t->set_requires_grad(true);
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
+      const at::Tensor weights = at::randn(a.x.sizes(), gen).to(at::kCUDA);
+      const at::Tensor out = RgLruScan(a, impl).y;
+      (out.to(at::kFloat) * weights).sum().backward();
+      y[impl == OpImpl::kCuda] = out.detach();
+      for (at::Tensor* t : inputs) grads[impl == OpImpl::kCuda].push_back(t->grad());
+    }
+    const at::Tensor pad_rows = y[0].narrow(1, 0, 70).select(0, 0);
+    ASSERT_GT(pad_rows.abs().max().item<double>(), 0.0);  // the reference's pads are not zero
+    EXPECT_LE(RelativeError(y[1], y[0]), Tolerance(dt));
+    const char* names[] = {"x", "gate_x", "gate_a", "a_param"};
+    for (size_t k = 0; k < grads[0].size(); ++k) {
+      EXPECT_LE(RelativeError(grads[1][k], grads[0][k]), Tolerance(dt)) << "d " << names[k];
+    }
+  }
+}
+
 std::vector<Case> Cases() {
   std::vector<Case> cases;
   for (auto [b, t, d] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 1, 1},
