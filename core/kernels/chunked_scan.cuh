@@ -454,13 +454,32 @@ __global__ void __launch_bounds__(kThreads, 2) ChunkedScanForward(Source src, Li
 // to read, rather than decoding twice (worth it where decoding is the RG-LRU's gate math).
 template <class Steps>
 constexpr int kStagedBytes = static_cast<int>(sizeof(typename Steps::Raw)) * (kSteps * kThreads);
-// Blocks an SM holds by shared memory (227 KB, 1 KB reserved a block), at most 4.
+
+// The static shared memory every chunked-scan kernel has: the per-warp rows s_a and s_h.
+template <typename Acc>
+constexpr int kWarpRowBytes = 2 * kWarps* kChannels* int{sizeof(Acc)};
+// Blocks of a chunked-scan kernel with `dynamic` bytes of shared memory that an SM holds (227 KB,
+// 1 KB reserved a block).
+template <typename Acc>
+constexpr int BlocksBySharedMemory(int dynamic) {
+  return 227 * 1024 / (dynamic + 1024 + kWarpRowBytes<Acc>);
+}
+// Lets `kernel` take `dynamic` bytes of shared memory, where with the warp rows that is more than
+// the 48 KB a launch may take without asking.
+template <typename Acc, int dynamic, typename Kernel>
+cudaError_t AllowSharedMemory(Kernel kernel) {
+  if constexpr (dynamic + kWarpRowBytes < Acc >> 48 * 1024) {
+    return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, dynamic);
+  } else {
+    return cudaSuccess;
+  }
+}
+
+// Blocks an SM holds of the staged forward, at most 4.
 template <typename Acc, class Steps>
-constexpr int kStagedBlocks = [] {
-  const int by_smem =
-      227 * 1024 / (kStagedBytes<Steps> + 1024 + 2 * kWarps * kChannels * int{sizeof(Acc)});
-  return by_smem < 4 ? by_smem : 4;
-}();
+constexpr int kStagedBlocks = BlocksBySharedMemory<Acc>(kStagedBytes<Steps>) < 4
+                                  ? BlocksBySharedMemory<Acc>(kStagedBytes<Steps>)
+                                  : 4;
 
 template <typename Acc, class Steps>
 __global__ void __launch_bounds__(kThreads, (kStagedBlocks<Acc, Steps>))
@@ -523,18 +542,13 @@ __global__ void __launch_bounds__(kThreads, (kStagedBlocks<Acc, Steps>))
   }
 }
 
-// Launches ChunkedScanForwardStaged<Acc, Steps> (raising its shared-memory limit where the stage
-// needs more than the default 48 KB).
+// Launches ChunkedScanForwardStaged<Acc, Steps>.
 template <typename Acc, class Steps>
 cudaError_t LaunchForwardStaged(const Steps& steps, const Acc* h0, Acc* h_last,
                                 const Links<Acc>& links, unsigned blocks, cudaStream_t stream) {
   const auto kernel = ChunkedScanForwardStaged<Acc, Steps>;
   constexpr int smem = kStagedBytes<Steps>;
-  if constexpr (smem + 2 * kWarps * kChannels * sizeof(Acc) > 48 * 1024) {
-    const cudaError_t e =
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-    if (e != cudaSuccess) return e;
-  }
+  if (const cudaError_t e = AllowSharedMemory<Acc, smem>(kernel); e != cudaSuccess) return e;
   kernel<<<blocks, kThreads, smem, stream>>>(steps, h0, h_last, links);
   return cudaGetLastError();
 }

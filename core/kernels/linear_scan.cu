@@ -137,9 +137,7 @@ constexpr int kStateBytes = kStatesInPlace<Acc, Steps>
 template <typename Acc, class Steps>
 constexpr int kBackwardBytes = kStagedBytes<Steps> + kStateBytes<Acc, Steps>;
 template <typename Acc, class Steps>
-constexpr int kBackwardBlocks = 227 * 1024 /
-                                (kBackwardBytes<Acc, Steps> + 1024 +
-                                 2 * kWarps * kChannels * int{sizeof(Acc)});
+constexpr int kBackwardBlocks = BlocksBySharedMemory<Acc>(kBackwardBytes<Acc, Steps>);
 
 // The reverse scan of dL/dh (chunked_scan.cuh), then dL/dx_t = dh_t and dL/da_t = dh_t h_{t-1}
 // walking each warp's steps backwards. The inputs and the replayed states wait in shared memory
@@ -248,11 +246,7 @@ cudaError_t LaunchBackward(const LinearScanBackwardParams& p, cudaStream_t strea
                                     grads_vec};
   const auto kernel = LinearScanBackwardKernel<T, Acc, Steps>;
   constexpr int smem = kBackwardBytes<Acc, Steps>;
-  if (const cudaError_t e =
-          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-      e != cudaSuccess) {
-    return e;
-  }
+  if (const cudaError_t e = AllowSharedMemory<Acc, smem>(kernel); e != cudaSuccess) return e;
   kernel<<<static_cast<unsigned>(blocks), kThreads, smem, stream>>>(
       steps, static_cast<const Acc*>(f.h0), grads, links);
   return cudaGetLastError();

@@ -112,6 +112,18 @@ __device__ __forceinline__ void ConvThenShiftTail(const RecurrentStepParams& p,
   }
 }
 
+// This thread's four partial sums of each gate projection into its row group's slots of
+// [kRowGroups][kOutputs] (read back by SumPartials after a barrier).
+__device__ __forceinline__ void StorePartials(float* part_x, float* part_a, int group,
+                                              const float (&sx)[4], const float (&sa)[4]) {
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const int o = (threadIdx.x % kLanesPerRow) * 4 + k;
+    part_x[group * kOutputs + o] = sx[k];
+    part_a[group * kOutputs + o] = sa[k];
+  }
+}
+
 // Partial sums of the gate projections [kRowGroups][kOutputs], summed in a fixed order
 // (deterministic), for this thread's output.
 __device__ __forceinline__ void SumPartials(const float* part_x, const float* part_a, float& gx,
@@ -166,12 +178,7 @@ __global__ void __launch_bounds__(kThreads) RecurrentStepKernel(RecurrentStepPar
       sa[k] += c * wa[k];
     }
   }
-#pragma unroll
-  for (int k = 0; k < 4; ++k) {
-    const int o = (threadIdx.x % kLanesPerRow) * 4 + k;
-    sh.part_x[group * kOutputs + o] = sx[k];
-    sh.part_a[group * kOutputs + o] = sa[k];
-  }
+  StorePartials(sh.part_x, sh.part_a, group, sx, sa);
   __syncthreads();
   if (threadIdx.x >= kOutputs) return;
   const int j = s.slice * kOutputs + threadIdx.x;
@@ -243,12 +250,7 @@ __global__ void __launch_bounds__(kThreads, 2) RecurrentStepBatch1Kernel(Recurre
       }
     }
   }
-#pragma unroll
-  for (int k = 0; k < 4; ++k) {
-    const int o = (threadIdx.x % kLanesPerRow) * 4 + k;
-    sh.part_x[group * kOutputs + o] = sx[k];
-    sh.part_a[group * kOutputs + o] = sa[k];
-  }
+  StorePartials(sh.part_x, sh.part_a, group, sx, sa);
   __syncthreads();
   if (!outputs) return;
   float gx, ga;

@@ -115,10 +115,6 @@ struct RgLruStepInputs {
     for (int v = 0; v < kVec; ++v) sp[v] = d0 + v < dim ? softplus_a[d0 + v] : Acc(0);
     return r.position == 0;
   }
-  __device__ bool Read(int64_t b, int64_t t, int64_t d0, Acc (&xv)[kVec], Acc (&gx)[kVec],
-                       Acc (&ga)[kVec], Acc (&sp)[kVec]) const {
-    return Unpack(Fetch(b, t, d0), d0, xv, gx, ga, sp);
-  }
 };
 
 template <typename T, typename Acc>
@@ -447,11 +443,7 @@ cudaError_t LaunchBackward(const RgLruBackwardParams& p, cudaStream_t stream) {
   if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
   const auto kernel = RgLruBackwardKernel<T, Acc>;
   constexpr int smem = kBackwardStageBytes<T, Acc>;
-  if constexpr (smem + 2 * kWarps * kChannels * sizeof(Acc) > 48 * 1024) {
-    const cudaError_t e =
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-    if (e != cudaSuccess) return e;
-  }
+  if (const cudaError_t e = AllowSharedMemory<Acc, smem>(kernel); e != cudaSuccess) return e;
   kernel<<<static_cast<unsigned>(blocks), kThreads, smem, stream>>>(args, links);
   return cudaGetLastError();
 }
