@@ -10,6 +10,7 @@
 #include "core/io/h5.h"
 #include "core/io/results.h"
 #include "core/runtime/speed_bench.h"
+#include "experiments/experiment_config.h"
 
 namespace griffin::cli {
 namespace {
@@ -50,7 +51,9 @@ void WriteResults(const std::string& path, const std::string& command_line, cons
   root.SetAttr("", "dtype", std::string(DTypeName(model.config().dtype)));
   root.SetAttr("", "device", model.device().str());
   const bool graphed = !points.empty() && points.front().decode_graphed;
-  root.SetAttr("", "decode_mode", std::string(graphed ? "graph" : "eager"));
+  root.SetAttr("", "decode_mode",
+               std::string(experiments::DecodeModeName(graphed ? experiments::DecodeMode::kGraph
+                                                               : experiments::DecodeMode::kEager)));
   const int64_t n = static_cast<int64_t>(points.size());
   std::vector<int64_t> batch, prompt;
   std::vector<double> prefill_ms, prefill_tps, decode_med, decode_p90, decode_tps, state, reserved,
@@ -132,11 +135,19 @@ void AddBenchCommand(CLI::App& app, const std::string& command_line) {
   cmd->add_option("--decode-mode", args->decode_mode,
                   "eager: one host launch per kernel; graph: each decode step one CUDA graph "
                   "replay, the next token chosen on the device (CUDA only)")
-      ->check(CLI::IsMember({"eager", "graph"}))
+      ->check([](const std::string& mode) {
+        try {
+          experiments::ParseDecodeMode(mode);  // the one list of modes, shared with run.decode
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      })
       ->capture_default_str();
   cmd->add_option("--out", args->out, "HDF5 file for the raw samples and metrics");
   cmd->callback([args, command_line] {
-    args->speed.decode_graph = args->decode_mode == "graph";
+    args->speed.decode_graph =
+        experiments::ParseDecodeMode(args->decode_mode) == experiments::DecodeMode::kGraph;
     const auto model = LoadModelFromArgs(args->model);
     if (args->speed.decode_graph && !model->device().is_cuda()) {
       fmt::print(stderr,

@@ -153,13 +153,15 @@ class Reader {
     if (!n->is_floating_point()) Fail(file_, *n, Expected(section, key, "a number", *n));
     return n->as_floating_point()->get();
   }
-  // The same, at least `least` (NaN is not).
+  // The same, at least `least` (NaN is not); a missing key gives `fallback` unchecked, as
+  // Integer does.
   double Number(const std::string& section, const std::string& key, double fallback,
                 double least) const {
+    const toml::node* n = Find(section, key);
+    if (n == nullptr) return fallback;
     const double v = Number(section, key, fallback);
     if (!(v >= least)) {
-      Fail(file_, *Find(section, key),
-           fmt::format("{}.{} must be >= {}, got {}", section, key, least, v));
+      Fail(file_, *n, fmt::format("{}.{} must be >= {}, got {}", section, key, least, v));
     }
     return v;
   }
