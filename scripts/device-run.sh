@@ -171,6 +171,7 @@ if [[ -n "${GRIFFIN_NCU:-}" ]]; then
     "${NCU:-ncu}" --clock-control none --kernel-name "regex:$ncu_kernel" --launch-skip 1 \
       --launch-count 1 --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy \
       --section LaunchStats --section WarpStateStats --section SchedulerStats \
+      --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio" \
       "$BUILD/bin/griffin_microbench" --benchmark_filter="$ncu_bench" >"$ncu_out" 2>&1 || status=1
     grep -E "Memory Throughput|DRAM Throughput|Duration|Achieved Occupancy|Registers Per|Stall" \
       "$ncu_out" | head -20

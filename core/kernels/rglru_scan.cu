@@ -18,19 +18,34 @@ namespace {
 using namespace chunked;
 
 // The gate math, per element and step: three exponentials (four with the gelu branch), two
-// reciprocals and a square root. In float the exponentials take the special function unit's
-// approximation (__expf: ex2.approx of v log2(e), a few ulp) instead of expf, and the reciprocals
-// __frcp_rn (the unit's reciprocal refined to the correctly rounded 1/x: the division's value
-// without its general path); each library call costs about ten instructions. Measured on the H200
-// (bench/README.md, "The RG-LRU kernels"): the backward, which computes the gates twice, ran 1.1x
-// faster; the forward not at all, being bound by the latency of its loads (which then waited one
-// round trip per step: "Loads in flight" in the same file). fp64 keeps the library functions.
+// reciprocals and a square root. In float each is the special function unit's approximation
+// alone (PTX ex2.approx, rcp.approx, sqrt.approx, rsqrt.approx: a few ulp; Sigmoid's and Tanh's
+// reciprocals never see a denormal) instead of the library's correctly rounded functions. Those
+// refine the unit's value and keep a slow path for special inputs: about ten instructions each,
+// and a call site per element: the bf16 backward held 258 calls, 10552 instructions (169 KB,
+// five times the SM's instruction cache), and its warps spent 38% of their time waiting for
+// instructions (Nsight Compute, bench/README.md "The RG-LRU kernels"). fp64 keeps the library
+// functions.
 __device__ __forceinline__ float Exp(float v) { return __expf(v); }
 __device__ __forceinline__ double Exp(double v) { return exp(v); }
-__device__ __forceinline__ float Reciprocal(float v) { return __frcp_rn(v); }
+__device__ __forceinline__ float Reciprocal(float v) {
+  float r;
+  asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(v));
+  return r;
+}
 __device__ __forceinline__ double Reciprocal(double v) { return 1.0 / v; }
-__device__ __forceinline__ float Sqrt(float v) { return sqrtf(v); }
+__device__ __forceinline__ float Sqrt(float v) {
+  float r;
+  asm("sqrt.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(v));
+  return r;
+}
 __device__ __forceinline__ double Sqrt(double v) { return sqrt(v); }
+__device__ __forceinline__ float ReciprocalSqrt(float v) {
+  float r;
+  asm("rsqrt.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(v));
+  return r;
+}
+__device__ __forceinline__ double ReciprocalSqrt(double v) { return 1.0 / sqrt(v); }
 
 template <typename Acc>
 __device__ __forceinline__ Acc Sigmoid(Acc v) {
@@ -280,7 +295,7 @@ struct BackwardArgs {
 template <typename Acc>
 __device__ __forceinline__ Acc SqrtBoundDerivative(Acc u) {
   const Acc floor = Acc(1) / (Acc(4) * Acc(1000) * Acc(1000));
-  return Acc(0.5) * Reciprocal(Sqrt(u > floor ? u : floor));
+  return Acc(0.5) * ReciprocalSqrt(u > floor ? u : floor);
 }
 
 // Where the backward keeps each step's inputs between its first pass (the decays) and its last
