@@ -106,35 +106,62 @@ fi
 
 # GRIFFIN_SANITIZE="memcheck racecheck initcheck synccheck" (any of them): compute-sanitizer runs
 # each kernel's GPU test binary (GRIFFIN_SANITIZE_TESTS, a regex over linear_scan, rglru_scan,
-# conv1d, recurrent_step, rms_norm, softcap_cross_entropy; default all six) on the tests' small grid (GRIFFIN_TEST_SMALL_GRID=1,
-# tests/test_util.h), each under its own timeout (GRIFFIN_SANITIZE_TIMEOUT, default 240 s), with
+# conv1d, recurrent_step, rms_norm, softcap_cross_entropy; default all six) on the tests' small
+# grid (GRIFFIN_TEST_SMALL_GRID=1, tests/test_util.h), each under its own timeout
+# (GRIFFIN_SANITIZE_TIMEOUT, default 240 s), GRIFFIN_SANITIZE_JOBS of them at once (default 1; the
+# tools' cost is mostly host-side instrumentation, and the machine has 16 cores), with
 # GTEST_FILTER=GRIFFIN_SANITIZE_GTEST (default: all but the fp64 finite-difference checks, which
 # launch the kernels thousands of times to test numerics, not memory). Logs:
 # sanitize-TOOL-BINARY.log; the table (tool, binary, errors, exit, seconds) goes to sanitize.md.
 # Measured on 2026-12-01 with a 60 s timeout: memcheck of linear_scan took 14 s; memcheck of
 # rglru_scan (references on the GPU, one ATen step per token) and racecheck of linear_scan (then
 # still with the finite differences) ran out of time.
+sanitize_one() {
+  local tool=$1 bin=$2 log="$OUT/sanitize-$1-$2.log" start code errors
+  start=$(date +%s)
+  GRIFFIN_TEST_SMALL_GRID=1 GTEST_FILTER="${GRIFFIN_SANITIZE_GTEST:--*FiniteDifferences*}" \
+    timeout -k 30 "${GRIFFIN_SANITIZE_TIMEOUT:-240}" "${CS:-compute-sanitizer}" --tool "$tool" \
+    --error-exitcode 99 "$BUILD/tests/${bin}_gpu_test" >"$log" 2>&1
+  code=$?
+  # memcheck, initcheck, synccheck: "ERROR SUMMARY: N errors"; racecheck: "RACECHECK SUMMARY:
+  # H hazards displayed (N errors, W warnings)".
+  errors=$(grep -oE "ERROR SUMMARY: [0-9]+|\([0-9]+ errors" "$log" | tail -1 | grep -oE "[0-9]+")
+  echo "| $tool | ${bin}_gpu_test | ${errors:-?} | $code$([[ $code == 124 ]] && echo ' (timed out)') | $(($(date +%s) - start)) |" \
+    >"$OUT/sanitize-$tool-$bin.row"
+  return "$code"
+}
+# How many of the given process ids are still running.
+alive_count() {
+  local n=0 pid
+  for pid; do
+    if kill -0 "$pid" 2>/dev/null; then n=$((n + 1)); fi
+  done
+  echo "$n"
+}
 if [[ -n "${GRIFFIN_SANITIZE:-}" ]]; then
-  step "compute-sanitizer: $GRIFFIN_SANITIZE"
+  step "compute-sanitizer: $GRIFFIN_SANITIZE (${GRIFFIN_SANITIZE_JOBS:-1} at once)"
   CS=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
-  printf '| tool | test binary | errors | exit | seconds |\n| --- | --- | ---: | ---: | ---: |\n' \
-    >"$OUT/sanitize.md"
+  runs=()
   for tool in $GRIFFIN_SANITIZE; do
     for bin in linear_scan rglru_scan conv1d recurrent_step rms_norm softcap_cross_entropy; do
-      [[ "$bin" =~ ${GRIFFIN_SANITIZE_TESTS:-.} ]] || continue
-      log="$OUT/sanitize-$tool-$bin.log"
-      start=$(date +%s)
-      GRIFFIN_TEST_SMALL_GRID=1 GTEST_FILTER="${GRIFFIN_SANITIZE_GTEST:--*FiniteDifferences*}" timeout -k 30 "${GRIFFIN_SANITIZE_TIMEOUT:-240}" "${CS:-compute-sanitizer}" \
-        --tool "$tool" --error-exitcode 99 "$BUILD/tests/${bin}_gpu_test" >"$log" 2>&1
-      code=$?
-      # memcheck, initcheck, synccheck: "ERROR SUMMARY: N errors"; racecheck: "RACECHECK SUMMARY:
-      # H hazards displayed (N errors, W warnings)".
-      errors=$(grep -oE "ERROR SUMMARY: [0-9]+|\([0-9]+ errors" "$log" | tail -1 | grep -oE "[0-9]+")
-      [[ $code == 0 ]] || status=1
-      echo "| $tool | ${bin}_gpu_test | ${errors:-?} | $code$([[ $code == 124 ]] && echo ' (timed out)') | $(($(date +%s) - start)) |" |
-        tee -a "$OUT/sanitize.md"
+      [[ "$bin" =~ ${GRIFFIN_SANITIZE_TESTS:-.} ]] && runs+=("$tool $bin")
     done
   done
+  pids=()
+  for run in "${runs[@]}"; do
+    # At most GRIFFIN_SANITIZE_JOBS of ours alive (the peers' preparation may run beside them).
+    while (($(alive_count "${pids[@]}") >= ${GRIFFIN_SANITIZE_JOBS:-1})); do sleep 1; done
+    # shellcheck disable=SC2086 # "tool binary"
+    sanitize_one $run &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+  printf '| tool | test binary | errors | exit | seconds |\n| --- | --- | ---: | ---: | ---: |\n' \
+    >"$OUT/sanitize.md"
+  for run in "${runs[@]}"; do
+    cat "$OUT/sanitize-${run// /-}.row" >>"$OUT/sanitize.md" && rm "$OUT/sanitize-${run// /-}.row"
+  done
+  cat "$OUT/sanitize.md"
 fi
 
 : >"$OUT/summary.md"
