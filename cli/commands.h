@@ -11,4 +11,5 @@ void AddGenerateCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app, const std::string& command_line);
 void AddChatCommand(CLI::App& app);
 void AddRunCommand(CLI::App& app, const std::string& command_line);
+void AddSoakCommand(CLI::App& app, const std::string& command_line);
 }  // namespace griffin::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   griffin::cli::AddBenchCommand(app, command_line);
   griffin::cli::AddChatCommand(app);
   griffin::cli::AddRunCommand(app, command_line);
+  griffin::cli::AddSoakCommand(app, command_line);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {

@@ -22,6 +22,7 @@
 # default "gemma-2b:reference recurrentgemma-2b:cuda", eager decode),
 # GRIFFIN_MODEL_BENCH_PROMPTS=512,2048,8192, GRIFFIN_STREAM_SPECS="preset:tokens ..." (streamed
 # text generation with per-token latency by depth; default none, e.g. "recurrentgemma-2b:20000"),
+# GRIFFIN_SOAK_SPECS="preset:tokens:chunk:batch:probe ..." (griffin soak, below),
 # GRIFFIN_EXPERIMENTS="memory_2b latency_2b ..." (griffin run experiments/NAME.toml into
 # $OUT/runs/, with both plots; default none), GRIFFIN_EXPERIMENT_SET="run.decode=graph ..." (--set
 # overrides for those runs), GRIFFIN_EXPERIMENT_TIMEOUT=seconds (a run stopped then resumes in the
@@ -266,6 +267,24 @@ for spec in ${GRIFFIN_STREAM_SPECS:-}; do
     status=1
   grep -v "^\[tokenizer\]" "$OUT/stream_$model.log" | tee -a "$OUT/summary.md"
   gzip -f "$OUT/stream_$model.txt"
+done
+# GRIFFIN_SOAK_SPECS="preset:tokens:chunk:batch:probe ...": griffin soak (bf16, random weights)
+# streams `tokens` through one state in `chunk`-token forwards with `probe` decode steps timed after
+# each, into $OUT/soak_PRESET.{h5,md,log}; a run that stops out of memory exits 1 by design (its
+# rows are kept), so the exit code goes to the summary instead of failing the call; each run stops
+# after GRIFFIN_SOAK_TIMEOUT seconds (default 300; its file keeps every finished chunk). Issue 20's soak:
+# "recurrentgemma-2b:1000000:8192:1:8 gemma-2b:100000000:1024:128:0".
+for spec in ${GRIFFIN_SOAK_SPECS:-}; do
+  IFS=: read -r model tokens chunk batch probe <<<"$spec"
+  step "griffin soak $model: $tokens tokens, chunks of $chunk, batch $batch, $probe decode steps a chunk"
+  start=$(date +%s)
+  timeout -k 10 "${GRIFFIN_SOAK_TIMEOUT:-300}" \
+    "$BUILD/bin/griffin" soak --checkpoint "preset:$model" --device cuda --dtype bfloat16 \
+      --tokens "$tokens" --chunk "$chunk" --batch "$batch" --decode-probe "$probe" \
+      --out "$OUT/soak_$model.h5" >"$OUT/soak_$model.md" 2>"$OUT/soak_$model.log"
+  code=$?
+  { cat "$OUT/soak_$model.md"; echo "exit code $code after $(($(date +%s) - start)) s; last lines:"
+    tail -2 "$OUT/soak_$model.log"; } | tee -a "$OUT/summary.md"
 done
 # Runs live in $RUNS, outside $OUT (emptied before every call), so that a run cut short by
 # GRIFFIN_EXPERIMENT_TIMEOUT (seconds) resumes from its journal and training checkpoints in the

@@ -50,11 +50,14 @@ void AttentionCache::Reserve(int64_t tokens) {
   if (tokens <= capacity) return;
   const int64_t grown = (tokens + chunk_tokens_ - 1) / chunk_tokens_ * chunk_tokens_;
   const int64_t bytes = batch_ * grown * BytesPerToken(kv_heads_, head_dim_, keys_.scalar_type());
+  // An out-of-memory error whatever ran out, so that callers that carry on past one (a sweep's
+  // point, `griffin soak`) know it from other failures.
   const auto fail = [&](const char* why) {
-    return std::runtime_error(fmt::format(
-        "KV cache: cannot grow to {} tokens (batch {}, {} MiB for this layer): {}; the context is "
-        "longer than memory allows",
-        grown, batch_, bytes >> 20, why));
+    return c10::OutOfMemoryError(c10::SourceLocation{__func__, __FILE__, __LINE__},
+                                 fmt::format("KV cache: cannot grow to {} tokens (batch {}, {} MiB "
+                                             "for this layer): {}; the context is "
+                                             "longer than memory allows",
+                                             grown, batch_, bytes >> 20, why));
   };
   // Host memory overcommits: an allocation that cannot be backed would be killed later, not
   // refused now, so check what is physically available first.

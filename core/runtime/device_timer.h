@@ -29,11 +29,13 @@ class DeviceTimer {
 // Waits for all work queued on `device`.
 void SynchronizeDevice(c10::Device device);
 
-// Bytes currently allocated by the device's caching allocator and the peak since the last reset
-// (0 on the CPU, where no allocator statistics exist).
+// Bytes currently allocated by the device's caching allocator, the peak since the last reset, and
+// what the allocator holds from the driver (allocated plus its cached free blocks); all 0 on the
+// CPU, where no allocator statistics exist.
 struct DeviceMemory {
   int64_t allocated = 0;
   int64_t peak = 0;
+  int64_t reserved = 0;
 };
 DeviceMemory ReadDeviceMemory(c10::Device device);
 void ResetPeakDeviceMemory(c10::Device device);

@@ -67,9 +67,9 @@ DeviceMemory ReadDeviceMemory(c10::Device device) {
   if (!device.is_cuda()) return {};
   const auto stats =
       c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
-  const auto& a =
-      stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)];
-  return {a.current, a.peak};
+  const auto all = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+  const auto& a = stats.allocated_bytes[all];
+  return {a.current, a.peak, stats.reserved_bytes[all].current};
 }
 
 void ResetPeakDeviceMemory(c10::Device device) {

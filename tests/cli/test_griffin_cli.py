@@ -151,12 +151,41 @@ def check_bad_input(fixture, tmp):
               f"(got {r.returncode}: {r.stderr.strip()[-200:]})")
 
 
+def check_soak(tmp):
+    # A stream through one state: rows by depth in the HDF5, the recurrent state flat past its
+    # window, the Transformer's cache growing; out of memory keeps the file and is one error line.
+    out = os.path.join(tmp, "soak.h5")
+    for preset, flat in (("tiny-griffin", True), ("tiny-gemma", False)):
+        r = run("soak", "--checkpoint", f"preset:{preset}", "--tokens", "190", "--chunk", "48",
+                "--decode-probe", "2", "--out", out)
+        ok = r.returncode == 0 and "| depth | chunk ms/token |" in r.stdout
+        if ok:
+            with h5py.File(out, "r") as f:
+                depth = list(f["points/depth"][:])
+                state = f["metrics/state_bytes"][:]
+                ok = (depth == [50, 100, 150, 190] and f.attrs["schema"] == "griffin-soak"
+                      and f.attrs["stopped"] == "" and bool(state[-1] == state[1]) == flat
+                      and np.isnan(f["metrics/decode_ms_per_token"][-1]))
+        check(ok, f"soak {preset}: depths 50..190 in the HDF5, state "
+              + ("flat" if flat else "growing") + ("" if ok else f" (rc {r.returncode}: {r.stderr[-300:]})"))
+    r = run("soak", "--checkpoint", "preset:tiny-gemma", "--tokens", "100", "--chunk", "50",
+            "--batch", "400000000000", "--out", out)
+    errors = [l for l in r.stderr.strip().splitlines() if l.startswith("griffin: error")]
+    ok = r.returncode == 1 and len(errors) == 1 and "out of memory at depth 0" in errors[0]
+    if ok:
+        with h5py.File(out, "r") as f:
+            ok = "out of memory" in f.attrs["stopped"] and len(f["points/depth"]) == 0
+    check(ok, "soak out of memory: exit 1, one error line, the file says where it stopped"
+          + ("" if ok else f" (rc {r.returncode}: {r.stderr[-300:]})"))
+
+
 with tempfile.TemporaryDirectory() as tmp:
     for name, fixture in FIXTURES.items():
         check_fixture(name, fixture, tmp)
         check_text_generation(name, fixture)
     check_long_stream(tmp)
     check_bad_input(FIXTURES["tiny-recurrentgemma"], tmp)
+    check_soak(tmp)
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
