@@ -6,11 +6,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 #include "core/model/positions.h"
 #include "core/runtime/device_timer.h"
 #include "core/runtime/latency_stats.h"
+#include "core/runtime/out_of_memory.h"
 
 namespace griffin {
 namespace {
@@ -28,17 +30,6 @@ void CheckOptions(const SoakOptions& o) {
         fmt::format("soak: decode_probe must be 0 or more, got {}", o.decode_probe));
   }
 }
-
-// Whether an error is an allocation that could not be made: the CUDA caching allocator throws
-// OutOfMemoryError; the CPU allocator a plain c10::Error saying so.
-bool OutOfMemory(const c10::Error& e) {
-  if (dynamic_cast<const c10::OutOfMemoryError*>(&e) != nullptr) return true;
-  const std::string what = e.what_without_backtrace();
-  return what.find("can't allocate memory") != std::string::npos ||
-         what.find("out of memory") != std::string::npos;
-}
-
-std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 }  // namespace
 
@@ -97,10 +88,11 @@ SoakResult RunSoak(const LanguageModel& model, const SoakOptions& o, const SoakR
       if (row_done) row_done(row);
     }
   } catch (const c10::Error& e) {
-    if (!OutOfMemory(e)) throw;
-    result.stopped =
-        fmt::format("out of memory at depth {} with {} rows a step; {} chunks measured: {}", depth,
-                    o.batch, result.rows.size(), FirstLine(e.what_without_backtrace()));
+    const std::optional<OutOfMemory> oom = AsOutOfMemory(e);
+    if (!oom) throw;
+    result.stopped = fmt::format(
+        "out of memory at depth {} with {} rows a step{}; {} chunks measured: {}", depth, o.batch,
+        oom->asked.empty() ? "" : " (" + oom->asked + " asked)", result.rows.size(), oom->detail);
   }
   return result;
 }

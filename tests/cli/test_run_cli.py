@@ -102,6 +102,25 @@ def check_full_run(tmp):
         check(drawn, f"{script} draws the run")
 
 
+def check_point_out_of_memory(tmp):
+    # A point that cannot have its memory (a batch of 4e11 rows) is recorded as out of memory with
+    # the bytes asked, in the file and the table, and the next point runs.
+    cfg = write(tmp, "oom.toml", CONFIG.format(contexts="[8]").replace(
+        "[sweep]", "[sweep]\nbatch = [1, 400000000000, 2]").replace(
+        'griffin = "preset:tiny-griffin"\n', ""))
+    out = os.path.join(tmp, "oom")
+    r = griffin("run", cfg, "--out", out)
+    ok = r.returncode == 0 and "| transformer | 400000000000 | 8 |" in r.stdout
+    if ok:
+        with h5py.File(os.path.join(out, "sweep.h5"), "r") as f:
+            status = text(f["points/status"][()])
+        ok = (len(status) == 3 and status[0] == "ok" and status[2] == "ok"
+              and status[1].startswith("out of memory (") and " bytes asked): " in status[1])
+        ok = ok and "out of memory (" in r.stdout
+    check(ok, "run: a point out of memory is recorded with the bytes asked, the next one runs"
+          + ("" if ok else f" (rc {r.returncode}: {r.stdout[-400:]} {r.stderr[-300:]})"))
+
+
 def check_kill_and_resume(tmp):
     cfg = write(tmp, "slow.toml",
                 CONFIG.format(contexts="[16, 32, 64, 128, 256, 512, 1024, 2048, 4096]"))
@@ -379,6 +398,7 @@ def check_bad_input(tmp):
 
 with tempfile.TemporaryDirectory() as tmp:
     check_full_run(tmp)
+    check_point_out_of_memory(tmp)
     check_kill_and_resume(tmp)
     check_graph_decode(tmp)
     check_recall(tmp)

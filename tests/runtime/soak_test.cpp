@@ -75,7 +75,8 @@ TEST(Soak, OutOfMemoryKeepsTheRowsBefore) {
   const SoakResult r = RunSoak(*model, Small(), nullptr, fail_third);
   ASSERT_EQ(r.rows.size(), 2u);
   EXPECT_EQ(r.rows.back().depth, 132);
-  EXPECT_NE(r.stopped.find("out of memory at depth 132 with 2 rows a step; 2 chunks measured"),
+  EXPECT_NE(r.stopped.find("out of memory at depth 132 with 2 rows a step (2.00 GiB asked); 2 "
+                           "chunks measured"),
             std::string::npos)
       << r.stopped;
   EXPECT_NE(r.stopped.find("Tried to allocate 2.00 GiB"), std::string::npos) << r.stopped;
