@@ -57,7 +57,7 @@ void AddRunCommand(CLI::App& app, const std::string& command_line) {
     const at::InferenceMode inference;
     const experiments::RunOutcome out = experiments::RunExperiment(config, o);
     if (o.worker >= 0) return;
-    fmt::print("{}\nresults: {}\n", experiments::SummaryTable(out.results), out.h5_path);
+    fmt::print("{}\nresults: {}\n", experiments::SummaryTable(config, out.results), out.h5_path);
   });
 }
 

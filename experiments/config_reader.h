@@ -1,6 +1,7 @@
 // The strict TOML reading behind experiment configs (internal to experiments/): typed getters
-// whose errors name FILE:LINE:COLUMN (or the --set that made the value), and the schema of
-// sections and keys. Included by the .cpp files that parse config sections.
+// whose errors name FILE:LINE:COLUMN (or the --set that made the value), and the sections every
+// experiment has (each kind adds its own: measure_kind.h). Included by the .cpp files that parse
+// config sections.
 #pragma once
 
 #include <fmt/format.h>
@@ -64,34 +65,30 @@ inline std::set<std::string> TrainKeys() {
   return keys;
 }
 
-// The keys each section accepts. [models] takes any label; [task] and [sweep] are checked by
-// what the experiment measures (a recall task's options depend on its kind).
-inline const std::map<std::string, std::set<std::string>>& Schema() {
-  static const std::map<std::string, std::set<std::string>> schema = {
-      {"experiment", {"name", "description", "measure"}},
-      {"run", {"device", "dtype", "seed", "scan", "conv", "prefill_chunk", "decode"}},
-      {"models", {}},
-      {"sweep", {}},
-      {"memory", {"budget_gib"}},
-      {"latency", {"repeats", "warmup", "decode_tokens"}},
-      {"task", {}},
-      {"niah", {"kind", "depths", "trials", "max_new_tokens", "chat", "haystack", "tokenizer"}},
-      {"train", TrainKeys()},
-  };
-  return schema;
+// The sections every experiment has, with their keys ([models] takes any label; [sweep] is
+// checked by the experiment's kind). Each kind adds its own (MeasureKind::Sections).
+inline std::map<std::string, std::set<std::string>> CommonSections() {
+  return {{"experiment", {"name", "description", "measure"}},
+          {"run", {"device", "dtype", "seed", "scan", "conv", "prefill_chunk", "decode"}},
+          {"models", {}},
+          {"sweep", {}}};
 }
 
 class Reader {
  public:
   Reader(std::string file, const toml::table& root) : file_(std::move(file)), root_(root) {}
 
-  void CheckKeys() const {
+  // Every section and key of the file is in `schema` (section -> keys; no keys: any).
+  void CheckKeys(const std::map<std::string, std::set<std::string>>& schema) const {
     for (const auto& [key, node] : root_) {
       const std::string k(key.str());
-      const auto it = Schema().find(k);
-      if (it == Schema().end()) {
-        FailAtKey(file_, key,
-                  fmt::format("unknown section [{}]; expected one of: {}", k, SectionNames()));
+      const auto it = schema.find(k);
+      if (it == schema.end()) {
+        std::vector<std::string> names;
+        for (const auto& [name, keys] : schema) names.push_back(name);
+        FailAtKey(
+            file_, key,
+            fmt::format("unknown section [{}]; expected one of: {}", k, fmt::join(names, ", ")));
       }
       if (!node.is_table()) Fail(file_, node, fmt::format("[{}] must be a table", k));
       if (it->second.empty()) continue;
@@ -314,12 +311,6 @@ class Reader {
                               const std::string& want, const toml::node& got) {
     return fmt::format("{}.{} must be {}, got {}", section, key, want, TypeName(got));
   }
-  static std::string SectionNames() {
-    std::vector<std::string> names;
-    for (const auto& [k, v] : Schema()) names.push_back(k);
-    return fmt::format("{}", fmt::join(names, ", "));
-  }
-
   std::string file_;
   const toml::table& root_;
 };

@@ -14,7 +14,7 @@
 #include "core/io/paths.h"
 #include "core/model/config.h"
 #include "experiments/config_reader.h"
-#include "experiments/recall_config.h"
+#include "experiments/measure_kind.h"
 #include "experiments/toml.h"
 
 namespace griffin::experiments {
@@ -78,17 +78,75 @@ bool ExperimentConfig::Measures(const std::string& what) const {
   return std::find(measures.begin(), measures.end(), what) != measures.end();
 }
 
-std::string ExperimentPoint::Key() const {
-  std::string key = fmt::format("model={}", model);
-  if (lr > 0.0) {  // a recall point
-    if (!overrides.empty()) key += fmt::format(" overrides={}", overrides);
-    key += fmt::format(" lr={}", lr);
-  } else {
-    key += fmt::format(" context={} batch={}", context, batch);
-  }
-  for (const auto& [k, v] : task_options) key += fmt::format(" {}={}", k, v);
-  return key;
+const MeasureKind& ExperimentConfig::Kind() const {
+  if (kind == nullptr) throw std::logic_error("experiment config: no measure kind (not loaded)");
+  return *kind;
 }
+
+namespace {
+
+// Every kind's names, for the error that lists them: "a, b, c or d".
+std::string KnownNames() {
+  std::vector<std::string> names;
+  for (const MeasureKind* k : MeasureKinds()) {
+    for (std::string_view n : k->Names()) names.emplace_back(n);
+  }
+  const std::string last = names.back();
+  names.pop_back();
+  return names.empty() ? last : fmt::format("{} or {}", fmt::join(names, ", "), last);
+}
+
+// The kind experiment.measure's names belong to: one kind, whatever the order.
+const MeasureKind* ReadKind(const Reader& r, const std::vector<std::string>& measures) {
+  const MeasureKind* kind = nullptr;  // Reader::Strings refuses an empty list
+  for (const std::string& m : measures) {
+    if (std::count(measures.begin(), measures.end(), m) > 1) {
+      Fail(r.file(), r.Node("experiment", "measure"),
+           fmt::format("experiment.measure lists '{}' twice", m));
+    }
+    const MeasureKind* k = FindMeasureKind(m);
+    if (k == nullptr) {
+      Fail(r.file(), r.Node("experiment", "measure"),
+           fmt::format("experiment.measure '{}' is not {}", m, KnownNames()));
+    }
+    if (kind != nullptr && k != kind) {
+      Fail(r.file(), r.Node("experiment", "measure"),
+           fmt::format("experiment.measure: {} and {} are different kinds of experiment, each "
+                       "measured on its own",
+                       measures.front(), m));
+    }
+    kind = k;
+  }
+  return kind;
+}
+
+// The sections of every kind: what a file may hold at all.
+SectionKeys Schema() {
+  SectionKeys schema = config::CommonSections();
+  for (const MeasureKind* k : MeasureKinds()) {
+    for (const auto& [section, keys] : k->Sections()) schema[section] = keys;
+  }
+  return schema;
+}
+
+// Sections of other kinds are mistakes in this experiment: say whose they are.
+void RefuseOtherKindsSections(const Reader& r, const MeasureKind& kind) {
+  const SectionKeys own = kind.Sections();
+  for (const MeasureKind* other : MeasureKinds()) {
+    if (other == &kind) continue;
+    for (const auto& [section, keys] : other->Sections()) {
+      if (own.count(section)) continue;
+      for (const auto& [key, node] : r.Entries(section)) {
+        const auto names = other->Names();
+        Fail(r.file(), *node,
+             fmt::format("[{}] belongs to {} experiments (experiment.measure = [\"{}\"])", section,
+                         fmt::join(names, " and "), names.front()));
+      }
+    }
+  }
+}
+
+}  // namespace
 
 ExperimentConfig LoadExperiment(const std::string& path,
                                 const std::vector<std::string>& overrides) {
@@ -109,7 +167,7 @@ ExperimentConfig LoadExperiment(const std::string& path,
   }
   for (const std::string& o : overrides) ApplyOverride(root, o);
   const Reader r(path, root);
-  r.CheckKeys();
+  r.CheckKeys(Schema());
 
   ExperimentConfig c;
   c.path = path;
@@ -123,21 +181,7 @@ ExperimentConfig LoadExperiment(const std::string& path,
   }
   c.description = r.String("experiment", "description", "");
   c.measures = r.Strings("experiment", "measure");
-  for (const std::string& m : c.measures) {
-    if (m != kMemoryPerToken && m != kLatencyAtLength && m != kRecall && m != kNiahText) {
-      Fail(path, r.Node("experiment", "measure"),
-           fmt::format("experiment.measure '{}' is not {}, {}, {} or {}", m, kMemoryPerToken,
-                       kLatencyAtLength, kRecall, kNiahText));
-    }
-  }
-  if (c.Measures(kRecall) && c.measures.size() > 1) {
-    Fail(path, r.Node("experiment", "measure"),
-         "experiment.measure: recall trains models and is measured on its own");
-  }
-  if (c.Measures(kNiahText) && c.measures.size() > 1) {
-    Fail(path, r.Node("experiment", "measure"),
-         "experiment.measure: niah_text is measured on its own");
-  }
+  c.kind = ReadKind(r, c.measures);
   c.device = r.String("run", "device", c.device);
   c.dtype = r.Choice("run", "dtype", c.dtype, &ParseDType);
   c.seed = static_cast<uint64_t>(r.Integer("run", "seed", 0, 0));
@@ -146,80 +190,19 @@ ExperimentConfig LoadExperiment(const std::string& path,
   c.prefill_chunk = r.Integer("run", "prefill_chunk", 0, 0);
   c.decode = r.Choice("run", "decode", c.decode, &ParseDecodeMode);
   c.models = r.Models();
-  if (!c.Measures(kRecall)) c.contexts = r.Integers("sweep", "context", {}, /*required=*/true);
-  c.batches = r.Integers("sweep", "batch", {1}, /*required=*/false);
-  c.budget_gib = r.Number("memory", "budget_gib", 0.0);
-  if (c.budget_gib < 0)
-    Fail(path, r.Node("memory", "budget_gib"), "memory.budget_gib must be >= 0");
-  c.repeats = r.Integer("latency", "repeats", c.repeats, 1);
-  c.warmup = r.Integer("latency", "warmup", c.warmup, 0);
-  c.decode_tokens = r.Integer("latency", "decode_tokens", c.decode_tokens, 1);
-
-  ReadSweepAndRecall(r, c);
+  RefuseOtherKindsSections(r, *c.kind);
+  c.kind->Read(r, c);
 
   c.resolved_toml = ResolvedToml(root);
   return c;
 }
 
-namespace {
-
-// Models, then overrides, then learning rates, then the task sweeps in key order.
-std::vector<ExperimentPoint> RecallPoints(const ExperimentConfig& c) {
-  const RecallSettings& s = c.recall;
-  std::vector<std::map<std::string, double>> tasks = {s.task_options};
-  for (const auto& [key, values] : s.task_sweeps) {
-    std::vector<std::map<std::string, double>> next;
-    for (const auto& t : tasks) {
-      for (double v : values) {
-        auto options = t;
-        options[key] = v;
-        next.push_back(options);
-      }
-    }
-    tasks = std::move(next);
-  }
-  std::vector<ExperimentPoint> points;
-  for (const ModelEntry& m : c.models) {
-    for (const std::string& overrides : s.model_overrides) {
-      for (double lr : s.lrs) {
-        for (const auto& options : tasks) {
-          ExperimentPoint p;
-          p.index = static_cast<int64_t>(points.size());
-          p.model = m.label;
-          p.checkpoint = m.checkpoint;
-          p.batch = s.train.batch;
-          p.overrides = overrides;
-          p.lr = lr;
-          p.task_options = options;
-          points.push_back(p);
-        }
-      }
-    }
-  }
-  return points;
+std::vector<ExperimentPoint> ExperimentPoints(const ExperimentConfig& c) {
+  return c.Kind().Points(c);
 }
 
-}  // namespace
-
-std::vector<ExperimentPoint> ExperimentPoints(const ExperimentConfig& c) {
-  if (c.Measures(kRecall)) return RecallPoints(c);
-  // niah_text: each length at every depth.
-  const std::vector<double> depths =
-      c.Measures(kNiahText) ? c.niah.depths : std::vector<double>{-1.0};
-  std::vector<ExperimentPoint> points;
-  for (const ModelEntry& m : c.models) {
-    for (int64_t b : c.batches) {
-      for (int64_t t : c.contexts) {
-        if (m.max_context > 0 && t > m.max_context) continue;
-        for (double d : depths) {
-          ExperimentPoint p{static_cast<int64_t>(points.size()), m.label, m.checkpoint, t, b};
-          if (d >= 0.0) p.task_options["depth"] = d;
-          points.push_back(p);
-        }
-      }
-    }
-  }
-  return points;
+std::string PointKey(const ExperimentConfig& c, const ExperimentPoint& p) {
+  return c.Kind().Key(p);
 }
 
 }  // namespace griffin::experiments

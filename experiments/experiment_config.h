@@ -16,7 +16,9 @@
 
 namespace griffin::experiments {
 
-// What each point measures.
+class MeasureKind;  // measure_kind.h
+
+// The names experiment.measure takes (one kind of measurement each: measure_kind.h).
 inline constexpr const char* kMemoryPerToken = "memory_per_token";
 inline constexpr const char* kLatencyAtLength = "latency_at_length";
 // Train each model from scratch on a synthetic task ([task], [train]), then measure its recall.
@@ -69,7 +71,8 @@ struct NiahSettings {
 struct ExperimentConfig {
   std::string path;  // the TOML file it came from
   std::string name, description;
-  std::vector<std::string> measures;  // kMemoryPerToken and/or kLatencyAtLength
+  std::vector<std::string> measures;  // experiment.measure: names of one kind
+  const MeasureKind* kind = nullptr;  // the kind those names belong to (set at load)
   // [run]
   std::string device = "cpu";
   DType dtype = DType::kFloat32;
@@ -97,7 +100,9 @@ struct ExperimentConfig {
   std::vector<std::string> overrides;  // the --set list, as given
   std::string resolved_toml;           // the config after overrides, as TOML text
 
+  // Whether experiment.measure lists `what` (a kind asking which of its names were listed).
   bool Measures(const std::string& what) const;
+  const MeasureKind& Kind() const;  // throws std::logic_error before LoadExperiment set it
 };
 
 struct ExperimentPoint {
@@ -109,14 +114,16 @@ struct ExperimentPoint {
   std::string overrides;
   double lr = 0.0;
   std::map<std::string, double> task_options;
-  std::string Key() const;  // "model=griffin context=1024 batch=1": names a point in logs/resume
 };
 
 // Reads `path`, applies `overrides` ("section.key=value", the value in TOML syntax; bare words are
 // strings), validates. Throws std::invalid_argument with FILE:LINE:COLUMN in the message.
 ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides);
 
-// Models outermost, then batch, then context (so one model's curve fills in first).
+// The points of the experiment, in the order its kind gives (MeasureKind::Points).
 std::vector<ExperimentPoint> ExperimentPoints(const ExperimentConfig& config);
+
+// Names a point in logs and in the journal ("model=griffin context=1024 batch=1"; its kind's Key).
+std::string PointKey(const ExperimentConfig& config, const ExperimentPoint& point);
 
 }  // namespace griffin::experiments

@@ -1,4 +1,4 @@
-// Reading recall experiments' sections (internal to experiments/).
+// What a recall point derives from its task and model (internal to experiments/).
 #pragma once
 
 #include <cstdint>
@@ -8,14 +8,6 @@
 #include "experiments/experiment_config.h"
 
 namespace griffin::experiments {
-
-namespace config {
-class Reader;
-}
-
-// Fills c.recall from [task], [train] and [sweep] when c measures recall, and otherwise rejects
-// those sections and any [sweep] key but context and batch. Needs c.models and c.measures.
-void ReadSweepAndRecall(const config::Reader& r, ExperimentConfig& c);
 
 // The task options of the evaluation at one fixed distance (distance_recall's eval_distances).
 std::map<std::string, double> EvalTaskOptions(const ExperimentPoint& p, int64_t distance);

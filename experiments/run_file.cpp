@@ -3,30 +3,15 @@
 // the raw timing samples in /timings.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <limits>
 #include <set>
 
 #include "core/io/h5.h"
 #include "core/io/results.h"
+#include "experiments/measure_kind.h"
 #include "experiments/runner.h"
 
 namespace griffin::experiments {
-namespace {
-
-// Rows of unequal length padded with NaN into one [rows, width] array.
-std::vector<double> Padded(const std::vector<std::vector<double>>& rows, int64_t* width) {
-  *width = 0;
-  for (const auto& r : rows) *width = std::max<int64_t>(*width, static_cast<int64_t>(r.size()));
-  std::vector<double> out(rows.size() * *width, std::numeric_limits<double>::quiet_NaN());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    std::copy(rows[i].begin(), rows[i].end(), out.begin() + static_cast<int64_t>(i) * *width);
-  }
-  return out;
-}
-
-}  // namespace
-
 void WriteRunFile(const std::string& path, const ExperimentConfig& c,
                   const std::vector<PointResult>& results, const std::string& command_line) {
   h5::File file = h5::File::Create(path);
@@ -72,37 +57,7 @@ void WriteRunFile(const std::string& path, const ExperimentConfig& c,
     }
     if (any) WriteMetric(root, m.name, values, m.units, m.higher_is_better, m.description);
   }
-  if (c.Measures(kRecall)) {
-    std::vector<std::string> overrides;
-    std::vector<double> lr;
-    for (const PointResult& r : results) {
-      overrides.push_back(r.point.overrides);
-      lr.push_back(r.point.lr);
-    }
-    root.WriteStrings("points/overrides", overrides);
-    root.WriteFloat64("points/lr", {n}, lr.data());
-    root.SetAttr("", "task", c.recall.task);
-    bool any_series = false;
-    for (const char* name : {"train_loss", "train_grad_norm", "train_lr", "eval_step",
-                             "eval_accuracy", "eval_distance", "accuracy_at_distance"}) {
-      std::vector<std::vector<double>> rows;
-      for (const PointResult& r : results) {
-        const auto it = r.series.find(name);
-        rows.push_back(it == r.series.end() ? std::vector<double>{} : it->second);
-      }
-      int64_t w = 0;
-      const std::vector<double> padded = Padded(rows, &w);
-      if (w > 0) root.WriteFloat64(std::string("series/") + name, {n, w}, padded.data());
-      any_series = any_series || w > 0;
-    }
-    if (any_series) {
-      root.SetAttr("series", "note",
-                   std::string("per point (row): train_loss, train_grad_norm (before clipping) "
-                               "and train_lr per step; eval_accuracy at eval_step "
-                               "steps; accuracy_at_distance at each eval_distance after "
-                               "training; NaN-padded"));
-    }
-  }
+  c.Kind().WriteColumns(root, c, results);
   {
     // One dataset per task option any point set (NaN where a point left it at the default).
     std::set<std::string> keys;
@@ -120,10 +75,10 @@ void WriteRunFile(const std::string& path, const ExperimentConfig& c,
     }
   }
   int64_t width = 0;
-  std::vector<double> raw = Padded(prefill, &width);
+  std::vector<double> raw = NanPadded(prefill, &width);
   if (width > 0) {
     root.WriteFloat64("timings/prefill_s", {n, width}, raw.data());
-    raw = Padded(decode, &width);
+    raw = NanPadded(decode, &width);
     root.WriteFloat64("timings/decode_step_s", {n, width}, raw.data());
     root.SetAttr("timings", "note",
                  std::string("raw samples in seconds, one row per point, NaN-padded"));

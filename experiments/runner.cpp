@@ -20,7 +20,7 @@
 #include "core/kernels/op_impl.h"
 #include "core/model/language_model.h"
 #include "core/runtime/device_name.h"
-#include "experiments/measure.h"
+#include "experiments/measure_kind.h"
 #include "experiments/point_workers.h"
 
 namespace griffin::experiments {
@@ -68,9 +68,10 @@ std::map<int64_t, PointResult> ReadJournal(const std::string& path, const Experi
     }
     PointResult r = PointResult::FromJson(j);
     const int64_t k = r.point.index;
-    if (k < 0 || k >= static_cast<int64_t>(points.size()) || points[k].Key() != r.point.Key()) {
-      throw std::runtime_error(
-          fmt::format("{}:{}: point {} does not match the plan", path, i + 1, r.point.Key()));
+    if (k < 0 || k >= static_cast<int64_t>(points.size()) ||
+        PointKey(c, points[k]) != PointKey(c, r.point)) {
+      throw std::runtime_error(fmt::format("{}:{}: point {} does not match the plan", path, i + 1,
+                                           PointKey(c, r.point)));
     }
     done[k] = std::move(r);
   }
@@ -94,30 +95,36 @@ LoadOptions ModelOptions(const ExperimentConfig& c) {
   return o;
 }
 
+// The model of the point at hand, loaded when the kind needs one; a model's consecutive points
+// share it, and the previous model is freed before the next is loaded.
+class ModelCache {
+ public:
+  const LanguageModel* For(const ExperimentConfig& c, const ExperimentPoint& p) {
+    if (!c.Kind().NeedsModel()) return nullptr;
+    if (label_ != p.model) {
+      model_.reset();
+      model_ = LoadModel(p.checkpoint, ModelOptions(c));
+      label_ = p.model;
+    }
+    return model_.get();
+  }
+
+ private:
+  std::unique_ptr<LanguageModel> model_;
+  std::string label_;
+};
+
+// Where points keep what outlives them (a recall point's training checkpoints).
+std::string WorkDir(const ExperimentConfig& c, const RunOptions& o) {
+  return paths::Join(o.out_dir, c.name + ".train");
+}
+
 void CheckDevice(const ExperimentConfig& c) {
   try {
     ParseDevice(c.device);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(fmt::format("{}: run.device {}", c.path, e.what()));
   }
-}
-
-std::string OneLine(const PointResult& r) {
-  if (!r.ok()) return fmt::format("not measured: {}", r.error.substr(0, r.error.find('\n')));
-  if (r.metrics.count("prompt_tokens")) {
-    return fmt::format("accuracy {:.3f} over {:.0f}-token prompts", r.Metric("accuracy"),
-                       r.Metric("prompt_tokens"));
-  }
-  if (r.metrics.count("accuracy")) {
-    return fmt::format("accuracy {:.4f} (examples {:.4f}) after {} steps", r.Metric("accuracy"),
-                       r.Metric("example_accuracy"), static_cast<int64_t>(r.Metric("steps_done")));
-  }
-  std::string s = fmt::format("state {:.3f} MiB", r.Metric("state_bytes_measured") / 1048576.0);
-  if (r.metrics.count("prefill_ms")) {
-    s += fmt::format(", prefill {:.2f} ms, decode {:.3f} ms/token", r.Metric("prefill_ms"),
-                     r.Metric("decode_ms_per_token"));
-  }
-  return s;
 }
 
 }  // namespace
@@ -127,77 +134,13 @@ std::string DescribePlan(const ExperimentConfig& c) {
   const auto points = ExperimentPoints(c);
   s += fmt::format("{} points, measuring {}:\n", points.size(), fmt::join(c.measures, " and "));
   for (const ExperimentPoint& p : points) {
-    s += fmt::format("  {:>4}  {}  ({})\n", p.index, p.Key(), p.checkpoint);
+    s += fmt::format("  {:>4}  {}  ({})\n", p.index, PointKey(c, p), p.checkpoint);
   }
   return s;
 }
 
-namespace {
-
-std::string RecallTable(const std::vector<PointResult>& results) {
-  std::string s =
-      "| model | overrides | lr | task | accuracy | examples right | steps | state KiB | "
-      "parameters | status |\n| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- "
-      "|\n";
-  for (const PointResult& r : results) {
-    std::string task;
-    for (const auto& [k, v] : r.point.task_options) task += fmt::format("{}={} ", k, v);
-    const auto num = [&](const char* name, const char* f) {
-      const double v = std::string(name) == "state_kib"
-                           ? r.Metric("state_bytes_at_seq_len") / 1024.0
-                           : r.Metric(name);
-      return std::isfinite(v) ? fmt::format(fmt::runtime(f), v) : std::string("-");
-    };
-    s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.point.model,
-                     r.point.overrides.empty() ? "-" : r.point.overrides, r.point.lr, task,
-                     num("accuracy", "{:.4f}"), num("example_accuracy", "{:.4f}"),
-                     num("steps_done", "{:.0f}"), num("state_kib", "{:.1f}"),
-                     num("parameters", "{:.0f}"),
-                     r.ok() ? "ok" : r.error.substr(0, r.error.find('\n')).substr(0, 60));
-  }
-  return s;
-}
-
-std::string NiahTable(const std::vector<PointResult>& results) {
-  std::string s =
-      "| model | context | depth | accuracy | prompt tokens | status |\n"
-      "| --- | ---: | ---: | ---: | ---: | --- |\n";
-  for (const PointResult& r : results) {
-    const double acc = r.Metric("accuracy"), tokens = r.Metric("prompt_tokens");
-    s += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.point.model, r.point.context,
-                     r.point.task_options.at("depth"),
-                     std::isfinite(acc) ? fmt::format("{:.3f}", acc) : "-",
-                     std::isfinite(tokens) ? fmt::format("{:.0f}", tokens) : "-",
-                     r.ok() ? "ok" : r.error.substr(0, r.error.find('\n')).substr(0, 60));
-  }
-  return s;
-}
-
-}  // namespace
-
-std::string SummaryTable(const std::vector<PointResult>& results) {
-  if (!results.empty() && results.front().point.lr > 0.0) return RecallTable(results);
-  if (!results.empty() && results.front().point.task_options.count("depth")) {
-    return NiahTable(results);
-  }
-  std::string s =
-      "| model | batch | context | state MiB (analytic / held) | peak prefill MiB | prefill ms | "
-      "decode ms/token (median / p90) | status |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: "
-      "| --- |\n";
-  auto num = [](double v, const char* fmtstr) {
-    return std::isfinite(v) ? fmt::format(fmt::runtime(fmtstr), v) : std::string("-");
-  };
-  for (const PointResult& r : results) {
-    s += fmt::format(
-        "| {} | {} | {} | {} / {} | {} | {} | {} / {} | {} |\n", r.point.model, r.point.batch,
-        r.point.context, num(r.Metric("state_bytes_analytic") / 1048576.0, "{:.3f}"),
-        num(r.Metric("state_bytes_measured") / 1048576.0, "{:.3f}"),
-        num(r.Metric("peak_prefill_bytes") / 1048576.0, "{:.1f}"),
-        num(r.Metric("prefill_ms"), "{:.2f}"), num(r.Metric("decode_ms_per_token"), "{:.3f}"),
-        num(r.Metric("decode_ms_p90"), "{:.3f}"),
-        r.ok() ? "ok" : r.error.substr(0, r.error.find('\n')).substr(0, 60));
-  }
-  return s;
+std::string SummaryTable(const ExperimentConfig& c, const std::vector<PointResult>& results) {
+  return c.Kind().Table(results);
 }
 
 namespace {
@@ -244,90 +187,96 @@ void RunWorker(const ExperimentConfig& c, const std::vector<ExperimentPoint>& po
   const std::string own = WorkerJournalPath(o.out_dir, c.name, o.worker);
   if (!paths::Exists(own)) StartJournal(own, c);
   JournalFile file = OpenForAppend(own);
+  ModelCache models;
   for (const ExperimentPoint& p : points) {
     if (done.count(p.index) || !ClaimPoint(o.out_dir, c.name, p.index)) continue;
     fmt::print(stderr, "[run w{}] point {} of {}: {}\n", o.worker, p.index + 1, points.size(),
-               p.Key());
-    const PointResult r = MeasureRecall(c, p, paths::Join(o.out_dir, c.name + ".train"));
+               PointKey(c, p));
+    const PointResult r = c.Kind().Run({c, models.For(c, p), WorkDir(c, o)}, p);
     AppendDurably(file.get(), own, r.ToJson().dump());
-    fmt::print(stderr, "[run w{}]   {}: {} ({:.1f} s)\n", o.worker, p.Key(), OneLine(r), r.wall_s);
+    fmt::print(stderr, "[run w{}]   {}: {} ({:.1f} s)\n", o.worker, PointKey(c, p),
+               c.Kind().OneLine(r), r.wall_s);
   }
 }
 
 }  // namespace
 
-RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
-  if (o.jobs > 1 && !c.Measures(kRecall)) {
-    throw std::invalid_argument(
-        "--jobs runs the points of a recall experiment in parallel; timed points (memory, "
-        "latency) would share the GPU and distort each other: run them with --jobs 1");
-  }
-  CheckDevice(c);
-  const std::vector<ExperimentPoint> points = ExperimentPoints(c);
+namespace {
+
+// Where a run's files go: the folder made and writable, and no finished result file there.
+struct RunFiles {
+  std::string h5, journal;
+};
+RunFiles PrepareOutput(const ExperimentConfig& c, const RunOptions& o) {
   try {
     paths::MakeDirs(o.out_dir);
     paths::CheckWritableDirectory(o.out_dir);
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("--out {}: {}", o.out_dir, e.what()));
   }
-  RunOutcome out;
-  out.h5_path = paths::Join(o.out_dir, c.name + ".h5");
-  const std::string journal = paths::Join(o.out_dir, c.name + ".journal.jsonl");
-  if (paths::Exists(out.h5_path)) {
+  RunFiles f{paths::Join(o.out_dir, c.name + ".h5"),
+             paths::Join(o.out_dir, c.name + ".journal.jsonl")};
+  if (paths::Exists(f.h5)) {
     throw std::runtime_error(fmt::format(
         "{} already exists: finished results are never overwritten; pass another --out or move "
         "it",
-        out.h5_path));
+        f.h5));
   }
-  if (o.worker >= 0) {  // started by a parent with --jobs, which wrote the journal
-    if (!c.Measures(kRecall) || !paths::Exists(journal)) {
-      throw std::invalid_argument(
-          fmt::format("--worker {}: only a recall run started with --jobs has workers", o.worker));
-    }
-    RunWorker(c, points, o, journal);
-    out.h5_path.clear();
-    return out;
-  }
-  std::map<int64_t, PointResult> done;
-  if (paths::Exists(journal)) {
-    if (!o.resume) {
-      throw std::runtime_error(fmt::format(
-          "{} holds an unfinished run of this experiment: add --resume to complete it, or delete "
-          "it to start over",
-          journal));
-    }
-    done = ReadJournal(journal, c, points);
-    fmt::print(stderr, "[run] resuming: {} of {} points already done ({})\n", done.size(),
-               points.size(), journal);
-  } else {
+  return f;
+}
+
+// The points an interrupted run finished (--resume), or a fresh journal.
+std::map<int64_t, PointResult> StartOrResume(const ExperimentConfig& c,
+                                             const std::vector<ExperimentPoint>& points,
+                                             const RunOptions& o, const std::string& journal) {
+  if (!paths::Exists(journal)) {
     if (o.resume) fmt::print(stderr, "[run] nothing to resume in {}; starting\n", o.out_dir);
     StartJournal(journal, c);
+    return {};
   }
-  JournalFile file = OpenForAppend(journal);
-  // Points that the workers of an interrupted parallel run finished.
-  FoldWorkerJournals(c, points, o.out_dir, journal, file.get(), done);
-  if (o.jobs > 1 && done.size() < points.size()) {
-    if (o.worker_command.empty()) throw std::invalid_argument("--jobs: no worker command");
-    const int64_t remaining = static_cast<int64_t>(points.size() - done.size());
-    const int workers = static_cast<int>(std::min<int64_t>(o.jobs, remaining));
-    fmt::print(stderr, "[run] {} of {} points left; {} worker processes\n", remaining,
-               points.size(), workers);
-    ClearClaims(o.out_dir, c.name);
-    const int failed = RunWorkers(o.worker_command, workers);
-    FoldWorkerJournals(c, points, o.out_dir, journal, file.get(), done);
-    ClearClaims(o.out_dir, c.name);
-    if (done.size() < points.size()) {
-      throw std::runtime_error(fmt::format(
-          "{} of {} points unfinished ({} worker processes failed); finished points are in {}: "
-          "run again with --resume to complete the rest",
-          points.size() - done.size(), points.size(), failed, journal));
-    }
+  if (!o.resume) {
+    throw std::runtime_error(fmt::format(
+        "{} holds an unfinished run of this experiment: add --resume to complete it, or delete "
+        "it to start over",
+        journal));
   }
+  std::map<int64_t, PointResult> done = ReadJournal(journal, c, points);
+  fmt::print(stderr, "[run] resuming: {} of {} points already done ({})\n", done.size(),
+             points.size(), journal);
+  return done;
+}
+
+// --jobs: the unfinished points trained by worker processes, their results folded into `done`.
+void RunInWorkers(const ExperimentConfig& c, const std::vector<ExperimentPoint>& points,
+                  const RunOptions& o, const std::string& journal, std::FILE* file,
+                  std::map<int64_t, PointResult>& done) {
+  if (o.worker_command.empty()) throw std::invalid_argument("--jobs: no worker command");
+  const int64_t remaining = static_cast<int64_t>(points.size() - done.size());
+  const int workers = static_cast<int>(std::min<int64_t>(o.jobs, remaining));
+  fmt::print(stderr, "[run] {} of {} points left; {} worker processes\n", remaining, points.size(),
+             workers);
+  ClearClaims(o.out_dir, c.name);
+  const int failed = RunWorkers(o.worker_command, workers);
+  FoldWorkerJournals(c, points, o.out_dir, journal, file, done);
+  ClearClaims(o.out_dir, c.name);
+  if (done.size() < points.size()) {
+    throw std::runtime_error(fmt::format(
+        "{} of {} points unfinished ({} worker processes failed); finished points are in {}: "
+        "run again with --resume to complete the rest",
+        points.size() - done.size(), points.size(), failed, journal));
+  }
+}
+
+// The unfinished points in order, in this process: progress and an ETA on stderr, each point
+// journaled the moment it finishes.
+void RunInOrder(const ExperimentConfig& c, const std::vector<ExperimentPoint>& points,
+                const RunOptions& o, const std::string& journal, std::FILE* file,
+                std::map<int64_t, PointResult>& done) {
+  const MeasureKind& kind = c.Kind();
   const auto start = std::chrono::steady_clock::now();
   double measured_s = 0.0;
   int64_t measured = 0;
-  std::unique_ptr<LanguageModel> model;
-  std::string model_label;
+  ModelCache models;
   for (const ExperimentPoint& p : points) {
     if (done.count(p.index)) continue;
     const int64_t remaining = static_cast<int64_t>(points.size() - done.size());
@@ -335,28 +284,49 @@ RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
     fmt::print(
         stderr, "[run] {}/{} done, {} elapsed, ETA {} | {}\n", done.size(), points.size(),
         Duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()),
-        Duration(eta), p.Key());
-    PointResult r;
-    if (c.Measures(kRecall)) {
-      r = MeasureRecall(c, p, paths::Join(o.out_dir, c.name + ".train"));
-    } else {
-      if (model_label != p.model) {
-        model.reset();  // free the previous model's memory first
-        model = LoadModel(p.checkpoint, ModelOptions(c));
-        model_label = p.model;
-      }
-      r = c.Measures(kNiahText) ? MeasureNiahText(*model, c, p) : MeasurePoint(*model, c, p);
-    }
-    AppendDurably(file.get(), journal, r.ToJson().dump());
+        Duration(eta), PointKey(c, p));
+    PointResult r = kind.Run({c, models.For(c, p), WorkDir(c, o)}, p);
+    AppendDurably(file, journal, r.ToJson().dump());
     measured_s += r.wall_s;
     ++measured;
-    fmt::print(stderr, "[run]   {}: {} ({:.1f} s)\n", p.Key(), OneLine(r), r.wall_s);
+    fmt::print(stderr, "[run]   {}: {} ({:.1f} s)\n", PointKey(c, p), kind.OneLine(r), r.wall_s);
     done[p.index] = std::move(r);
   }
+}
+
+}  // namespace
+
+RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
+  if (o.jobs > 1 && !c.Kind().Parallel()) {
+    throw std::invalid_argument(
+        "--jobs runs the points of a recall experiment in parallel; timed points (memory, "
+        "latency) would share the GPU and distort each other: run them with --jobs 1");
+  }
+  CheckDevice(c);
+  const std::vector<ExperimentPoint> points = ExperimentPoints(c);
+  const RunFiles files = PrepareOutput(c, o);
+  RunOutcome out;
+  if (o.worker >= 0) {  // started by a parent with --jobs, which wrote the journal
+    if (!c.Kind().Parallel() || !paths::Exists(files.journal)) {
+      throw std::invalid_argument(
+          fmt::format("--worker {}: only a recall run started with --jobs has workers", o.worker));
+    }
+    RunWorker(c, points, o, files.journal);
+    return out;
+  }
+  std::map<int64_t, PointResult> done = StartOrResume(c, points, o, files.journal);
+  JournalFile file = OpenForAppend(files.journal);
+  // Points that the workers of an interrupted parallel run finished.
+  FoldWorkerJournals(c, points, o.out_dir, files.journal, file.get(), done);
+  if (o.jobs > 1 && done.size() < points.size()) {
+    RunInWorkers(c, points, o, files.journal, file.get(), done);
+  }
+  RunInOrder(c, points, o, files.journal, file.get(), done);
   file.reset();
   for (auto& [k, r] : done) out.results.push_back(r);
+  out.h5_path = files.h5;
   WriteRunFile(out.h5_path, c, out.results, o.command_line);
-  std::remove(journal.c_str());
+  std::remove(files.journal.c_str());
   return out;
 }
 

@@ -34,8 +34,8 @@ RunOutcome RunExperiment(const ExperimentConfig& config, const RunOptions& optio
 // What --dry-run prints: the resolved config and the numbered points.
 std::string DescribePlan(const ExperimentConfig& config);
 
-// The markdown table printed at the end of a run.
-std::string SummaryTable(const std::vector<PointResult>& results);
+// The markdown table printed at the end of a run (its kind's).
+std::string SummaryTable(const ExperimentConfig& config, const std::vector<PointResult>& results);
 
 // Writes the run's HDF5 file (PATH.tmp, renamed to PATH).
 void WriteRunFile(const std::string& path, const ExperimentConfig& config,

@@ -9,8 +9,10 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <future>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <tuple>
 #include <type_traits>
@@ -360,122 +362,170 @@ int64_t Trainer::LoadCheckpoint() {
   return step;
 }
 
+namespace {
+
+// The steps since the last read-back. Steps run without reading anything back, so the host queues
+// the next step while the device runs this one; losses and gradient norms are read, and the time
+// per step is taken (wall time over the interval's steps, evaluations and checkpoints excluded),
+// at each evaluation, checkpoint and the end.
+class PendingSteps {
+ public:
+  explicit PendingSteps(c10::Device device) : device_(device) {}
+
+  // The timer that brackets the next step on the device (one per step of an interval, reused).
+  DeviceTimer& NextTimer() {
+    if (loss_.size() == timers_.size()) timers_.push_back(std::make_unique<DeviceTimer>(device_));
+    return *timers_[loss_.size()];
+  }
+  void Add(at::Tensor loss, at::Tensor norm, double lr) {
+    loss_.push_back(std::move(loss));
+    norm_.push_back(std::move(norm));
+    lr_.push_back(lr);
+  }
+  // Reads the interval back as records of the steps before `next_step`, each step's wall and
+  // device seconds appended to `wall` and `on_device`.
+  void ReadInto(int64_t next_step, std::vector<StepRecord>& steps, std::vector<double>& wall,
+                std::vector<double>& on_device) {
+    if (loss_.empty()) return;
+    SynchronizeDevice(device_);
+    const double n = static_cast<double>(loss_.size());
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() / n;
+    double device_total = 0;
+    for (size_t i = 0; i < loss_.size(); ++i) device_total += timers_[i]->Seconds();
+    device_step_ms_ = 1e3 * device_total / n;
+    const at::Tensor losses = at::stack(loss_).to(at::kCPU, at::kDouble);
+    const at::Tensor norms = at::stack(norm_).to(at::kCPU, at::kDouble);
+    const int64_t first = next_step - static_cast<int64_t>(loss_.size());
+    for (size_t i = 0; i < loss_.size(); ++i) {
+      const auto k = static_cast<int64_t>(i);
+      steps.push_back(
+          {first + k, losses[k].item<double>(), lr_[i], norms[k].item<double>(), seconds});
+      wall.push_back(seconds);
+      on_device.push_back(device_step_ms_ / 1e3);
+    }
+    loss_.clear();
+    norm_.clear();
+    lr_.clear();
+  }
+  // The next interval starts now (after an evaluation or a checkpoint).
+  void Restart() { start_ = std::chrono::steady_clock::now(); }
+  double device_step_ms() const { return device_step_ms_; }  // of the last interval read
+
+ private:
+  c10::Device device_;
+  std::vector<at::Tensor> loss_, norm_;
+  std::vector<double> lr_;
+  std::vector<std::unique_ptr<DeviceTimer>> timers_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  double device_step_ms_ = 0;
+};
+
+// Batches made up to kBatchesAhead steps ahead, each on a helper thread of its own: a batch
+// depends only on (seed, step), and making one (the task's draws, page-locking) can take longer
+// than the device's step, which one helper at a time would then hold back.
+template <typename Batch>
+class BatchesAhead {
+ public:
+  BatchesAhead(std::function<Batch(int64_t)> make, int64_t first, int64_t end)
+      : make_(std::move(make)), next_(first), end_(end) {}
+  Batch Next() {
+    Fill();
+    Batch batch = ahead_.front().get();
+    ahead_.pop_front();
+    Fill();
+    return batch;
+  }
+
+ private:
+  void Fill() {
+    while (next_ < end_ && ahead_.size() < kBatchesAhead) {
+      ahead_.push_back(std::async(std::launch::async, make_, next_));
+      ++next_;
+    }
+  }
+  std::function<Batch(int64_t)> make_;
+  std::deque<std::future<Batch>> ahead_;
+  int64_t next_, end_;
+};
+
+// Throughput and median step times over this process's steps.
+void SummarizeSteps(const std::vector<double>& wall, const std::vector<double>& on_device,
+                    int64_t tokens_per_step, TrainSummary& summary) {
+  if (wall.empty()) return;
+  double total = 0;
+  for (double s : wall) total += s;
+  summary.tokens_per_s = static_cast<double>(wall.size() * tokens_per_step) / total;
+  summary.median_step_ms = 1e3 * Quantile(wall, 0.5);
+  summary.median_device_step_ms = 1e3 * Quantile(on_device, 0.5);
+}
+
+}  // namespace
+
+int64_t Trainer::ResumeFromCheckpoint(const TrainProgress& progress) {
+  if (o_.out_dir.empty()) return 0;
+  paths::MakeDirs(o_.out_dir);
+  if (!paths::Exists(paths::Join(o_.out_dir, kCheckpointFile))) return 0;
+  const int64_t step = LoadCheckpoint();
+  if (progress) progress(fmt::format("resumed at step {}", step));
+  return step;
+}
+
+bool Trainer::EvaluateAt(int64_t step, double device_step_ms, const TrainProgress& progress) {
+  evals_.push_back(Evaluate());
+  const EvalRecord& e = evals_.back();
+  const bool reached = o_.target_accuracy > 0 && e.token_accuracy >= o_.target_accuracy;
+  if (progress) {
+    progress(fmt::format(
+        "step {}/{}: loss {:.4f}, eval loss {:.4f}, accuracy {:.4f} (examples {:.4f}), {:.3f} "
+        "ms/step ({:.3f} on the device)",
+        step, o_.steps, steps_.back().loss, e.loss, e.token_accuracy, e.example_accuracy,
+        1e3 * steps_.back().seconds, device_step_ms));
+    if (reached) {
+      progress(fmt::format("target accuracy {} reached at step {}", o_.target_accuracy, step));
+    }
+  }
+  return reached;
+}
+
 TrainSummary Trainer::Run(const TrainProgress& progress) {
   // Training records autograd whatever mode the caller is in (a CLI may run under inference mode).
   const c10::InferenceMode not_inference(false);
   const c10::AutoGradMode grad(true);
   TrainSummary summary;
   for (const auto& [name, p] : params_) summary.parameters += p.numel();
-  if (!o_.out_dir.empty()) {
-    paths::MakeDirs(o_.out_dir);
-    if (paths::Exists(paths::Join(o_.out_dir, kCheckpointFile))) {
-      summary.resumed_from = LoadCheckpoint();
-      if (progress) progress(fmt::format("resumed at step {}", summary.resumed_from));
-    }
-  }
-  const auto say = [&](const std::string& s) {
-    if (progress) progress(s);
-  };
+  summary.resumed_from = ResumeFromCheckpoint(progress);
   const double clip = o_.clip > 0 ? o_.clip : std::numeric_limits<double>::infinity();
-  std::vector<double> step_seconds, device_seconds;
   int64_t step = summary.resumed_from;
   bool stop = !evals_.empty() && o_.target_accuracy > 0 &&
               evals_.back().token_accuracy >= o_.target_accuracy;
   summary.reached_target = stop;
-  // Steps run without reading anything back, so the host queues the next step while the device
-  // runs this one; losses and gradient norms are read, and the time per step is taken (wall
-  // time over the steps since the last read, evaluations and checkpoints excluded), at each
-  // evaluation, checkpoint and the end.
-  std::vector<at::Tensor> pending_loss, pending_norm;
-  std::vector<double> pending_lr;
-  // One timer per step of an interval, reused: each brackets its step on the device.
-  std::vector<std::unique_ptr<DeviceTimer>> step_timers;
-  double device_step_ms = 0;  // of the last interval read
-  auto interval_start = std::chrono::steady_clock::now();
-  const auto read_pending = [&] {
-    if (pending_loss.empty()) return;
-    SynchronizeDevice(device_);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - interval_start).count() /
-        static_cast<double>(pending_loss.size());
-    double on_device = 0;
-    for (size_t i = 0; i < pending_loss.size(); ++i) on_device += step_timers[i]->Seconds();
-    device_step_ms = 1e3 * on_device / static_cast<double>(pending_loss.size());
-    const at::Tensor losses = at::stack(pending_loss).to(at::kCPU, at::kDouble);
-    const at::Tensor norms = at::stack(pending_norm).to(at::kCPU, at::kDouble);
-    const int64_t first = step - static_cast<int64_t>(pending_loss.size());
-    for (size_t i = 0; i < pending_loss.size(); ++i) {
-      const auto k = static_cast<int64_t>(i);
-      steps_.push_back(
-          {first + k, losses[k].item<double>(), pending_lr[i], norms[k].item<double>(), seconds});
-      step_seconds.push_back(seconds);
-      device_seconds.push_back(device_step_ms / 1e3);
-    }
-    pending_loss.clear();
-    pending_norm.clear();
-    pending_lr.clear();
-  };
-  // Batches are made up to kBatchesAhead steps ahead, each on a helper thread of its own: a
-  // batch depends only on (seed, step), and making one (the task's draws, page-locking) can take
-  // longer than the device's step, which one helper at a time would then hold back.
-  std::deque<std::future<StepBatch>> ahead;
-  int64_t queued = step;
-  const auto queue_batches = [&] {
-    while (queued < o_.steps && ahead.size() < kBatchesAhead) {
-      ahead.push_back(
-          std::async(std::launch::async, [this, s = queued] { return PrepareStep(s); }));
-      ++queued;
-    }
-  };
-  if (!stop) queue_batches();
+  PendingSteps pending(device_);
+  std::vector<double> wall, on_device;
+  BatchesAhead<StepBatch> batches([this](int64_t s) { return PrepareStep(s); }, step, o_.steps);
   while (!stop && step < o_.steps) {
-    const StepBatch batch = ahead.front().get();
-    ahead.pop_front();
-    queue_batches();
+    const StepBatch batch = batches.Next();
     const double lr = ScheduledLr(o_, step);
-    if (pending_loss.size() == step_timers.size()) {
-      step_timers.push_back(std::make_unique<DeviceTimer>(device_));
-    }
-    DeviceTimer& timer = *step_timers[pending_loss.size()];
+    DeviceTimer& timer = pending.NextTimer();
     timer.Start();
     auto [loss, norm] = TrainStep(batch, lr, clip, progress);
     timer.Stop();
-    pending_loss.push_back(std::move(loss));
-    pending_norm.push_back(std::move(norm));
-    pending_lr.push_back(lr);
+    pending.Add(std::move(loss), std::move(norm), lr);
     ++step;
     const bool last = step == o_.steps;
     const bool evaluate = step % o_.eval_every == 0 || last;
     const bool save = !o_.out_dir.empty() && (step % o_.checkpoint_every == 0 || last);
     if (!evaluate && !save) continue;
-    read_pending();
-    if (evaluate) {
-      evals_.push_back(Evaluate());
-      const EvalRecord& e = evals_.back();
-      say(
-          fmt::format("step {}/{}: loss {:.4f}, eval loss {:.4f}, accuracy {:.4f} (examples "
-                      "{:.4f}), {:.3f} ms/step ({:.3f} on the device)",
-                      step, o_.steps, steps_.back().loss, e.loss, e.token_accuracy,
-                      e.example_accuracy, 1e3 * steps_.back().seconds, device_step_ms));
-      if (o_.target_accuracy > 0 && e.token_accuracy >= o_.target_accuracy) {
-        stop = true;
-        summary.reached_target = true;
-        say(fmt::format("target accuracy {} reached at step {}", o_.target_accuracy, step));
-      }
+    pending.ReadInto(step, steps_, wall, on_device);
+    if (evaluate && EvaluateAt(step, pending.device_step_ms(), progress)) {
+      stop = summary.reached_target = true;
     }
     if (!o_.out_dir.empty() && (save || stop)) SaveCheckpoint(step);
-    interval_start = std::chrono::steady_clock::now();
+    pending.Restart();
   }
-  read_pending();
+  pending.ReadInto(step, steps_, wall, on_device);
   summary.steps_done = step;
-  if (!step_seconds.empty()) {
-    double total = 0;
-    for (double s : step_seconds) total += s;
-    summary.tokens_per_s =
-        static_cast<double>(step_seconds.size() * o_.batch * task_->seq_len()) / total;
-    summary.median_step_ms = 1e3 * Quantile(step_seconds, 0.5);
-    summary.median_device_step_ms = 1e3 * Quantile(device_seconds, 0.5);
-  }
+  SummarizeSteps(wall, on_device, o_.batch * task_->seq_len(), summary);
   return summary;
 }
 

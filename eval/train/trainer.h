@@ -99,6 +99,10 @@ class Trainer {
   struct StepBatch;
   struct GraphStep;
   StepBatch PrepareStep(int64_t step) const;
+  // The step a checkpoint in out_dir resumes at, its weights and records loaded (0: none).
+  int64_t ResumeFromCheckpoint(const TrainProgress& progress);
+  // Evaluates after `step`, reports it, and says whether the target accuracy is reached.
+  bool EvaluateAt(int64_t step, double device_step_ms, const TrainProgress& progress);
   // One optimizer step on `batch` at rate lr, replayed from the captured graph when
   // TrainOptions::graph allows; returns its loss and pre-clipping gradient norm (device scalars,
   // not read back).

@@ -58,9 +58,9 @@ TEST_F(ExperimentConfigTest, ResolvesAndExpandsTheSweep) {
   EXPECT_EQ(c.models[1].label, "local");
   const auto points = ExperimentPoints(c);
   ASSERT_EQ(points.size(), 8u);  // 2 models x 2 batches x 2 contexts
-  EXPECT_EQ(points[0].Key(), "model=griffin context=16 batch=1");
-  EXPECT_EQ(points[3].Key(), "model=griffin context=64 batch=2");
-  EXPECT_EQ(points[7].Key(), "model=local context=64 batch=2");
+  EXPECT_EQ(PointKey(c, points[0]), "model=griffin context=16 batch=1");
+  EXPECT_EQ(PointKey(c, points[3]), "model=griffin context=64 batch=2");
+  EXPECT_EQ(PointKey(c, points[7]), "model=local context=64 batch=2");
   EXPECT_NE(c.resolved_toml.find("decode_tokens = 4"), std::string::npos);
 }
 
@@ -196,7 +196,7 @@ TEST_F(ExperimentConfigTest, RecallSweepsModelsOverridesRatesAndTaskOptions) {
   EXPECT_EQ(c.recall.train.steps, 10);
   const auto points = ExperimentPoints(c);
   ASSERT_EQ(points.size(), 24u);  // 2 models x 2 overrides x 2 rates x 3 distances
-  EXPECT_EQ(points[0].Key(),
+  EXPECT_EQ(PointKey(c, points[0]),
             "model=griffin overrides=lru_width=32 lr=0.001 distance=4 pairs=2 "
             "seq_len=64 vocab=256");
   EXPECT_EQ(points[23].task_options.at("distance"), 32);
@@ -247,7 +247,7 @@ TEST_F(ExperimentConfigTest, BadRecallConfigsAreOneClearError) {
       [&] {
         LoadExperiment(Write(kRecall), {"experiment.measure=[\"recall\", \"memory_per_token\"]"});
       },
-      {"recall trains models and is measured on its own"});
+      {"recall and memory_per_token are different kinds of experiment, each measured on its own"});
   // [task] and [train] belong to recall experiments only.
   ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"task.kind=mqar"}); },
                         {"[task] belongs to recall experiments"});
@@ -273,7 +273,7 @@ tokenizer = ")" + GRIFFIN_SOURCE_DIR +
   const ExperimentConfig c = LoadExperiment(Write(text), {});
   const auto points = ExperimentPoints(c);
   ASSERT_EQ(points.size(), 6u);
-  EXPECT_EQ(points[1].Key(), "model=g context=512 batch=1 depth=0.5");
+  EXPECT_EQ(PointKey(c, points[1]), "model=g context=512 batch=1 depth=0.5");
   ExpectErrorContaining([&] { LoadExperiment(Write(text), {"niah.depths=[0.5, 2.0]"}); },
                         {"niah.depths: 2 is not in [0, 1]"});
   ExpectErrorContaining([&] { LoadExperiment(Write(text), {"niah.kind=needle"}); },

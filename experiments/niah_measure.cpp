@@ -1,0 +1,102 @@
+// niah_text: needle (or passkey) retrieval with a model's tokenizer at each context and depth
+// (measure_niah.cpp, MeasureNiahText); [niah] is this kind's section.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "core/io/paths.h"
+#include "experiments/config_reader.h"
+#include "experiments/measure.h"
+#include "experiments/measure_kind.h"
+
+namespace griffin::experiments {
+namespace {
+
+class NiahTextKind final : public MeasureKind {
+ public:
+  std::vector<std::string_view> Names() const override { return {kNiahText}; }
+
+  SectionKeys Sections() const override {
+    return {
+        {"niah", {"kind", "depths", "trials", "max_new_tokens", "chat", "haystack", "tokenizer"}}};
+  }
+
+  void Read(const config::Reader& r, ExperimentConfig& c) const override {
+    ReadContextSweep(r, c);
+    const std::string& file = r.file();
+    NiahSettings& n = c.niah;
+    n.kind = r.String("niah", "kind", n.kind);
+    if (n.kind != "niah" && n.kind != "passkey") {
+      config::Fail(file, r.Node("niah", "kind"),
+                   fmt::format("niah.kind '{}' is not niah or passkey", n.kind));
+    }
+    n.depths = r.Numbers("niah", "depths", n.depths);
+    for (double d : n.depths) {
+      if (d < 0.0 || d > 1.0) {
+        config::Fail(file, r.Node("niah", "depths"),
+                     fmt::format("niah.depths: {} is not in [0, 1]", d));
+      }
+    }
+    n.trials = r.Integer("niah", "trials", n.trials, 1);
+    n.max_new_tokens = r.Integer("niah", "max_new_tokens", n.max_new_tokens, 1);
+    n.chat = r.Boolean("niah", "chat", n.chat);
+    // Paths are taken as given (relative to the working directory, as checkpoint folders are).
+    n.haystack = r.String("niah", "haystack", n.haystack);
+    if (n.kind == "niah" && !paths::IsDirectory(n.haystack)) {
+      config::Fail(
+          file,
+          r.Find("niah", "haystack") ? r.Node("niah", "haystack") : r.Node("experiment", "measure"),
+          fmt::format("niah.haystack: folder '{}' does not exist", n.haystack));
+    }
+    n.tokenizer = r.String("niah", "tokenizer", "");
+    for (const ModelEntry& m : c.models) {
+      const std::string tok =
+          n.tokenizer.empty() ? paths::Join(m.checkpoint, "tokenizer.model") : n.tokenizer;
+      if (!paths::Exists(tok)) {
+        throw std::invalid_argument(fmt::format(
+            "{}: models.{}: no tokenizer at '{}': set niah.tokenizer (presets have none)", file,
+            m.label, tok));
+      }
+    }
+  }
+
+  // Each length at every depth.
+  std::vector<ExperimentPoint> Points(const ExperimentConfig& c) const override {
+    std::vector<std::map<std::string, double>> depths;
+    for (double d : c.niah.depths) depths.push_back({{"depth", d}});
+    return ContextSweepPoints(c, depths);
+  }
+
+  PointResult Run(const PointContext& context, const ExperimentPoint& p) const override {
+    return MeasureNiahText(*context.model, context.config, p);
+  }
+
+  std::string OneLine(const PointResult& r) const override {
+    if (!r.ok()) return NotMeasured(r);
+    return fmt::format("accuracy {:.3f} over {:.0f}-token prompts", r.Metric("accuracy"),
+                       r.Metric("prompt_tokens"));
+  }
+
+  std::string Table(const std::vector<PointResult>& results) const override {
+    std::string s =
+        "| model | context | depth | accuracy | prompt tokens | status |\n"
+        "| --- | ---: | ---: | ---: | ---: | --- |\n";
+    for (const PointResult& r : results) {
+      const double acc = r.Metric("accuracy"), tokens = r.Metric("prompt_tokens");
+      s += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.point.model, r.point.context,
+                       r.point.task_options.at("depth"),
+                       std::isfinite(acc) ? fmt::format("{:.3f}", acc) : "-",
+                       std::isfinite(tokens) ? fmt::format("{:.0f}", tokens) : "-", StatusCell(r));
+    }
+    return s;
+  }
+};
+
+}  // namespace
+
+const MeasureKind& NiahTextMeasure() {
+  static const NiahTextKind kind;
+  return kind;
+}
+
+}  // namespace griffin::experiments

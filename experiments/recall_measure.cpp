@@ -1,0 +1,229 @@
+// recall: each model trained from scratch on a synthetic task, then its held-out recall
+// (measure_recall.cpp, MeasureRecall); [task] and [train] are this kind's sections, and its [sweep]
+// takes model overrides and the task's options.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <type_traits>
+
+#include "core/io/h5.h"
+#include "eval/tasks/task_factory.h"
+#include "experiments/config_reader.h"
+#include "experiments/measure.h"
+#include "experiments/measure_kind.h"
+#include "experiments/recall_config.h"
+
+namespace griffin::experiments {
+namespace {
+
+using config::Fail;
+
+class RecallKind final : public MeasureKind {
+ public:
+  std::vector<std::string_view> Names() const override { return {kRecall}; }
+
+  SectionKeys Sections() const override { return {{"task", {}}, {"train", config::TrainKeys()}}; }
+
+  void Read(const config::Reader& r, ExperimentConfig& c) const override {
+    const std::string& file = r.file();
+    RecallSettings& s = c.recall;
+    s.task = r.String("task", "kind", "", /*required=*/true);
+    std::set<std::string> option_names;
+    try {
+      option_names = eval::TaskOptionNames(s.task);
+    } catch (const std::exception& e) {
+      Fail(file, r.Node("task", "kind"), fmt::format("task.kind: {}", e.what()));
+    }
+    for (const auto& [key, node] : r.Entries("task")) {
+      if (key == "kind") continue;
+      if (key == "eval_distances" && s.task == "distance_recall") {
+        s.eval_distances = r.Integers("task", key, {}, /*required=*/true);
+        continue;
+      }
+      if (!option_names.count(key)) {
+        Fail(file, *node,
+             fmt::format("unknown key '{}' in [task] for kind {}; expected one of: kind, {}", key,
+                         s.task, fmt::join(option_names, ", ")));
+      }
+      const std::vector<double> v = r.Numbers("task", key, {});
+      if (v.size() != 1) Fail(file, *node, fmt::format("task.{} must be one number", key));
+      s.task_options[key] = v[0];
+    }
+    for (const auto& [key, node] : r.Entries("sweep")) {
+      if (key == "overrides") {
+        s.model_overrides = r.Strings("sweep", "overrides");
+      } else if (option_names.count(key)) {
+        s.task_sweeps[key] = r.Numbers("sweep", key, {});
+      } else {
+        Fail(file, *node,
+             fmt::format("unknown key '{}' in [sweep] of a {} recall experiment; expected "
+                         "overrides or one of the task's options: {}",
+                         key, s.task, fmt::join(option_names, ", ")));
+      }
+    }
+    s.lrs = r.Numbers("train", "lr", s.lrs);
+    for (double lr : s.lrs) {
+      if (!(lr > 0.0)) {
+        Fail(file, r.Node("train", "lr"), fmt::format("train.lr {} must be > 0", lr));
+      }
+    }
+    eval::VisitConfigFields(s.train, [&](const char* key, auto& field, auto least) {
+      using Field = std::decay_t<decltype(field)>;
+      if constexpr (std::is_same_v<Field, int64_t>) {
+        field = r.Integer("train", key, field, least);
+      } else if constexpr (std::is_same_v<Field, double>) {
+        field = r.Number("train", key, field, least);
+      } else {
+        field = r.Boolean("train", key, field);
+      }
+    });
+    for (const ModelEntry& m : c.models) {
+      if (m.checkpoint.rfind("preset:", 0) != 0) {
+        throw std::invalid_argument(
+            fmt::format("{}: models.{}: recall experiments train from scratch: give a preset "
+                        "(preset:NAME,...), not the checkpoint folder '{}'",
+                        file, m.label, m.checkpoint));
+      }
+    }
+    // Every point's task must be possible, and every model with every override: checked now, not
+    // hours into the sweep.
+    for (const ExperimentPoint& p : Points(c)) {
+      try {
+        eval::MakeTask(s.task, p.task_options);
+        for (int64_t d : s.eval_distances) eval::MakeTask(s.task, EvalTaskOptions(p, d));
+      } catch (const std::exception& e) {
+        throw std::invalid_argument(fmt::format("{}: point {}: {}", file, Key(p), e.what()));
+      }
+      try {
+        ValidateConfig(PresetWithOverrides(RecallModelSpec(p)));
+      } catch (const std::exception& e) {
+        throw std::invalid_argument(fmt::format("{}: point {}: {}", file, Key(p), e.what()));
+      }
+    }
+  }
+
+  // Models, then overrides, then learning rates, then the task sweeps in key order.
+  std::vector<ExperimentPoint> Points(const ExperimentConfig& c) const override {
+    const RecallSettings& s = c.recall;
+    std::vector<std::map<std::string, double>> tasks = {s.task_options};
+    for (const auto& [key, values] : s.task_sweeps) {
+      std::vector<std::map<std::string, double>> next;
+      for (const auto& t : tasks) {
+        for (double v : values) {
+          auto options = t;
+          options[key] = v;
+          next.push_back(options);
+        }
+      }
+      tasks = std::move(next);
+    }
+    std::vector<ExperimentPoint> points;
+    for (const ModelEntry& m : c.models) {
+      for (const std::string& overrides : s.model_overrides) {
+        for (double lr : s.lrs) {
+          for (const auto& options : tasks) {
+            ExperimentPoint p;
+            p.index = static_cast<int64_t>(points.size());
+            p.model = m.label;
+            p.checkpoint = m.checkpoint;
+            p.batch = s.train.batch;
+            p.overrides = overrides;
+            p.lr = lr;
+            p.task_options = options;
+            points.push_back(p);
+          }
+        }
+      }
+    }
+    return points;
+  }
+
+  // The task sets the context: a recall point is named by its overrides and learning rate.
+  std::string Key(const ExperimentPoint& p) const override {
+    std::string key = fmt::format("model={}", p.model);
+    if (!p.overrides.empty()) key += fmt::format(" overrides={}", p.overrides);
+    key += fmt::format(" lr={}", p.lr);
+    for (const auto& [k, v] : p.task_options) key += fmt::format(" {}={}", k, v);
+    return key;
+  }
+
+  bool NeedsModel() const override { return false; }
+  bool Parallel() const override { return true; }
+
+  PointResult Run(const PointContext& context, const ExperimentPoint& p) const override {
+    return MeasureRecall(context.config, p, context.work_dir);
+  }
+
+  std::string OneLine(const PointResult& r) const override {
+    if (!r.ok()) return NotMeasured(r);
+    return fmt::format("accuracy {:.4f} (examples {:.4f}) after {} steps", r.Metric("accuracy"),
+                       r.Metric("example_accuracy"), static_cast<int64_t>(r.Metric("steps_done")));
+  }
+
+  std::string Table(const std::vector<PointResult>& results) const override {
+    std::string s =
+        "| model | overrides | lr | task | accuracy | examples right | steps | state KiB | "
+        "parameters | status |\n| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- "
+        "|\n";
+    for (const PointResult& r : results) {
+      std::string task;
+      for (const auto& [k, v] : r.point.task_options) task += fmt::format("{}={} ", k, v);
+      const auto num = [](double v, const char* f) {
+        return std::isfinite(v) ? fmt::format(fmt::runtime(f), v) : std::string("-");
+      };
+      s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.point.model,
+                       r.point.overrides.empty() ? "-" : r.point.overrides, r.point.lr, task,
+                       num(r.Metric("accuracy"), "{:.4f}"),
+                       num(r.Metric("example_accuracy"), "{:.4f}"),
+                       num(r.Metric("steps_done"), "{:.0f}"),
+                       num(r.Metric("state_bytes_at_seq_len") / 1024.0, "{:.1f}"),
+                       num(r.Metric("parameters"), "{:.0f}"), StatusCell(r));
+    }
+    return s;
+  }
+
+  // Each point's overrides and learning rate, the task's kind, and the training curves.
+  void WriteColumns(h5::Group& root, const ExperimentConfig& c,
+                    const std::vector<PointResult>& results) const override {
+    const int64_t n = static_cast<int64_t>(results.size());
+    std::vector<std::string> overrides;
+    std::vector<double> lr;
+    for (const PointResult& r : results) {
+      overrides.push_back(r.point.overrides);
+      lr.push_back(r.point.lr);
+    }
+    root.WriteStrings("points/overrides", overrides);
+    root.WriteFloat64("points/lr", {n}, lr.data());
+    root.SetAttr("", "task", c.recall.task);
+    bool any_series = false;
+    for (const char* name : {"train_loss", "train_grad_norm", "train_lr", "eval_step",
+                             "eval_accuracy", "eval_distance", "accuracy_at_distance"}) {
+      std::vector<std::vector<double>> rows;
+      for (const PointResult& r : results) {
+        const auto it = r.series.find(name);
+        rows.push_back(it == r.series.end() ? std::vector<double>{} : it->second);
+      }
+      int64_t w = 0;
+      const std::vector<double> padded = NanPadded(rows, &w);
+      if (w > 0) root.WriteFloat64(std::string("series/") + name, {n, w}, padded.data());
+      any_series = any_series || w > 0;
+    }
+    if (any_series) {
+      root.SetAttr("series", "note",
+                   std::string("per point (row): train_loss, train_grad_norm (before clipping) "
+                               "and train_lr per step; eval_accuracy at eval_step "
+                               "steps; accuracy_at_distance at each eval_distance after "
+                               "training; NaN-padded"));
+    }
+  }
+};
+
+}  // namespace
+
+const MeasureKind& RecallMeasure() {
+  static const RecallKind kind;
+  return kind;
+}
+
+}  // namespace griffin::experiments

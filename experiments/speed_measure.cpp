@@ -1,0 +1,82 @@
+// memory_per_token and latency_at_length: a loaded model prefilled to each context at each batch,
+// then decoding (measure.cpp, MeasurePoint); [memory] and [latency] are this kind's sections.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "experiments/config_reader.h"
+#include "experiments/measure.h"
+#include "experiments/measure_kind.h"
+
+namespace griffin::experiments {
+namespace {
+
+std::string Num(double v, const char* format) {
+  return std::isfinite(v) ? fmt::format(fmt::runtime(format), v) : std::string("-");
+}
+
+class SpeedKind final : public MeasureKind {
+ public:
+  std::vector<std::string_view> Names() const override {
+    return {kMemoryPerToken, kLatencyAtLength};
+  }
+
+  SectionKeys Sections() const override {
+    return {{"memory", {"budget_gib"}}, {"latency", {"repeats", "warmup", "decode_tokens"}}};
+  }
+
+  void Read(const config::Reader& r, ExperimentConfig& c) const override {
+    ReadContextSweep(r, c);
+    c.budget_gib = r.Number("memory", "budget_gib", 0.0);
+    if (c.budget_gib < 0) {
+      config::Fail(r.file(), r.Node("memory", "budget_gib"), "memory.budget_gib must be >= 0");
+    }
+    c.repeats = r.Integer("latency", "repeats", c.repeats, 1);
+    c.warmup = r.Integer("latency", "warmup", c.warmup, 0);
+    c.decode_tokens = r.Integer("latency", "decode_tokens", c.decode_tokens, 1);
+  }
+
+  std::vector<ExperimentPoint> Points(const ExperimentConfig& c) const override {
+    return ContextSweepPoints(c, {{}});
+  }
+
+  PointResult Run(const PointContext& context, const ExperimentPoint& p) const override {
+    return MeasurePoint(*context.model, context.config, p);
+  }
+
+  std::string OneLine(const PointResult& r) const override {
+    if (!r.ok()) return NotMeasured(r);
+    std::string s = fmt::format("state {:.3f} MiB", r.Metric("state_bytes_measured") / 1048576.0);
+    if (r.metrics.count("prefill_ms")) {
+      s += fmt::format(", prefill {:.2f} ms, decode {:.3f} ms/token", r.Metric("prefill_ms"),
+                       r.Metric("decode_ms_per_token"));
+    }
+    return s;
+  }
+
+  std::string Table(const std::vector<PointResult>& results) const override {
+    std::string s =
+        "| model | batch | context | state MiB (analytic / held) | peak prefill MiB | prefill ms "
+        "| decode ms/token (median / p90) | status |\n| --- | ---: | ---: | ---: | ---: | ---: | "
+        "---: | --- |\n";
+    for (const PointResult& r : results) {
+      s += fmt::format(
+          "| {} | {} | {} | {} / {} | {} | {} | {} / {} | {} |\n", r.point.model, r.point.batch,
+          r.point.context, Num(r.Metric("state_bytes_analytic") / 1048576.0, "{:.3f}"),
+          Num(r.Metric("state_bytes_measured") / 1048576.0, "{:.3f}"),
+          Num(r.Metric("peak_prefill_bytes") / 1048576.0, "{:.1f}"),
+          Num(r.Metric("prefill_ms"), "{:.2f}"), Num(r.Metric("decode_ms_per_token"), "{:.3f}"),
+          Num(r.Metric("decode_ms_p90"), "{:.3f}"), StatusCell(r));
+    }
+    return s;
+  }
+};
+
+}  // namespace
+
+const MeasureKind& SpeedMeasure() {
+  static const SpeedKind kind;
+  return kind;
+}
+
+}  // namespace griffin::experiments
