@@ -19,6 +19,48 @@ namespace {
 
 using config::Fail;
 
+// A task option's value or values (a [sweep] list) as the task factory takes them: integers as
+// TOML integers, numbers as either, flags as true or false (1 or 0 in the factory's map). A flag
+// written as 0 or 1, as configs did before flags were typed, is refused with what to write.
+std::vector<double> TaskValues(const config::Reader& r, const std::string& section,
+                               const std::string& key, eval::TaskOptionType type) {
+  std::vector<double> out;
+  r.EachValue(*r.Find(section, key), section, key, [&](const toml::node& v) {
+    switch (type) {
+      case eval::TaskOptionType::kFlag:
+        if (v.is_boolean()) {
+          out.push_back(v.as_boolean()->get() ? 1.0 : 0.0);
+          return;
+        }
+        if (v.is_integer() && (v.as_integer()->get() == 0 || v.as_integer()->get() == 1)) {
+          Fail(r.file(), v,
+               fmt::format("{}.{} is true or false: write {} = {}", section, key, key,
+                           v.as_integer()->get() == 1 ? "true" : "false"));
+        }
+        Fail(r.file(), v,
+             fmt::format("{}.{} must be true or false, got {}", section, key, config::TypeName(v)));
+      case eval::TaskOptionType::kInteger:
+        if (!v.is_integer()) {
+          Fail(r.file(), v,
+               fmt::format("{}.{} must be an integer, got {}", section, key, config::TypeName(v)));
+        }
+        out.push_back(static_cast<double>(v.as_integer()->get()));
+        return;
+      case eval::TaskOptionType::kNumber:
+        if (v.is_integer()) {
+          out.push_back(static_cast<double>(v.as_integer()->get()));
+        } else if (v.is_floating_point()) {
+          out.push_back(v.as_floating_point()->get());
+        } else {
+          Fail(r.file(), v,
+               fmt::format("{}.{} must be a number, got {}", section, key, config::TypeName(v)));
+        }
+        return;
+    }
+  });
+  return out;
+}
+
 class RecallKind final : public MeasureKind {
  public:
   std::vector<std::string_view> Names() const override { return {kRecall}; }
@@ -29,32 +71,34 @@ class RecallKind final : public MeasureKind {
     const std::string& file = r.file();
     RecallSettings& s = c.recall;
     s.task = r.String("task", "kind", "", /*required=*/true);
-    std::set<std::string> option_names;
+    std::map<std::string, eval::TaskOptionType> options;
     try {
-      option_names = eval::TaskOptionNames(s.task);
+      options = eval::TaskOptions(s.task);
     } catch (const std::exception& e) {
       Fail(file, r.Node("task", "kind"), fmt::format("task.kind: {}", e.what()));
     }
+    std::vector<std::string> option_names;
+    for (const auto& [name, type] : options) option_names.push_back(name);
     for (const auto& [key, node] : r.Entries("task")) {
       if (key == "kind") continue;
       if (key == "eval_distances" && s.task == "distance_recall") {
         s.eval_distances = r.Integers("task", key, {}, /*required=*/true);
         continue;
       }
-      if (!option_names.count(key)) {
+      if (!options.count(key)) {
         Fail(file, *node,
              fmt::format("unknown key '{}' in [task] for kind {}; expected one of: kind, {}", key,
                          s.task, fmt::join(option_names, ", ")));
       }
-      const std::vector<double> v = r.Numbers("task", key, {});
+      const std::vector<double> v = TaskValues(r, "task", key, options.at(key));
       if (v.size() != 1) Fail(file, *node, fmt::format("task.{} must be one number", key));
       s.task_options[key] = v[0];
     }
     for (const auto& [key, node] : r.Entries("sweep")) {
       if (key == "overrides") {
         s.model_overrides = r.Strings("sweep", "overrides");
-      } else if (option_names.count(key)) {
-        s.task_sweeps[key] = r.Numbers("sweep", key, {});
+      } else if (options.count(key)) {
+        s.task_sweeps[key] = TaskValues(r, "sweep", key, options.at(key));
       } else {
         Fail(file, *node,
              fmt::format("unknown key '{}' in [sweep] of a {} recall experiment; expected "

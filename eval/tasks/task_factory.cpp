@@ -14,14 +14,32 @@
 namespace griffin::eval {
 namespace {
 
-const std::map<std::string, std::set<std::string>>& Kinds() {
-  static const std::map<std::string, std::set<std::string>> kinds = {
-      {"mqar", {"vocab", "seq_len", "pairs", "power_a", "random_non_queries"}},
+const std::map<std::string, std::map<std::string, TaskOptionType>>& Kinds() {
+  constexpr TaskOptionType kInt = TaskOptionType::kInteger, kReal = TaskOptionType::kNumber,
+                           kFlag = TaskOptionType::kFlag;
+  static const std::map<std::string, std::map<std::string, TaskOptionType>> kinds = {
+      {"mqar",
+       {{"vocab", kInt},
+        {"seq_len", kInt},
+        {"pairs", kInt},
+        {"power_a", kReal},
+        {"random_non_queries", kFlag}}},
       {"distance_recall",
-       {"vocab", "seq_len", "pairs", "distance", "distance_max", "random_non_queries"}},
-      {"passkey", {"seq_len", "digits", "depth"}},
-      {"niah", {"vocab", "seq_len", "needles", "key_tokens", "value_tokens", "depth"}},
-      {"phonebook", {"entries", "digits", "names"}},
+       {{"vocab", kInt},
+        {"seq_len", kInt},
+        {"pairs", kInt},
+        {"distance", kInt},
+        {"distance_max", kInt},
+        {"random_non_queries", kFlag}}},
+      {"passkey", {{"seq_len", kInt}, {"digits", kInt}, {"depth", kReal}}},
+      {"niah",
+       {{"vocab", kInt},
+        {"seq_len", kInt},
+        {"needles", kInt},
+        {"key_tokens", kInt},
+        {"value_tokens", kInt},
+        {"depth", kReal}}},
+      {"phonebook", {{"entries", kInt}, {"digits", kInt}, {"names", kInt}}},
   };
   return kinds;
 }
@@ -61,7 +79,7 @@ class Options {
 
 }  // namespace
 
-const std::set<std::string>& TaskOptionNames(const std::string& kind) {
+const std::map<std::string, TaskOptionType>& TaskOptions(const std::string& kind) {
   const auto it = Kinds().find(kind);
   if (it == Kinds().end()) {
     std::vector<std::string> names;
@@ -74,9 +92,11 @@ const std::set<std::string>& TaskOptionNames(const std::string& kind) {
 
 std::shared_ptr<const SyntheticTask> MakeTask(const std::string& kind,
                                               const std::map<std::string, double>& options) {
-  const std::set<std::string>& names = TaskOptionNames(kind);
+  const std::map<std::string, TaskOptionType>& known = TaskOptions(kind);
   for (const auto& [key, value] : options) {
-    if (!names.count(key)) {
+    if (!known.count(key)) {
+      std::vector<std::string> names;
+      for (const auto& [name, type] : known) names.push_back(name);
       throw std::invalid_argument(fmt::format("task {}: unknown option '{}'; expected one of: {}",
                                               kind, key, fmt::join(names, ", ")));
     }

@@ -6,18 +6,20 @@
 
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 
 #include "eval/tasks/task.h"
 
 namespace griffin::eval {
 
-// The option names `kind` accepts; throws std::invalid_argument for an unknown kind.
-const std::set<std::string>& TaskOptionNames(const std::string& kind);
+// What an option's value is: configs give integers as TOML integers and flags as true/false.
+enum class TaskOptionType { kInteger, kNumber, kFlag };
 
-// Options absent from `options` take the task's defaults. Throws std::invalid_argument naming an
-// unknown kind or option, or an impossible combination.
+// The options `kind` accepts, with their types; throws std::invalid_argument for an unknown kind.
+const std::map<std::string, TaskOptionType>& TaskOptions(const std::string& kind);
+
+// Options absent from `options` take the task's defaults; flags are 0 or 1 here. Throws
+// std::invalid_argument naming an unknown kind or option, or an impossible combination.
 std::shared_ptr<const SyntheticTask> MakeTask(const std::string& kind,
                                               const std::map<std::string, double>& options);
 

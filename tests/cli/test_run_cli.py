@@ -271,7 +271,7 @@ kind = "mqar"
 vocab = 64
 seq_len = 32
 pairs = 4
-random_non_queries = 0
+random_non_queries = false
 [sweep]
 overrides = ["width=16,lru_width=16,head_dim=16,mlp_width=32",
              "width=32,lru_width=32,head_dim=32,mlp_width=64"]

@@ -222,6 +222,20 @@ TEST_F(ExperimentConfigTest, BadRecallConfigsAreOneClearError) {
                         {"distance=300", "needs seq_len >= 303"});
   ExpectErrorContaining([&] { LoadExperiment(with("\"lru_width=64\"", "\"lru_widht=64\""), {}); },
                         {"overrides=lru_widht=64", "lru_widht"});
+  // Task options are typed: flags true or false (0 and 1 refused with the line to write),
+  // integers as integers; a swept flag is a list of booleans.
+  EXPECT_EQ(LoadExperiment(Write(kRecall), {"task.random_non_queries=true"})
+                .recall.task_options.at("random_non_queries"),
+            1.0);
+  ExpectErrorContaining([&] { LoadExperiment(Write(kRecall), {"task.random_non_queries=0"}); },
+                        {"(--set)",
+                         "task.random_non_queries is true or false: write "
+                         "random_non_queries = false"});
+  ExpectErrorContaining([&] { LoadExperiment(Write(kRecall), {"task.pairs=2.5"}); },
+                        {"task.pairs must be an integer, got a number"});
+  EXPECT_EQ(LoadExperiment(Write(kRecall), {"sweep.random_non_queries=[false, true]"})
+                .recall.task_sweeps.at("random_non_queries"),
+            (std::vector<double>{0.0, 1.0}));
   // Every fixed evaluation distance must fit the task too.
   EXPECT_EQ(LoadExperiment(Write(kRecall), {"task.eval_distances=[4, 8]"}).recall.eval_distances,
             (std::vector<int64_t>{4, 8}));
