@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/io/paths.h"
@@ -63,15 +64,6 @@ inline std::set<std::string> TrainKeys() {
   eval::TrainOptions o;
   eval::VisitConfigFields(o, [&](const char* key, auto&, auto) { keys.insert(key); });
   return keys;
-}
-
-// The sections every experiment has, with their keys ([models] takes any label; [sweep] is
-// checked by the experiment's kind). Each kind adds its own (MeasureKind::Sections).
-inline std::map<std::string, std::set<std::string>> CommonSections() {
-  return {{"experiment", {"name", "description", "measure"}},
-          {"run", {"device", "dtype", "seed", "scan", "conv", "prefill_chunk", "decode"}},
-          {"models", {}},
-          {"sweep", {}}};
 }
 
 class Reader {
@@ -314,5 +306,96 @@ class Reader {
   std::string file_;
   const toml::table& root_;
 };
+
+// Reads section.key into `field` when the file has it, as the field's type says: an integer or a
+// number at least `least`, an enum parsed by `least` (its parser), an unsigned integer, a boolean,
+// a string, a list of numbers (`least` unused for the last four). A missing key keeps the field's
+// value. With a visitor over an options struct's fields (each calls visit(section, key, field,
+// least)), one list gives the keys, their reading and their bounds.
+template <typename Field, typename Least>
+void ReadField(const Reader& r, const std::string& section, const std::string& key, Field& field,
+               Least least) {
+  if constexpr (std::is_enum_v<Field>) {
+    field = r.Choice(section, key, field, least);  // `least` is the enum's parser here
+  } else if constexpr (std::is_same_v<Field, uint64_t>) {
+    field = static_cast<uint64_t>(r.Integer(section, key, static_cast<int64_t>(field), 0));
+  } else if constexpr (std::is_same_v<Field, int64_t>) {
+    field = r.Integer(section, key, field, static_cast<int64_t>(least));
+  } else if constexpr (std::is_same_v<Field, double>) {
+    field = r.Number(section, key, field, static_cast<double>(least));
+  } else if constexpr (std::is_same_v<Field, bool>) {
+    field = r.Boolean(section, key, field);
+  } else if constexpr (std::is_same_v<Field, std::string>) {
+    field = r.String(section, key, field);
+  } else {
+    static_assert(std::is_same_v<Field, std::vector<double>>, "a field type ReadField knows");
+    field = r.Numbers(section, key, field);
+  }
+}
+
+// A field's value as TOML writes it (what --dry-run prints for every setting).
+template <typename Field>
+std::string FieldText(const Field& f) {
+  if constexpr (std::is_same_v<Field, DType>) {
+    return fmt::format("\"{}\"", DTypeName(f));
+  } else if constexpr (std::is_same_v<Field, OpImpl>) {
+    return fmt::format("\"{}\"", OpImplName(f));
+  } else if constexpr (std::is_same_v<Field, DecodeMode>) {
+    return fmt::format("\"{}\"", DecodeModeName(f));
+  } else if constexpr (std::is_same_v<Field, bool>) {
+    return f ? "true" : "false";
+  } else if constexpr (std::is_same_v<Field, std::string>) {
+    return fmt::format("\"{}\"", f);
+  } else if constexpr (std::is_same_v<Field, std::vector<double>>) {
+    return fmt::format("[{}]", fmt::join(f, ", "));
+  } else {
+    return fmt::format("{}", f);
+  }
+}
+
+// "section.key = value" for every field a visitor names, defaults included.
+template <typename Options, typename VisitFields>
+std::vector<std::string> FieldLines(const Options& options, VisitFields&& visit_fields) {
+  std::vector<std::string> lines;
+  Options copy = options;
+  visit_fields(copy, [&](const char* section, const char* key, auto& field, auto) {
+    lines.push_back(fmt::format("{}.{} = {}", section, key, FieldText(field)));
+  });
+  return lines;
+}
+
+// The sections and keys a field visitor names: visit_fields(config, visitor) on a scratch value.
+template <typename Options, typename VisitFields>
+std::map<std::string, std::set<std::string>> FieldSections(VisitFields&& visit_fields) {
+  std::map<std::string, std::set<std::string>> sections;
+  Options scratch;
+  visit_fields(scratch, [&](const char* section, const char* key, auto&, auto) {
+    sections[section].insert(key);
+  });
+  return sections;
+}
+
+// [run]: each key once.
+template <typename Visit>
+void VisitRunFields(ExperimentConfig& c, Visit&& visit) {
+  visit("run", "device", c.device, 0);
+  visit("run", "dtype", c.dtype, &ParseDType);
+  visit("run", "seed", c.seed, 0);
+  visit("run", "scan", c.scan, &ParseOpImpl);  // the RG-LRU implementation
+  visit("run", "conv", c.conv, &ParseOpImpl);  // the Conv1D implementation
+  visit("run", "prefill_chunk", c.prefill_chunk, int64_t{0});
+  visit("run", "decode", c.decode, &ParseDecodeMode);
+}
+
+// The sections every experiment has, with their keys ([models] takes any label; [sweep] is
+// checked by the experiment's kind). Each kind adds its own (MeasureKind::Sections).
+inline std::map<std::string, std::set<std::string>> CommonSections() {
+  std::map<std::string, std::set<std::string>> sections = FieldSections<ExperimentConfig>(
+      [](ExperimentConfig& c, auto&& visit) { VisitRunFields(c, visit); });
+  sections["experiment"] = {"name", "description", "measure"};
+  sections["models"] = {};
+  sections["sweep"] = {};
+  return sections;
+}
 
 }  // namespace griffin::experiments::config

@@ -182,13 +182,9 @@ ExperimentConfig LoadExperiment(const std::string& path,
   c.description = r.String("experiment", "description", "");
   c.measures = r.Strings("experiment", "measure");
   c.kind = ReadKind(r, c.measures);
-  c.device = r.String("run", "device", c.device);
-  c.dtype = r.Choice("run", "dtype", c.dtype, &ParseDType);
-  c.seed = static_cast<uint64_t>(r.Integer("run", "seed", 0, 0));
-  c.scan = r.Choice("run", "scan", c.scan, &ParseOpImpl);
-  c.conv = r.Choice("run", "conv", c.conv, &ParseOpImpl);
-  c.prefill_chunk = r.Integer("run", "prefill_chunk", 0, 0);
-  c.decode = r.Choice("run", "decode", c.decode, &ParseDecodeMode);
+  config::VisitRunFields(c, [&](const char* section, const char* key, auto& field, auto least) {
+    config::ReadField(r, section, key, field, least);
+  });
   c.models = r.Models();
   RefuseOtherKindsSections(r, *c.kind);
   c.kind->Read(r, c);

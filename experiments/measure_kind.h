@@ -50,6 +50,9 @@ class MeasureKind {
   // sections into c, whose [experiment], [run] and [models] are read.
   virtual void Read(const config::Reader& r, ExperimentConfig& c) const = 0;
   virtual std::vector<ExperimentPoint> Points(const ExperimentConfig& c) const = 0;
+  // "section.key = value" for every setting of this kind's sections, defaults included (what
+  // --dry-run prints after the file's own text).
+  virtual std::vector<std::string> Settings(const ExperimentConfig& c) const = 0;
   // Names a point in logs and in the journal: model, context and batch, then the task options.
   virtual std::string Key(const ExperimentPoint& p) const;
   // Whether the runner loads each point's model (kept across a model's consecutive points); a

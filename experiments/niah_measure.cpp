@@ -12,43 +12,56 @@
 namespace griffin::experiments {
 namespace {
 
+// [niah]: each key once (the least values apply to the integers).
+template <typename Visit>
+void VisitNiahFields(NiahSettings& n, Visit&& visit) {
+  visit("niah", "kind", n.kind, 0);
+  visit("niah", "depths", n.depths, 0);
+  visit("niah", "trials", n.trials, int64_t{1});
+  visit("niah", "max_new_tokens", n.max_new_tokens, int64_t{1});
+  visit("niah", "chat", n.chat, 0);
+  // Paths are taken as given (relative to the working directory, as checkpoint folders are).
+  visit("niah", "haystack", n.haystack, 0);
+  visit("niah", "tokenizer", n.tokenizer, 0);
+}
+
 class NiahTextKind final : public MeasureKind {
  public:
   std::vector<std::string_view> Names() const override { return {kNiahText}; }
 
   SectionKeys Sections() const override {
-    return {
-        {"niah", {"kind", "depths", "trials", "max_new_tokens", "chat", "haystack", "tokenizer"}}};
+    return config::FieldSections<NiahSettings>(
+        [](NiahSettings& n, auto&& visit) { VisitNiahFields(n, visit); });
+  }
+
+  std::vector<std::string> Settings(const ExperimentConfig& c) const override {
+    return config::FieldLines(c.niah,
+                              [](NiahSettings& n, auto&& visit) { VisitNiahFields(n, visit); });
   }
 
   void Read(const config::Reader& r, ExperimentConfig& c) const override {
     ReadContextSweep(r, c);
     const std::string& file = r.file();
     NiahSettings& n = c.niah;
-    n.kind = r.String("niah", "kind", n.kind);
+    VisitNiahFields(n, [&](const char* section, const char* key, auto& field, auto least) {
+      config::ReadField(r, section, key, field, least);
+    });
     if (n.kind != "niah" && n.kind != "passkey") {
       config::Fail(file, r.Node("niah", "kind"),
                    fmt::format("niah.kind '{}' is not niah or passkey", n.kind));
     }
-    n.depths = r.Numbers("niah", "depths", n.depths);
     for (double d : n.depths) {
       if (d < 0.0 || d > 1.0) {
         config::Fail(file, r.Node("niah", "depths"),
                      fmt::format("niah.depths: {} is not in [0, 1]", d));
       }
     }
-    n.trials = r.Integer("niah", "trials", n.trials, 1);
-    n.max_new_tokens = r.Integer("niah", "max_new_tokens", n.max_new_tokens, 1);
-    n.chat = r.Boolean("niah", "chat", n.chat);
-    // Paths are taken as given (relative to the working directory, as checkpoint folders are).
-    n.haystack = r.String("niah", "haystack", n.haystack);
     if (n.kind == "niah" && !paths::IsDirectory(n.haystack)) {
       config::Fail(
           file,
           r.Find("niah", "haystack") ? r.Node("niah", "haystack") : r.Node("experiment", "measure"),
           fmt::format("niah.haystack: folder '{}' does not exist", n.haystack));
     }
-    n.tokenizer = r.String("niah", "tokenizer", "");
     for (const ModelEntry& m : c.models) {
       const std::string tok =
           n.tokenizer.empty() ? paths::Join(m.checkpoint, "tokenizer.model") : n.tokenizer;

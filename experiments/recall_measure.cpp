@@ -5,7 +5,6 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
-#include <type_traits>
 
 #include "core/io/h5.h"
 #include "eval/tasks/task_factory.h"
@@ -67,6 +66,17 @@ class RecallKind final : public MeasureKind {
 
   SectionKeys Sections() const override { return {{"task", {}}, {"train", config::TrainKeys()}}; }
 
+  std::vector<std::string> Settings(const ExperimentConfig& c) const override {
+    std::vector<std::string> lines =
+        config::FieldLines(c.recall.train, [](eval::TrainOptions& t, auto&& visit) {
+          eval::VisitConfigFields(t, [&](const char* key, auto& field, auto least) {
+            visit("train", key, field, least);
+          });
+        });
+    lines.push_back(fmt::format("train.lr = [{}]", fmt::join(c.recall.lrs, ", ")));
+    return lines;
+  }
+
   void Read(const config::Reader& r, ExperimentConfig& c) const override {
     const std::string& file = r.file();
     RecallSettings& s = c.recall;
@@ -113,14 +123,7 @@ class RecallKind final : public MeasureKind {
       }
     }
     eval::VisitConfigFields(s.train, [&](const char* key, auto& field, auto least) {
-      using Field = std::decay_t<decltype(field)>;
-      if constexpr (std::is_same_v<Field, int64_t>) {
-        field = r.Integer("train", key, field, least);
-      } else if constexpr (std::is_same_v<Field, double>) {
-        field = r.Number("train", key, field, least);
-      } else {
-        field = r.Boolean("train", key, field);
-      }
+      config::ReadField(r, "train", key, field, least);
     });
     for (const ModelEntry& m : c.models) {
       if (m.checkpoint.rfind("preset:", 0) != 0) {

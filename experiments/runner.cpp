@@ -20,6 +20,7 @@
 #include "core/kernels/op_impl.h"
 #include "core/model/language_model.h"
 #include "core/runtime/device_name.h"
+#include "experiments/config_reader.h"
 #include "experiments/measure_kind.h"
 #include "experiments/point_workers.h"
 
@@ -131,6 +132,10 @@ void CheckDevice(const ExperimentConfig& c) {
 
 std::string DescribePlan(const ExperimentConfig& c) {
   std::string s = fmt::format("# {} (resolved config)\n{}\n\n", c.path, c.resolved_toml);
+  std::vector<std::string> settings = config::FieldLines(
+      c, [](ExperimentConfig& x, auto&& visit) { config::VisitRunFields(x, visit); });
+  for (std::string& line : c.Kind().Settings(c)) settings.push_back(std::move(line));
+  s += fmt::format("# every setting, defaults included\n{}\n\n", fmt::join(settings, "\n"));
   const auto points = ExperimentPoints(c);
   s += fmt::format("{} points, measuring {}:\n", points.size(), fmt::join(c.measures, " and "));
   for (const ExperimentPoint& p : points) {

@@ -15,6 +15,15 @@ std::string Num(double v, const char* format) {
   return std::isfinite(v) ? fmt::format(fmt::runtime(format), v) : std::string("-");
 }
 
+// [memory] and [latency]: each key once, with its least value.
+template <typename Visit>
+void VisitSpeedFields(ExperimentConfig& c, Visit&& visit) {
+  visit("memory", "budget_gib", c.budget_gib, 0.0);
+  visit("latency", "repeats", c.repeats, int64_t{1});
+  visit("latency", "warmup", c.warmup, int64_t{0});
+  visit("latency", "decode_tokens", c.decode_tokens, int64_t{1});
+}
+
 class SpeedKind final : public MeasureKind {
  public:
   std::vector<std::string_view> Names() const override {
@@ -22,18 +31,20 @@ class SpeedKind final : public MeasureKind {
   }
 
   SectionKeys Sections() const override {
-    return {{"memory", {"budget_gib"}}, {"latency", {"repeats", "warmup", "decode_tokens"}}};
+    return config::FieldSections<ExperimentConfig>(
+        [](ExperimentConfig& c, auto&& visit) { VisitSpeedFields(c, visit); });
+  }
+
+  std::vector<std::string> Settings(const ExperimentConfig& c) const override {
+    return config::FieldLines(
+        c, [](ExperimentConfig& x, auto&& visit) { VisitSpeedFields(x, visit); });
   }
 
   void Read(const config::Reader& r, ExperimentConfig& c) const override {
     ReadContextSweep(r, c);
-    c.budget_gib = r.Number("memory", "budget_gib", 0.0);
-    if (c.budget_gib < 0) {
-      config::Fail(r.file(), r.Node("memory", "budget_gib"), "memory.budget_gib must be >= 0");
-    }
-    c.repeats = r.Integer("latency", "repeats", c.repeats, 1);
-    c.warmup = r.Integer("latency", "warmup", c.warmup, 0);
-    c.decode_tokens = r.Integer("latency", "decode_tokens", c.decode_tokens, 1);
+    VisitSpeedFields(c, [&](const char* section, const char* key, auto& field, auto least) {
+      config::ReadField(r, section, key, field, least);
+    });
   }
 
   std::vector<ExperimentPoint> Points(const ExperimentConfig& c) const override {

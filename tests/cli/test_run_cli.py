@@ -379,6 +379,9 @@ def check_bad_input(tmp):
     r = griffin("run", cfg, "--dry-run")
     check(r.returncode == 0 and "2 points" in r.stdout and "model=transformer context=8" in r.stdout,
           "--dry-run prints the resolved config and the points")
+    check("latency.decode_tokens = 4" in r.stdout and "run.prefill_chunk = 0" in r.stdout
+          and 'run.decode = "eager"' in r.stdout and "memory.budget_gib = 0" in r.stdout,
+          "--dry-run prints every setting, defaults included")
     blocker = write(tmp, "a-file", "")
     for args, needle in [
         (["run", write(tmp, "bad1.toml", CONFIG.format(contexts="[8]") + "colour = 1\n")],

@@ -33,6 +33,9 @@ class PromptTokenCount final : public MeasureKind {
     }
     return points;
   }
+  std::vector<std::string> Settings(const ExperimentConfig& c) const override {
+    return {fmt::format("count.tokens = {}", c.contexts.front())};
+  }
   bool NeedsModel() const override { return false; }
   PointResult Run(const PointContext&, const ExperimentPoint& p) const override {
     PointResult r;
@@ -86,7 +89,10 @@ TEST(MeasureKind, ANewKindRunsEndToEnd) {
   const std::string dir = paths::MakeTempDir("griffin-kind-test");
   const ExperimentConfig c = LoadExperiment(WriteConfig(dir, kCount), {});
   ASSERT_EQ(c.kind, &kind);
-  EXPECT_NE(DescribePlan(c).find("model=b context=7 batch=1"), std::string::npos);
+  const std::string plan = DescribePlan(c);
+  EXPECT_NE(plan.find("model=b context=7 batch=1"), std::string::npos);
+  EXPECT_NE(plan.find("count.tokens = 7"), std::string::npos);
+  EXPECT_NE(plan.find("run.dtype = \"float32\""), std::string::npos) << plan;
   RunOptions o;
   o.out_dir = paths::Join(dir, "out");
   const RunOutcome out = RunExperiment(c, o);
@@ -116,6 +122,7 @@ TEST(MeasureKind, ItsSectionIsRefusedElsewhereAndItsNameKnown) {
     std::vector<std::string_view> Names() const override { return {"clashing"}; }
     SectionKeys Sections() const override { return {{"train", {}}}; }
     void Read(const config::Reader&, ExperimentConfig&) const override {}
+    std::vector<std::string> Settings(const ExperimentConfig&) const override { return {}; }
     std::vector<ExperimentPoint> Points(const ExperimentConfig&) const override { return {}; }
     PointResult Run(const PointContext&, const ExperimentPoint&) const override { return {}; }
     std::string OneLine(const PointResult&) const override { return ""; }
