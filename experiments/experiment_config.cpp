@@ -13,6 +13,7 @@
 
 #include "core/io/paths.h"
 #include "core/model/config.h"
+#include "core/runtime/device_name.h"
 #include "experiments/config_reader.h"
 #include "experiments/measure_kind.h"
 #include "experiments/toml.h"
@@ -185,6 +186,13 @@ ExperimentConfig LoadExperiment(const std::string& path,
   config::VisitRunFields(c, [&](const char* section, const char* key, auto& field, auto least) {
     config::ReadField(r, section, key, field, least);
   });
+  if (const toml::node* device = r.Find("run", "device")) {
+    try {
+      ParseDeviceName(c.device);  // whether this machine has it is checked when the run starts
+    } catch (const std::invalid_argument& e) {
+      Fail(path, *device, fmt::format("run.device {}", e.what()));
+    }
+  }
   c.models = r.Models();
   RefuseOtherKindsSections(r, *c.kind);
   c.kind->Read(r, c);

@@ -8,7 +8,7 @@
 
 namespace griffin {
 
-c10::Device ParseDevice(std::string_view name) {
+c10::Device ParseDeviceName(std::string_view name) {
   const auto not_a_device = [&] {
     return std::invalid_argument(fmt::format("'{}' is not cpu, cuda or cuda:N", name));
   };
@@ -19,6 +19,11 @@ c10::Device ParseDevice(std::string_view name) {
     throw not_a_device();
   }
   if (!device.is_cpu() && !device.is_cuda()) throw not_a_device();
+  return device;
+}
+
+c10::Device ParseDevice(std::string_view name) {
+  const c10::Device device = ParseDeviceName(name);
   if (device.is_cuda() && !at::hasCUDA()) {
     throw std::invalid_argument(fmt::format("{}: no CUDA device is available here", name));
   }

@@ -8,8 +8,13 @@
 
 namespace griffin {
 
-// Throws std::invalid_argument: "'NAME' is not cpu, cuda or cuda:N" for anything else, and
-// "NAME: no CUDA device is available here" for CUDA on a machine without one.
+// The device NAME names, whatever this machine has: throws std::invalid_argument "'NAME' is not
+// cpu, cuda or cuda:N" for anything else (what a config's loader checks, so that a typo is found
+// by --dry-run on any machine).
+c10::Device ParseDeviceName(std::string_view name);
+
+// The same, and the device must exist here: "NAME: no CUDA device is available here" for CUDA on a
+// machine without one.
 c10::Device ParseDevice(std::string_view name);
 
 }  // namespace griffin

@@ -109,6 +109,10 @@ TEST_F(ExperimentConfigTest, BadConfigsAreOneClearError) {
                         {"[sweep] context is required"});
   ExpectErrorContaining([&] { LoadExperiment(with("device = \"cpu\"", "device = cpu"), {}); },
                         {"x.toml:6"});  // TOML syntax error, positioned
+  // A device name is checked at load, whatever this machine has (--dry-run finds a typo).
+  ExpectErrorContaining([&] { LoadExperiment(with("device = \"cpu\"", "device = \"cdua\""), {}); },
+                        {"x.toml:6:", "run.device 'cdua' is not cpu, cuda or cuda:N"});
+  EXPECT_EQ(LoadExperiment(Write(kGood), {"run.device=\"cuda:3\""}).device, "cuda:3");
   // --set errors name the override.
   ExpectErrorContaining([&] { LoadExperiment(Write(kGood), {"run.nope=1"}); },
                         {"(--set)", "unknown key 'nope' in [run]"});
