@@ -146,6 +146,9 @@ void AddSoakCommand(CLI::App& app, const std::string& command_line) {
       row_done(r);
       if (args->out.empty()) return;
       partial.rows.push_back(r);
+      // Says so if the run never gets to rewrite it (killed, or an error that is not memory).
+      partial.stopped =
+          fmt::format("interrupted: written at depth {} of {}", r.depth, args->soak.tokens);
       WriteSoak(args->out, command_line, *args, *model, partial);
     });
     PrintSummary(*model, result);

@@ -99,7 +99,9 @@ if [[ "${GRIFFIN_SKIP_TESTS:-0}" != 1 ]]; then
     status=1
   "$PY" scripts/gtest_times.py "$OUT/gtest" >>"$OUT/tests.log" 2>&1 || true
   if [[ "${GRIFFIN_GPU_TESTS_ONLY:-0}" != 1 ]]; then
-    ctest --test-dir "$BUILD" -LE gpu --output-on-failure --timeout 600 -j 8 >>"$OUT/tests.log" 2>&1 ||
+    # The golden run files are bit for bit this project's CPU kind's (tests/cli/test_run_golden.py).
+    ctest --test-dir "$BUILD" -LE 'gpu|golden' --output-on-failure --timeout 600 -j 8 \
+      >>"$OUT/tests.log" 2>&1 ||
       status=1
   fi
   grep -E "tests passed|tests failed|\*\*\*Failed" "$OUT/tests.log" | tail -20
@@ -127,7 +129,7 @@ sanitize_one() {
   # memcheck, initcheck, synccheck: "ERROR SUMMARY: N errors"; racecheck: "RACECHECK SUMMARY:
   # H hazards displayed (N errors, W warnings)".
   errors=$(grep -oE "ERROR SUMMARY: [0-9]+|\([0-9]+ errors" "$log" | tail -1 | grep -oE "[0-9]+")
-  echo "| $tool | ${bin}_gpu_test | ${errors:-?} | $code$([[ $code == 124 ]] && echo ' (timed out)') | $(($(date +%s) - start)) |" \
+  echo "| $tool | ${bin}_gpu_test | ${errors:-?} | $code$([[ $code == 124 || $code == 137 ]] && echo ' (timed out)') | $(($(date +%s) - start)) |" \
     >"$OUT/sanitize-$tool-$bin.row"
   return "$code"
 }
@@ -140,7 +142,8 @@ alive_count() {
   echo "$n"
 }
 if [[ -n "${GRIFFIN_SANITIZE:-}" ]]; then
-  step "compute-sanitizer: $GRIFFIN_SANITIZE (${GRIFFIN_SANITIZE_JOBS:-1} at once)"
+  GRIFFIN_SANITIZE_JOBS=$((${GRIFFIN_SANITIZE_JOBS:-1} > 0 ? ${GRIFFIN_SANITIZE_JOBS:-1} : 1))
+  step "compute-sanitizer: $GRIFFIN_SANITIZE ($GRIFFIN_SANITIZE_JOBS at once)"
   CS=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
   runs=()
   for tool in $GRIFFIN_SANITIZE; do

@@ -80,6 +80,12 @@ void AttentionCache::Reserve(int64_t tokens) {
     positions_ = grow(positions_, positions_.sizes().vec(), -1.0);
     docs_ = grow(docs_, docs_.sizes().vec(), -1.0);
   } catch (const c10::OutOfMemoryError&) {
+    // The buffers grown before the failure go back to the old capacity (views, no allocation), so
+    // that all four agree and the cache stays usable up to it.
+    keys_ = keys_.narrow(1, 0, capacity);
+    values_ = values_.narrow(1, 0, capacity);
+    positions_ = positions_.narrow(1, 0, capacity);
+    docs_ = docs_.narrow(1, 0, capacity);
     throw fail("out of device memory");
   }
 }

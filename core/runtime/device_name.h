@@ -13,8 +13,8 @@ namespace griffin {
 // by --dry-run on any machine).
 c10::Device ParseDeviceName(std::string_view name);
 
-// The same, and the device must exist here: "NAME: no CUDA device is available here" for CUDA on a
-// machine without one.
+// The same, and CUDA must be available here: "NAME: no CUDA device is available here" otherwise
+// (which of several GPUs exists is the CUDA runtime's to say when the device is used).
 c10::Device ParseDevice(std::string_view name);
 
 }  // namespace griffin

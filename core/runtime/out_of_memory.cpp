@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace griffin {
 
 std::string OutOfMemory::Line() const {
@@ -21,8 +23,10 @@ std::optional<OutOfMemory> AsOutOfMemory(const c10::Error& e) {
     const size_t at = oom.detail.find(marker);
     if (at == std::string::npos) continue;
     const size_t from = at + std::string(marker).size();
-    const size_t end = oom.detail.find(". ", from);  // a sentence's end, not "4.00"'s point
+    // Up to the sentence's end (not "4.00"'s point) or a parenthesis, without a final full stop.
+    size_t end = std::min(oom.detail.find(". ", from), oom.detail.find(" (", from));
     oom.asked = oom.detail.substr(from, end == std::string::npos ? std::string::npos : end - from);
+    if (!oom.asked.empty() && oom.asked.back() == '.') oom.asked.pop_back();
     break;
   }
   return oom;

@@ -36,7 +36,9 @@ struct SoakRow {
 
 struct SoakResult {
   std::vector<SoakRow> rows;
-  std::string stopped;  // empty when every token was streamed; otherwise why not
+  // Empty when every token was streamed; otherwise why not. (A file `griffin soak` rewrites after
+  // each chunk says "interrupted: ..." until the run ends.)
+  std::string stopped;
 };
 
 // One chunk through the state, logits of its last position: the model's Forward; tests substitute

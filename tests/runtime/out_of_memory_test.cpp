@@ -41,6 +41,20 @@ TEST(OutOfMemory, CpuAllocatorsMessage) {
       << oom->Line();
 }
 
+TEST(OutOfMemory, AmountWithoutTheSentencesEnd) {
+  const auto end = Read([] {
+    TORCH_CHECK_WITH(OutOfMemoryError, false, "CUDA out of memory. Tried to allocate 2.00 GiB.");
+  });
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->asked, "2.00 GiB");
+  const auto older = Read([] {
+    TORCH_CHECK_WITH(OutOfMemoryError, false,
+                     "CUDA out of memory. Tried to allocate 20.00 MiB (GPU 0; 79.1 GiB total)");
+  });
+  ASSERT_TRUE(older.has_value());
+  EXPECT_EQ(older->asked, "20.00 MiB");
+}
+
 TEST(OutOfMemory, WithoutAnAmount) {
   const auto oom = Read(
       [] { TORCH_CHECK_WITH(OutOfMemoryError, false, "KV cache: cannot grow to 4096 tokens"); });
