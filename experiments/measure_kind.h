@@ -86,6 +86,8 @@ const MeasureKind& NiahTextMeasure();
 
 // A point's status cell in a summary table: "ok", or the first 60 characters of its error.
 std::string StatusCell(const PointResult& r);
+// A metric's summary-table cell: `v` formatted by `format`, or "-" where it was not measured (NaN).
+std::string NumberCell(double v, const char* format);
 // "not measured: <the error's first line>".
 std::string NotMeasured(const PointResult& r);
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "experiments/config_reader.h"
@@ -59,6 +60,10 @@ void MeasureKind::WriteColumns(h5::Group&, const ExperimentConfig&,
 
 std::string StatusCell(const PointResult& r) {
   return r.ok() ? "ok" : r.error.substr(0, r.error.find('\n')).substr(0, 60);
+}
+
+std::string NumberCell(double v, const char* format) {
+  return std::isfinite(v) ? fmt::format(fmt::runtime(format), v) : std::string("-");
 }
 
 std::string NotMeasured(const PointResult& r) {

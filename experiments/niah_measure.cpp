@@ -2,8 +2,6 @@
 // (measure_niah.cpp, MeasureNiahText); [niah] is this kind's section.
 #include <fmt/format.h>
 
-#include <cmath>
-
 #include "core/io/paths.h"
 #include "experiments/config_reader.h"
 #include "experiments/measure.h"
@@ -95,11 +93,9 @@ class NiahTextKind final : public MeasureKind {
         "| model | context | depth | accuracy | prompt tokens | status |\n"
         "| --- | ---: | ---: | ---: | ---: | --- |\n";
     for (const PointResult& r : results) {
-      const double acc = r.Metric("accuracy"), tokens = r.Metric("prompt_tokens");
       s += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.point.model, r.point.context,
-                       r.point.task_options.at("depth"),
-                       std::isfinite(acc) ? fmt::format("{:.3f}", acc) : "-",
-                       std::isfinite(tokens) ? fmt::format("{:.0f}", tokens) : "-", StatusCell(r));
+                       r.point.task_options.at("depth"), NumberCell(r.Metric("accuracy"), "{:.3f}"),
+                       NumberCell(r.Metric("prompt_tokens"), "{:.0f}"), StatusCell(r));
     }
     return s;
   }

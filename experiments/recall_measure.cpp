@@ -4,8 +4,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <cmath>
-
 #include "core/io/h5.h"
 #include "eval/tasks/task_factory.h"
 #include "experiments/config_reader.h"
@@ -216,16 +214,13 @@ class RecallKind final : public MeasureKind {
     for (const PointResult& r : results) {
       std::string task;
       for (const auto& [k, v] : r.point.task_options) task += fmt::format("{}={} ", k, v);
-      const auto num = [](double v, const char* f) {
-        return std::isfinite(v) ? fmt::format(fmt::runtime(f), v) : std::string("-");
-      };
       s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.point.model,
                        r.point.overrides.empty() ? "-" : r.point.overrides, r.point.lr, task,
-                       num(r.Metric("accuracy"), "{:.4f}"),
-                       num(r.Metric("example_accuracy"), "{:.4f}"),
-                       num(r.Metric("steps_done"), "{:.0f}"),
-                       num(r.Metric("state_bytes_at_seq_len") / 1024.0, "{:.1f}"),
-                       num(r.Metric("parameters"), "{:.0f}"), StatusCell(r));
+                       NumberCell(r.Metric("accuracy"), "{:.4f}"),
+                       NumberCell(r.Metric("example_accuracy"), "{:.4f}"),
+                       NumberCell(r.Metric("steps_done"), "{:.0f}"),
+                       NumberCell(r.Metric("state_bytes_at_seq_len") / 1024.0, "{:.1f}"),
+                       NumberCell(r.Metric("parameters"), "{:.0f}"), StatusCell(r));
     }
     return s;
   }

@@ -2,18 +2,12 @@
 // then decoding (measure.cpp, MeasurePoint); [memory] and [latency] are this kind's sections.
 #include <fmt/format.h>
 
-#include <cmath>
-
 #include "experiments/config_reader.h"
 #include "experiments/measure.h"
 #include "experiments/measure_kind.h"
 
 namespace griffin::experiments {
 namespace {
-
-std::string Num(double v, const char* format) {
-  return std::isfinite(v) ? fmt::format(fmt::runtime(format), v) : std::string("-");
-}
 
 // [memory] and [latency]: each key once, with its least value.
 template <typename Visit>
@@ -71,13 +65,14 @@ class SpeedKind final : public MeasureKind {
         "| decode ms/token (median / p90) | status |\n| --- | ---: | ---: | ---: | ---: | ---: | "
         "---: | --- |\n";
     for (const PointResult& r : results) {
-      s += fmt::format(
-          "| {} | {} | {} | {} / {} | {} | {} | {} / {} | {} |\n", r.point.model, r.point.batch,
-          r.point.context, Num(r.Metric("state_bytes_analytic") / 1048576.0, "{:.3f}"),
-          Num(r.Metric("state_bytes_measured") / 1048576.0, "{:.3f}"),
-          Num(r.Metric("peak_prefill_bytes") / 1048576.0, "{:.1f}"),
-          Num(r.Metric("prefill_ms"), "{:.2f}"), Num(r.Metric("decode_ms_per_token"), "{:.3f}"),
-          Num(r.Metric("decode_ms_p90"), "{:.3f}"), StatusCell(r));
+      s += fmt::format("| {} | {} | {} | {} / {} | {} | {} | {} / {} | {} |\n", r.point.model,
+                       r.point.batch, r.point.context,
+                       NumberCell(r.Metric("state_bytes_analytic") / 1048576.0, "{:.3f}"),
+                       NumberCell(r.Metric("state_bytes_measured") / 1048576.0, "{:.3f}"),
+                       NumberCell(r.Metric("peak_prefill_bytes") / 1048576.0, "{:.1f}"),
+                       NumberCell(r.Metric("prefill_ms"), "{:.2f}"),
+                       NumberCell(r.Metric("decode_ms_per_token"), "{:.3f}"),
+                       NumberCell(r.Metric("decode_ms_p90"), "{:.3f}"), StatusCell(r));
     }
     return s;
   }
