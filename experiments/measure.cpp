@@ -42,10 +42,15 @@ PointResult MeasurePoint(const LanguageModel& model, const ExperimentConfig& c,
   }
   MeasureInto(r, [&] {
     const SpeedPoint s = MeasureSpeed(model, o).at(0);
-    r.metrics["state_bytes_measured"] = static_cast<double>(s.state_bytes_after_decode);
+    r.metrics["state_bytes_measured"] = static_cast<double>(s.state_storage_after_decode);
+    r.metrics["state_bytes_held"] = static_cast<double>(s.state_bytes_after_decode);
     r.metrics["state_bytes_per_sequence"] =
-        static_cast<double>(s.state_bytes_after_decode) / static_cast<double>(point.batch);
+        static_cast<double>(s.state_storage_after_decode) / static_cast<double>(point.batch);
+    r.metrics["state_storage_growth_in_decode"] =
+        static_cast<double>(s.state_storage_after_decode - s.state_storage_before_decode);
     if (model.device().is_cuda()) {
+      r.metrics["allocated_growth_in_decode"] =
+          static_cast<double>(s.allocated_after_decode_bytes - s.allocated_before_decode_bytes);
       r.metrics["peak_prefill_bytes"] = static_cast<double>(s.peak_prefill_bytes - s.weight_bytes);
       r.metrics["peak_decode_bytes"] = static_cast<double>(s.peak_decode_bytes - s.weight_bytes);
       r.metrics["allocated_bytes_after_decode"] =

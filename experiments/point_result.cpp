@@ -9,8 +9,16 @@ const std::vector<MetricInfo>& Metrics() {
       {"state_bytes_analytic", "bytes", false,
        "decode state for batch x (context + decode) tokens, from the config alone"},
       {"state_bytes_measured", "bytes", false,
-       "bytes of the state tensors actually held after prefill and decode"},
+       "measured after prefill and decode: the bytes of the distinct storages the state's tensors "
+       "live in (a growing cache's unused room included)"},
+      {"state_bytes_held", "bytes", false,
+       "the state's tensors and cache slots in use after prefill and decode, from their shapes"},
       {"state_bytes_per_sequence", "bytes", false, "state_bytes_measured / batch"},
+      {"state_storage_growth_in_decode", "bytes", false,
+       "state_bytes_measured after the decode minus before it"},
+      {"allocated_growth_in_decode", "bytes", false,
+       "caching allocator's allocated bytes after the decode minus before it, every buffer "
+       "counted: the state's growth when nothing else is left behind (GPU only)"},
       {"allocated_bytes_after_decode", "bytes", false,
        "caching allocator's allocated bytes above the weights after decode: the state plus the "
        "last step's outputs (GPU only)"},

@@ -61,7 +61,8 @@ class SpeedKind final : public MeasureKind {
 
   std::string Table(const std::vector<PointResult>& results) const override {
     std::string s =
-        "| model | batch | context | state MiB (analytic / held) | peak prefill MiB | prefill ms "
+        "| model | batch | context | state MiB (analytic / measured) | peak prefill MiB | prefill "
+        "ms "
         "| decode ms/token (median / p90) | status |\n| --- | ---: | ---: | ---: | ---: | ---: | "
         "---: | --- |\n";
     for (const PointResult& r : results) {

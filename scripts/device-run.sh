@@ -20,7 +20,9 @@
 # GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000),
 # GRIFFIN_MODEL_BENCH_SPECS="preset:ops[:eager|graph] ..." (ops: the scan and conv implementation;
 # default "gemma-2b:reference recurrentgemma-2b:cuda", eager decode),
-# GRIFFIN_MODEL_BENCH_PROMPTS=512,2048,8192, GRIFFIN_STREAM_SPECS="preset:tokens ..." (streamed
+# GRIFFIN_MODEL_BENCH_PROMPTS=512,2048,8192, GRIFFIN_MODEL_BENCH_BATCHES=1,8,64,
+# GRIFFIN_DECODE_PEERS=1 (transformers and the GEMV chain at the bench's shapes, below),
+# GRIFFIN_DECODE_NCU="preset:ops:prompt ..." (the per-token time budget, below), GRIFFIN_STREAM_SPECS="preset:tokens ..." (streamed
 # text generation with per-token latency by depth; default none, e.g. "recurrentgemma-2b:20000"),
 # GRIFFIN_SOAK_SPECS="preset:tokens:chunk:batch:probe ..." (griffin soak, below),
 # GRIFFIN_EXPERIMENTS="memory_2b latency_2b ..." (griffin run experiments/NAME.toml into
@@ -256,10 +258,47 @@ if [[ "${GRIFFIN_SKIP_MODEL_BENCH:-0}" != 1 ]]; then
     "$BUILD/bin/griffin" bench --checkpoint "preset:$model" --device cuda --dtype bfloat16 \
       --scan "$scan" --conv "$scan" --decode-mode "$mode" \
       --prompt "${GRIFFIN_MODEL_BENCH_PROMPTS:-512,2048,8192}" --decode "$decode" \
+      --batch "${GRIFFIN_MODEL_BENCH_BATCHES:-1}" \
       --repeats 3 --warmup 1 \
       --out "$OUT/bench_${model}_$mode.h5" 2>>"$LOG" | tee -a "$OUT/summary.md" || status=1
   done
 fi
+# GRIFFIN_DECODE_PEERS=1: Hugging Face transformers and the cuBLAS chain of each model's linear
+# layers at the same shapes (scripts/decode_peers.py), after the griffin bench runs above, whose
+# graph-decode files the table reads; GRIFFIN_DECODE_PEERS_MODELS (default both 2B presets).
+if [[ "${GRIFFIN_DECODE_PEERS:-0}" == 1 ]]; then
+  step "decode peers: transformers and the GEMV chain (scripts/decode_peers.py)"
+  griffin_files=()
+  for spec in ${GRIFFIN_MODEL_BENCH_SPECS:-}; do
+    IFS=: read -r model scan mode <<<"$spec"
+    [[ "${mode:-eager}" == graph && -f "$OUT/bench_${model}_graph.h5" ]] &&
+      griffin_files+=(--griffin "$model=$OUT/bench_${model}_graph.h5")
+  done
+  "$PY" scripts/decode_peers.py run \
+    --models "${GRIFFIN_DECODE_PEERS_MODELS:-gemma-2b,recurrentgemma-2b}" \
+    --prompts "${GRIFFIN_MODEL_BENCH_PROMPTS:-2048,8192}" "${griffin_files[@]}" \
+    --timeout "${GRIFFIN_DECODE_PEERS_TIMEOUT:-240}" --out "$OUT/decode_peers.json" 2>>"$LOG" | tee "$OUT/decode_peers.md" | tee -a "$OUT/summary.md" ||
+    status=1
+fi
+# GRIFFIN_DECODE_NCU="preset:ops:prompt ...": Nsight Compute's duration of every kernel of two
+# eager decode steps at that depth, and the per-token budget (weights, KV or state, the rest,
+# and against the graph-decode time of the bench above, launch gaps): scripts/decode_budget.py.
+for spec in ${GRIFFIN_DECODE_NCU:-}; do
+  IFS=: read -r model scan prompt <<<"$spec"
+  step "Nsight Compute: one decode step of $model at $prompt tokens"
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  base="$OUT/ncu_decode_${model}_$prompt"
+  "${NCU:-ncu}" --nvtx --nvtx-include "decode step" --metrics gpu__time_duration.sum --csv \
+    --page raw --print-units base --cache-control none --clock-control none \
+    "$BUILD/bin/griffin" bench --checkpoint "preset:$model" --device cuda --dtype bfloat16 \
+    --scan "$scan" --conv "$scan" --decode-mode eager --prompt "$prompt" --decode 2 \
+    --repeats 1 --warmup 0 >"$base.csv" 2>"$base.log" || status=1
+  bench_args=()
+  [[ -f "$OUT/bench_${model}_graph.h5" ]] && bench_args=(--bench "$OUT/bench_${model}_graph.h5")
+  "$PY" scripts/decode_budget.py --ncu "$base.csv" --steps 2 --model "$model" \
+    --prompt "$prompt" "${bench_args[@]}" --json "$base.json" | tee -a "$OUT/summary.md" || status=1
+  gzip -f "$base.csv"
+done
 for spec in ${GRIFFIN_STREAM_SPECS:-}; do
   model=${spec%%:*} tokens=${spec##*:}
   step "griffin generate $model: $tokens tokens streamed (bf16, random weights, test tokenizer)"

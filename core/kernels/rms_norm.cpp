@@ -27,6 +27,17 @@ at::Tensor RmsNormOp(const RmsNormArgs& args, OpImpl impl) {
                   args);
 }
 
+AddRmsNorm AddRmsNormOp(const RmsNormArgs& args, const at::Tensor& delta, OpImpl impl) {
+  CheckRmsNormArgs(args);
+  TORCH_CHECK(delta.sizes() == args.x.sizes() && delta.scalar_type() == args.x.scalar_type() &&
+                  delta.device() == args.x.device(),
+              "add_rms_norm: delta must be ", args.x.scalar_type(), " ", args.x.sizes(), " on ",
+              args.x.device(), " (x's), got ", delta.scalar_type(), " ", delta.sizes(), " on ",
+              delta.device());
+  return CallImpl(impl, "add_rms_norm", &detail::AddRmsNormReference,
+                  GRIFFIN_CUDA_OP(detail::AddRmsNormCuda), args, delta);
+}
+
 namespace detail {
 
 at::Tensor RmsNormReference(const RmsNormArgs& a) {
@@ -34,6 +45,11 @@ at::Tensor RmsNormReference(const RmsNormArgs& a) {
   const at::Tensor x = a.x.to(acc);
   const at::Tensor var = x.pow(2).mean(-1, /*keepdim=*/true);
   return (x * at::rsqrt(var + a.eps) * (1.0 + a.scale.to(acc))).to(a.x.scalar_type());
+}
+
+AddRmsNorm AddRmsNormReference(const RmsNormArgs& a, const at::Tensor& delta) {
+  const at::Tensor sum = a.x + delta;
+  return {sum, RmsNormReference({sum, a.scale, a.eps})};
 }
 
 }  // namespace detail

@@ -21,9 +21,19 @@ struct RmsNormArgs {
 at::Tensor RmsNormOp(const RmsNormArgs& args, OpImpl impl);  // x's shape and dtype
 void CheckRmsNormArgs(const RmsNormArgs& args);
 
+// The residual add and the norm after it in one op: {x + delta, RMSNorm(x + delta)}, the sum
+// rounded to x's dtype before the norm reads it, as the two ATen ops round. `cuda` is inference
+// only (one read of x and delta, no autograd); the model uses it wherever no gradient is taken.
+struct AddRmsNorm {
+  at::Tensor sum, normed;
+};
+AddRmsNorm AddRmsNormOp(const RmsNormArgs& args, const at::Tensor& delta, OpImpl impl);
+
 namespace detail {
 at::Tensor RmsNormReference(const RmsNormArgs& args);
 at::Tensor RmsNormCuda(const RmsNormArgs& args);
+AddRmsNorm AddRmsNormReference(const RmsNormArgs& args, const at::Tensor& delta);
+AddRmsNorm AddRmsNormCuda(const RmsNormArgs& args, const at::Tensor& delta);
 }  // namespace detail
 
 }  // namespace griffin

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/model/layers.h"
@@ -124,7 +125,40 @@ at::Tensor GlobalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
   return at::cat(outs, 1);
 }
 
+at::Tensor DecodeAttentionReference(const DecodeAttentionTensors& t) {
+  const int64_t B = t.keys.size(0), S = t.keys.size(1), KV = t.keys.size(2), hd = t.keys.size(3);
+  const int64_t H = t.heads;
+  const at::Tensor q =
+      ApplyRope(t.qkv.narrow(2, 0, H * hd).view({B, 1, H, hd}), t.positions, t.inv_freq);
+  const at::Tensor k =
+      ApplyRope(t.qkv.narrow(2, H * hd, KV * hd).view({B, 1, KV, hd}), t.positions, t.inv_freq);
+  const at::Tensor v = t.qkv.narrow(2, (H + KV) * hd, KV * hd).reshape({B, 1, KV, hd});
+  const int64_t start = t.start.item<int64_t>();
+  const int64_t used = t.window > 0 ? S : std::min(start, S);
+  const at::Tensor kpos = at::cat({t.key_pos.narrow(1, 0, used), t.positions}, 1).unsqueeze(1);
+  const at::Tensor kdoc = at::cat({t.key_docs.narrow(1, 0, used), t.docs}, 1).unsqueeze(1);
+  const at::Tensor qpos = t.positions.unsqueeze(2), qdoc = t.docs.unsqueeze(2);  // [B, 1, 1]
+  at::Tensor visible = kdoc.eq(qdoc).logical_and(kpos.le(qpos));
+  if (t.window > 0) visible = visible.logical_and((qpos - kpos).le(t.window));
+  const at::Tensor out =
+      AttendMasked(q, at::cat({t.keys.narrow(1, 0, used), k}, 1),
+                   at::cat({t.values.narrow(1, 0, used), v}, 1), visible, t.scale);
+  const int64_t slot = t.window > 0 ? start % t.window : start;
+  TORCH_CHECK(slot < S, "decode attention: the token's slot ", slot, " is past the cache's ", S);
+  t.keys.select(1, slot).copy_(k.select(1, 0));
+  t.values.select(1, slot).copy_(v.select(1, 0));
+  t.key_pos.select(1, slot).copy_(t.positions.select(1, 0));
+  t.key_docs.select(1, slot).copy_(t.docs.select(1, 0));
+  return out;
+}
+
 }  // namespace
+
+at::Tensor DecodeAttention(const DecodeAttentionTensors& t, OpImpl impl) {
+  CheckDecodeAttentionTensors(t);
+  return CallImpl(impl, "decode attention", &DecodeAttentionReference,
+                  GRIFFIN_CUDA_OP(detail::DecodeAttentionCuda), t);
+}
 
 at::Tensor AttendMasked(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                         const at::Tensor& visible, double scale) {
@@ -143,15 +177,31 @@ at::Tensor AttendMasked(const at::Tensor& q, const at::Tensor& k, const at::Tens
 
 at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, const at::Tensor& docs,
                           const AttentionWeights& w, const ModelConfig& c, AttentionCache& cache,
-                          const at::Tensor& start, StreamShape stream) {
+                          const at::Tensor& start, StreamShape stream, const at::Tensor& inv_freq) {
   const int64_t B = x.size(0), T = x.size(1);
   const int64_t H = c.num_heads, KV = c.num_kv_heads, hd = c.head_dim;
-  const at::Tensor q =
-      ApplyRope(at::linear(x, w.q_w).view({B, T, H, hd}), positions, c.rope_fraction, c.rope_base);
-  const at::Tensor k =
-      ApplyRope(at::linear(x, w.k_w).view({B, T, KV, hd}), positions, c.rope_fraction, c.rope_base);
-  const at::Tensor v = at::linear(x, w.v_w).view({B, T, KV, hd});
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  const at::Tensor freq =
+      inv_freq.defined() ? inv_freq
+                         : RopeInverseFrequencies(hd, c.rope_fraction, c.rope_base, x.device());
+  if (T == 1 && hd <= kDecodeAttentionMaxHeadDim && InferenceKernelsRun(x)) {
+    const at::Tensor qkv =
+        w.qkv_w.defined() ? Linear(x, w.qkv_w, at::Tensor())
+                          : at::cat({Linear(x, w.q_w, at::Tensor()), Linear(x, w.k_w, at::Tensor()),
+                                     Linear(x, w.v_w, at::Tensor())},
+                                    -1);
+    cache.MakeRoom(1);
+    const AttentionCache::Buffers buf = cache.buffers();
+    const at::Tensor out =
+        DecodeAttention({qkv, positions, docs, start, freq, buf.keys, buf.values, buf.positions,
+                         buf.docs, H, cache.local() ? c.attention_window : 0, scale},
+                        OpImpl::kCuda);
+    cache.CountWritten(1);
+    return Linear(out, w.o_w, w.o_b);
+  }
+  const at::Tensor q = ApplyRope(at::linear(x, w.q_w).view({B, T, H, hd}), positions, freq);
+  const at::Tensor k = ApplyRope(at::linear(x, w.k_w).view({B, T, KV, hd}), positions, freq);
+  const at::Tensor v = at::linear(x, w.v_w).view({B, T, KV, hd});
   const at::Tensor out =
       cache.local() ? LocalAttention(q, k, v, positions, docs, c.attention_window, cache, start,
                                      stream.fresh, scale)

@@ -4,6 +4,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "core/kernels/decode_attention.h"
+#include "core/kernels/op_impl.h"
 #include "core/model/attention_cache.h"
 #include "core/model/config.h"
 #include "core/model/weights.h"
@@ -24,8 +26,18 @@ struct StreamShape {
   bool simple = false;  // one unpadded document from position 0, this chunk included: causal
   bool fresh = false;   // simple, and this chunk is its start: the cache holds nothing visible
 };
+// `inv_freq`: RoPE's inverse frequencies for c (RopeInverseFrequencies) on the model's device, or
+// undefined: made here.
+// A one-token step where the inference kernels run (InferenceKernelsRun) takes the decode
+// attention op's kernels: q, k and v from one product, RoPE, attention and the cache write in two
+// launches.
 at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, const at::Tensor& docs,
                           const AttentionWeights& w, const ModelConfig& c, AttentionCache& cache,
-                          const at::Tensor& start, StreamShape stream);
+                          const at::Tensor& start, StreamShape stream, const at::Tensor& inv_freq);
+
+// One token's attention against a cache's buffers (core/kernels/decode_attention.h): `reference`
+// is the ATen composition (ApplyRope, AttendMasked over the used slots and the token, then the
+// write into its slot), `cuda` the kernels.
+at::Tensor DecodeAttention(const DecodeAttentionTensors& t, OpImpl impl);
 
 }  // namespace griffin

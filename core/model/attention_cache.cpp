@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace griffin {
@@ -45,10 +46,11 @@ int64_t AttentionCache::ReservedBytes() const {
   return batch_ * keys_.size(1) * BytesPerToken(kv_heads_, head_dim_, keys_.scalar_type());
 }
 
-void AttentionCache::Reserve(int64_t tokens) {
+void AttentionCache::Reserve(int64_t tokens, bool exact) {
   const int64_t capacity = keys_.size(1);
-  if (tokens <= capacity) return;
-  const int64_t grown = (tokens + chunk_tokens_ - 1) / chunk_tokens_ * chunk_tokens_;
+  if (exact ? tokens == capacity : tokens <= capacity) return;
+  const int64_t grown =
+      exact ? tokens : (tokens + chunk_tokens_ - 1) / chunk_tokens_ * chunk_tokens_;
   const int64_t bytes = batch_ * grown * BytesPerToken(kv_heads_, head_dim_, keys_.scalar_type());
   // An out-of-memory error whatever ran out, so that callers that carry on past one (a sweep's
   // point, `griffin soak`) know it from other failures.
@@ -80,12 +82,14 @@ void AttentionCache::Reserve(int64_t tokens) {
     positions_ = grow(positions_, positions_.sizes().vec(), -1.0);
     docs_ = grow(docs_, docs_.sizes().vec(), -1.0);
   } catch (const c10::OutOfMemoryError&) {
-    // The buffers grown before the failure go back to the old capacity (views, no allocation), so
-    // that all four agree and the cache stays usable up to it.
-    keys_ = keys_.narrow(1, 0, capacity);
-    values_ = values_.narrow(1, 0, capacity);
-    positions_ = positions_.narrow(1, 0, capacity);
-    docs_ = docs_.narrow(1, 0, capacity);
+    // The buffers remade before the failure go back to the old capacity, or all four to the
+    // smaller one when shrinking (views, no allocation), so that they agree and the cache stays
+    // usable up to it.
+    const int64_t keep = std::min(capacity, grown);
+    keys_ = keys_.narrow(1, 0, keep);
+    values_ = values_.narrow(1, 0, keep);
+    positions_ = positions_.narrow(1, 0, keep);
+    docs_ = docs_.narrow(1, 0, keep);
     throw fail("out of device memory");
   }
 }
@@ -94,14 +98,7 @@ void AttentionCache::Write(const at::Tensor& k, const at::Tensor& v, const at::T
                            const at::Tensor& docs, const at::Tensor& start) {
   const int64_t T = k.size(1);
   if (T == 0) return;
-  if (!local()) {
-    if (fixed_ && held_ + T > keys_.size(1)) {
-      throw std::runtime_error(fmt::format(
-          "KV cache: {} more tokens do not fit the {} reserved for fixed-shape decode steps", T,
-          keys_.size(1)));
-    }
-    Reserve(held_ + T);
-  }
+  MakeRoom(T);
   // Ring: only the last `window` tokens of the chunk survive; token n goes to slot n mod window.
   const int64_t n = local() ? std::min(T, window_) : T;
   at::Tensor slots = start + at::arange(T - n, T, start.options());
@@ -113,9 +110,21 @@ void AttentionCache::Write(const at::Tensor& k, const at::Tensor& v, const at::T
   CountWritten(T);
 }
 
+void AttentionCache::MakeRoom(int64_t tokens) {
+  if (local()) return;
+  if (fixed_ && held_ + tokens > keys_.size(1)) {
+    throw std::runtime_error(fmt::format(
+        "KV cache: {} more tokens do not fit the {} reserved for fixed-shape decode steps", tokens,
+        keys_.size(1)));
+  }
+  Reserve(held_ + tokens);
+}
+
 void AttentionCache::FixShape(int64_t more_tokens) {
   TORCH_CHECK(more_tokens >= 0, "attention cache: negative room");
-  if (!local()) Reserve(held_ + more_tokens);
+  // Exactly the room asked: the steps that fill it are known, and the state then holds exactly
+  // the analytic count (AnalyticStateSize) once they have run.
+  if (!local()) Reserve(held_ + more_tokens, /*exact=*/true);
   fixed_ = true;
 }
 

@@ -3,7 +3,9 @@
 //  - Local attention (window > 0): a ring of exactly `window` slots; token n of the stream lives
 //    in slot n mod window. Its size never changes.
 //  - Global attention (window == 0): a buffer that grows in whole chunks of `chunk_tokens`, so
-//    the bytes reserved track the tokens held; a chunk that does not fit is a clear error.
+//    the bytes reserved track the tokens held; a chunk that does not fit is a clear error. Fixed
+//    shapes (FixShape) hold exactly the room asked, so that once its steps have run the cache's
+//    storage is exactly the analytic count.
 // Slots are computed on the device from the stream index of the chunk, so a decode step captured
 // in a CUDA graph writes, on every replay, where that replay's token belongs.
 #pragma once
@@ -37,6 +39,17 @@ class AttentionCache {
   void Write(const at::Tensor& k, const at::Tensor& v, const at::Tensor& positions,
              const at::Tensor& docs, const at::Tensor& start);
 
+  // The host side of writing `tokens` tokens: a growing cache reserves room for them, or, with
+  // fixed shapes, checks that they fit (Write does this; a kernel writing the slots itself, as
+  // the decode attention does, calls it first and CountWritten after).
+  void MakeRoom(int64_t tokens);
+  // The whole buffers, every reserved slot (keys, values [B, capacity, KV, hd]; positions, docs
+  // [B, capacity]), for kernels that read and write them in place.
+  struct Buffers {
+    at::Tensor keys, values, positions, docs;
+  };
+  Buffers buffers() const { return {keys_, values_, positions_, docs_}; }
+
   // Fixed shapes for decode steps captured in a CUDA graph: a growing cache reserves room for
   // `more_tokens` now, and until UnfixShape() every read covers all reserved slots and writing
   // past the room is an error (it would need a new buffer the captured step does not know).
@@ -53,7 +66,9 @@ class AttentionCache {
   static int64_t BytesPerToken(int64_t kv_heads, int64_t head_dim, c10::ScalarType dtype);
 
  private:
-  void Reserve(int64_t tokens);
+  // Room for `tokens` (>= held) tokens: grown to a whole number of chunks when it lacks room, or
+  // made exactly `tokens` slots (grown or shrunk, the held slots copied).
+  void Reserve(int64_t tokens, bool exact = false);
 
   int64_t batch_, kv_heads_, head_dim_, window_, chunk_tokens_;
   int64_t held_ = 0;  // tokens held (global), or slots written at least once (ring)

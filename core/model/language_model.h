@@ -25,10 +25,15 @@ class DecodeState {
   int64_t batch() const { return batch_; }
   // Tokens (pads included) that went through this state so far.
   int64_t tokens_seen() const { return tokens_seen_; }
-  // Bytes of device memory held by the state's tensors (the number the memory experiments use).
+  // Bytes of the tokens the state holds: its fixed tensors and the cache slots in use, counted
+  // from their shapes (the number AnalyticStateSize predicts).
   virtual int64_t Bytes() const = 0;
-  // Bytes allocated, including a growing cache's room not yet filled.
+  // Bytes allocated, including a growing cache's room not yet filled, from the shapes too.
   virtual int64_t ReservedBytes() const { return Bytes(); }
+  // Measured, not counted: the bytes of the distinct storages the state's tensors live in (each
+  // storage once, whatever views of it the state keeps), so a buffer larger than its shapes say,
+  // or one the shapes miss, shows here and not in Bytes().
+  virtual int64_t StorageBytes() const = 0;
 
   // For decode steps captured once in a CUDA graph and replayed: FixShapes gives every growing
   // buffer room for `more_tokens` now and fixes the shapes a one-token step sees (state updates

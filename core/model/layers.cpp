@@ -6,7 +6,9 @@
 
 #include <cmath>
 
+#include "core/kernels/geglu.h"
 #include "core/kernels/rms_norm.h"
+#include "core/kernels/skinny_linear.h"
 #include "core/kernels/softcap_cross_entropy.h"
 
 namespace griffin {
@@ -46,6 +48,9 @@ class BiasLinearFunction : public torch::autograd::Function<BiasLinearFunction> 
 }  // namespace
 
 at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  if (InferenceKernelsRun(x) && SkinnyLinearFits({x, w, b})) {
+    return SkinnyLinearOp({x, w, b}, OpImpl::kCuda);
+  }
   if (!b.defined() || !x.is_cuda() || !at::GradMode::is_enabled()) return at::linear(x, w, b);
   if (!x.requires_grad() && !w.requires_grad() && !b.requires_grad()) return at::linear(x, w, b);
   return BiasLinearFunction::apply(x, w, b);
@@ -55,19 +60,44 @@ at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& scale, double eps) {
   return RmsNormOp({x, scale, eps}, KernelWhereItRuns(x));
 }
 
+bool InferenceKernelsRun(const at::Tensor& x) {
+  const at::ScalarType t = x.scalar_type();
+  return x.is_cuda() && OpImplBuilt(OpImpl::kCuda) && (t == at::kFloat || t == at::kBFloat16) &&
+         !at::GradMode::is_enabled();
+}
+
+AddRmsNorm AddThenRmsNorm(const at::Tensor& x, const at::Tensor& delta, const at::Tensor& scale,
+                          double eps) {
+  if (InferenceKernelsRun(x)) return AddRmsNormOp({x, scale, eps}, delta, OpImpl::kCuda);
+  const at::Tensor sum = x + delta;
+  return {sum, RmsNorm(sum, scale, eps)};
+}
+
 at::Tensor GeGluMlp(const at::Tensor& x, const MlpWeights& w) {
+  if (w.gate_up_w.defined()) {
+    const OpImpl impl = InferenceKernelsRun(x) ? OpImpl::kCuda : OpImpl::kReference;
+    return Linear(GegluOp({Linear(x, w.gate_up_w, w.gate_up_b)}, impl), w.down_w, w.down_b);
+  }
   const at::Tensor gate = at::gelu(Linear(x, w.gate_w, w.gate_b), "tanh");
   return Linear(gate * Linear(x, w.up_w, w.up_b), w.down_w, w.down_b);
 }
 
+at::Tensor RopeInverseFrequencies(int64_t head_dim, double fraction, double base,
+                                  c10::Device device) {
+  const int64_t rope_dim = static_cast<int64_t>(std::llround(head_dim * fraction));
+  return at::pow(base, at::arange(0, rope_dim / 2, at::TensorOptions(device).dtype(at::kFloat)) *
+                           (-2.0 / static_cast<double>(rope_dim)));
+}
+
 at::Tensor ApplyRope(const at::Tensor& x, const at::Tensor& positions, double fraction,
                      double base) {
+  return ApplyRope(x, positions, RopeInverseFrequencies(x.size(-1), fraction, base, x.device()));
+}
+
+at::Tensor ApplyRope(const at::Tensor& x, const at::Tensor& positions, const at::Tensor& inv_freq) {
   const int64_t head_dim = x.size(-1);
-  const int64_t rope_dim = static_cast<int64_t>(std::llround(head_dim * fraction));
-  const int64_t half = rope_dim / 2;
-  // inv_freq[i] = base^(-2i / rope_dim); angles in float32 from integer positions.
-  const at::Tensor inv_freq = at::pow(base, at::arange(0, half, x.options().dtype(at::kFloat)) *
-                                                (-2.0 / static_cast<double>(rope_dim)));
+  const int64_t half = inv_freq.size(0), rope_dim = 2 * half;
+  // Angles in float32 from integer positions.
   const at::Tensor angles = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, half]
   const at::Tensor cos = angles.cos().unsqueeze(2).to(x.scalar_type());         // [B, T, 1, half]
   const at::Tensor sin = angles.sin().unsqueeze(2).to(x.scalar_type());
@@ -105,7 +135,7 @@ at::Tensor EmbedTokens(const at::Tensor& tokens, const at::Tensor& embed, const 
 }
 
 at::Tensor OutputLogits(const at::Tensor& x, const ModelWeights& w, const ModelConfig& c) {
-  at::Tensor logits = at::linear(x, w.embed).to(at::kFloat);
+  at::Tensor logits = Linear(x, w.embed, at::Tensor()).to(at::kFloat);
   if (c.logit_soft_cap > 0) logits = at::tanh(logits / c.logit_soft_cap) * c.logit_soft_cap;
   return logits;
 }

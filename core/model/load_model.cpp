@@ -48,6 +48,8 @@ std::unique_ptr<LanguageModel> LoadModel(const std::string& spec, const LoadOpti
     RejectUnusedTensors(ck, config);
     weights = LoadWeights(ck, config, options.device, config.dtype);
   }
+  // A loaded model runs inference: on a GPU its decode steps take the packed projections.
+  if (options.device.is_cuda()) PackProjections(weights);
   return std::make_unique<Model>(config, std::move(weights), options.device, options.ops);
 }
 

@@ -26,6 +26,13 @@ void CheckForwardInputs(const at::Tensor& tokens, const at::Tensor& positions,
 Model::Model(ModelConfig config, ModelWeights weights, c10::Device device, OpChoice ops)
     : config_(std::move(config)), weights_(std::move(weights)), device_(device), ops_(ops) {
   ValidateConfig(config_);
+  // Kept on a GPU, where a decode step's kernels take them; on the CPU each attention block makes
+  // them as it goes, as it always did (an extra allocation here moves every later tensor of a
+  // training step, and the golden run files, bit for bit, with it).
+  if (device_.is_cuda()) {
+    rope_inv_freq_ =
+        RopeInverseFrequencies(config_.head_dim, config_.rope_fraction, config_.rope_base, device_);
+  }
 }
 
 std::unique_ptr<DecodeState> Model::NewState(int64_t batch) const {
@@ -35,13 +42,21 @@ std::unique_ptr<DecodeState> Model::NewState(int64_t batch) const {
 
 at::Tensor Model::RecurrentBlock(const at::Tensor& x, const at::Tensor& positions,
                                  const RecurrentWeights& w, RecurrentState& state) const {
-  const at::Tensor y = at::gelu(Linear(x, w.linear_y_w, w.linear_y_b), "tanh");
-  const at::Tensor u = Linear(x, w.linear_x_w, w.linear_x_b);
+  at::Tensor y, u;
+  if (w.linear_yx_w.defined()) {  // packed: one product makes both branches
+    const at::Tensor yx = Linear(x, w.linear_yx_w, w.linear_yx_b);
+    const int64_t L = w.linear_y_w.size(0);
+    y = at::gelu(yx.narrow(-1, 0, L), "tanh");
+    u = yx.narrow(-1, L, L);
+  } else {
+    y = at::gelu(Linear(x, w.linear_y_w, w.linear_y_b), "tanh");
+    u = Linear(x, w.linear_x_w, w.linear_x_b);
+  }
   // A decode step with both ops on CUDA: conv, gates and state update in one fused launch.
   if (x.size(1) == 1 && ops_.scan == OpImpl::kCuda && ops_.conv == OpImpl::kCuda &&
       !c10::GradMode::is_enabled()) {
-    return at::linear(RecurrentStep(u, y, positions, w, state, OpImpl::kCuda), w.linear_out_w,
-                      w.linear_out_b);
+    return Linear(RecurrentStep(u, y, positions, w, state, OpImpl::kCuda), w.linear_out_w,
+                  w.linear_out_b);
   }
   const at::Tensor c =
       CausalConv1d(u, positions, w.conv_w, w.conv_b, state.conv, state.conv_pos, ops_.conv);
@@ -122,23 +137,39 @@ at::Tensor Model::Trunk(const at::Tensor& tokens_in, const at::Tensor& positions
   const at::Tensor docs = state->docs_started.unsqueeze(1) + positions.eq(0).cumsum(1);
   emit("embed", x);
 
+  // Each residual add and the norm after it are one op (AddThenRmsNorm): one kernel where no
+  // gradient is taken on a GPU. With autograd the next block's norm is made where the block
+  // starts, as it always was: made earlier, its backward node would sum the residual stream's
+  // two gradients in the other order, and a training run's last bits would change.
+  const int64_t L = config_.num_layers();
+  const bool fused = InferenceKernelsRun(x);
+  at::Tensor normed;  // the block's temporal norm, when the previous add made it
   size_t next_recurrent = 0, next_attention = 0;
-  for (int64_t i = 0; i < config_.num_layers(); ++i) {
+  for (int64_t i = 0; i < L; ++i) {
     const BlockWeights& b = weights_.blocks[i];
-    const at::Tensor normed = RmsNorm(x, b.temporal_norm, config_.rms_eps);
+    if (!normed.defined()) normed = RmsNorm(x, b.temporal_norm, config_.rms_eps);
     at::Tensor temporal;
     if (b.type == BlockType::kRecurrent) {
       temporal = RecurrentBlock(normed, positions, b.recurrent, state->recurrent[next_recurrent++]);
     } else {
       temporal = AttentionBlock(normed, positions, docs, b.attention, config_,
-                                state->attention[next_attention++], state->tokens_written, stream);
+                                state->attention[next_attention++], state->tokens_written, stream,
+                                rope_inv_freq_);
     }
     const std::string prefix = "layers." + std::to_string(i) + ".";
     emit(prefix + "temporal_out", temporal);
-    x = x + temporal;
-    const at::Tensor mlp = GeGluMlp(RmsNorm(x, b.channel_norm, config_.rms_eps), b.mlp);
+    const AddRmsNorm mixed = AddThenRmsNorm(x, temporal, b.channel_norm, config_.rms_eps);
+    const at::Tensor mlp = GeGluMlp(mixed.normed, b.mlp);
     emit(prefix + "mlp_out", mlp);
-    x = x + mlp;
+    if (fused && i + 1 < L) {
+      AddRmsNorm next =
+          AddThenRmsNorm(mixed.sum, mlp, weights_.blocks[i + 1].temporal_norm, config_.rms_eps);
+      x = std::move(next.sum);
+      normed = std::move(next.normed);
+    } else {
+      x = mixed.sum + mlp;
+      normed = at::Tensor();
+    }
     emit(prefix + "out", x);
   }
   // State updates are in place: a captured decode step replays into the same buffers.

@@ -48,6 +48,7 @@ class Model : public LanguageModel {
   ModelWeights weights_;
   c10::Device device_;
   OpChoice ops_;
+  at::Tensor rope_inv_freq_;  // RoPE's inverse frequencies on a GPU (every attention block's)
 };
 
 // Shape and dtype checks every Forward makes on its inputs (names the argument).

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <unordered_set>
+
 namespace griffin {
 
 ModelState::ModelState(const ModelConfig& c, int64_t batch, c10::Device device,
@@ -49,6 +51,28 @@ int64_t ModelState::Bytes() const {
     n += r.rnn.nbytes() + r.conv.nbytes() + r.conv_pos.nbytes();
   for (const AttentionCache& a : attention) n += a.HeldBytes();
   return n;
+}
+
+int64_t DistinctStorageBytes(const std::vector<at::Tensor>& tensors) {
+  std::unordered_set<const c10::StorageImpl*> seen;
+  int64_t n = 0;
+  for (const at::Tensor& t : tensors) {
+    if (!t.defined() || !t.has_storage()) continue;
+    const c10::StorageImpl* storage = t.storage().unsafeGetStorageImpl();
+    if (seen.insert(storage).second) n += static_cast<int64_t>(storage->nbytes());
+  }
+  return n;
+}
+
+int64_t ModelState::StorageBytes() const {
+  std::vector<at::Tensor> tensors = {docs_started, tokens_written};
+  for (const RecurrentState& r : recurrent)
+    tensors.insert(tensors.end(), {r.rnn, r.conv, r.conv_pos});
+  for (const AttentionCache& a : attention) {
+    const AttentionCache::Buffers b = a.buffers();
+    tensors.insert(tensors.end(), {b.keys, b.values, b.positions, b.docs});
+  }
+  return DistinctStorageBytes(tensors);
 }
 
 int64_t ModelState::ReservedBytes() const {

@@ -25,6 +25,7 @@ class ModelState : public DecodeState {
   ModelState(const ModelConfig& config, int64_t batch, c10::Device device, c10::ScalarType dtype);
   int64_t Bytes() const override;
   int64_t ReservedBytes() const override;
+  int64_t StorageBytes() const override;
 
   std::vector<RecurrentState> recurrent;  // one per recurrent block, in order
   std::vector<AttentionCache> attention;  // one per attention block, in order
@@ -46,6 +47,10 @@ class ModelState : public DecodeState {
 // place would overwrite a tensor an op saved for backward (the RG-LRU saves its h0); there the
 // state is rebound to a copy (never a view: it would keep a whole prefill buffer alive).
 void UpdateState(at::Tensor& state, const at::Tensor& value);
+
+// The bytes of the distinct storages `tensors` live in, each storage counted once, all of it
+// (a view of a larger buffer counts the whole buffer).
+int64_t DistinctStorageBytes(const std::vector<at::Tensor>& tensors);
 
 // Bytes a state holds for `config` after `tokens` tokens of context (the analytic counterpart of
 // ModelState::Bytes; Griffin's does not depend on `tokens` once local windows are full).

@@ -120,6 +120,41 @@ int64_t ModelWeights::Bytes() const {
   return n;
 }
 
+namespace {
+// One tensor of `parts` concatenated along dim 0, each part rebound to its view of it; undefined
+// when a part is (biases of a model without them).
+at::Tensor Pack(std::initializer_list<at::Tensor*> parts) {
+  std::vector<at::Tensor> tensors;
+  for (const at::Tensor* p : parts) {
+    if (!p->defined()) return at::Tensor();
+    tensors.push_back(*p);
+  }
+  const at::Tensor packed = at::cat(tensors, 0);
+  int64_t row = 0;
+  for (at::Tensor* p : parts) {
+    const int64_t rows = p->size(0);
+    *p = packed.narrow(0, row, rows);
+    row += rows;
+  }
+  return packed;
+}
+}  // namespace
+
+void PackProjections(ModelWeights& weights) {
+  for (BlockWeights& b : weights.blocks) {
+    if (b.type == BlockType::kRecurrent) {
+      RecurrentWeights& r = b.recurrent;
+      r.linear_yx_w = Pack({&r.linear_y_w, &r.linear_x_w});
+      r.linear_yx_b = Pack({&r.linear_y_b, &r.linear_x_b});
+    } else {
+      AttentionWeights& a = b.attention;
+      a.qkv_w = Pack({&a.q_w, &a.k_w, &a.v_w});
+    }
+    b.mlp.gate_up_w = Pack({&b.mlp.gate_w, &b.mlp.up_w});
+    b.mlp.gate_up_b = Pack({&b.mlp.gate_b, &b.mlp.up_b});
+  }
+}
+
 std::vector<WeightSpec> WeightSpecs(const ModelConfig& c) {
   const int64_t D = c.width, L = c.lru_width, M = c.mlp_width, hd = c.head_dim;
   const int64_t H = c.num_heads, KV = c.num_kv_heads;

@@ -25,16 +25,20 @@ struct RecurrentWeights {
   at::Tensor a_param;                     // [L], float32
   at::Tensor input_gate_w, input_gate_b;  // [H, L/H, L/H] (x @ w), [H, L/H], float32
   at::Tensor a_gate_w, a_gate_b;          // same shapes, float32
+  // Packed (PackProjections): [2L, D], [2L], y then x; linear_y_* and linear_x_* are views of it.
+  at::Tensor linear_yx_w, linear_yx_b;
 };
 
 struct AttentionWeights {
   at::Tensor q_w, k_w, v_w;  // [H*hd, D], [KV*hd, D], [KV*hd, D]
   at::Tensor o_w, o_b;       // [D, H*hd], [D] (o_b undefined without biases)
+  at::Tensor qkv_w;  // packed (PackProjections): [(H + 2 KV) * hd, D]; q_w, k_w, v_w view it
 };
 
 struct MlpWeights {
   at::Tensor gate_w, gate_b, up_w, up_b;  // [M, D], [M] (biases undefined without biases)
   at::Tensor down_w, down_b;              // [D, M], [D]
+  at::Tensor gate_up_w, gate_up_b;        // packed (PackProjections): [2M, D], [2M]; gate then up
 };
 
 struct BlockWeights {
@@ -72,6 +76,13 @@ ModelWeights RandomWeights(const ModelConfig& config, uint64_t seed, c10::Device
                            DType dtype);
 std::map<std::string, at::Tensor> RandomWeightTensors(const ModelConfig& config, uint64_t seed,
                                                       c10::Device device, DType dtype);
+
+// Packs the projections that read the same input into one matrix each (attention's q, k and v,
+// the MLP's gate and up, the recurrent block's y and x branches), so that a decode step runs one
+// matrix product where it ran two or three; the separate weights become views of the packed
+// ones, so no memory is added. For loaded models (inference): a trainer's weights stay separate
+// leaves.
+void PackProjections(ModelWeights& weights);
 
 // The model's weights from tensors named as WeightSpecs names them (missing ones stay undefined).
 // The conv weight is re-laid out ([L, 1, W] -> [W, L]) by differentiable ops, so a trainer can

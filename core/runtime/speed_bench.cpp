@@ -81,6 +81,8 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
       logits = at::Tensor();
       SynchronizeDevice(device);
       ResetPeakDeviceMemory(device);
+      p.state_storage_before_decode = state->StorageBytes();
+      p.allocated_before_decode_bytes = ReadDeviceMemory(device).allocated;
       if (o.decode_graph) {
         DeviceGreedyDecoder decoder(model, *state, next, PositionRows(batch, prompt, 1),
                                     o.decode_tokens + kGraphDecodeSetupSteps, /*graph=*/true);
@@ -96,13 +98,18 @@ std::vector<SpeedPoint> MeasureSpeed(const LanguageModel& model, const SpeedOpti
       } else {
         for (int64_t t = 0; t < o.decode_tokens; ++t) {
           const at::Tensor step_pos = PositionRows(batch, prompt + t, 1);
+          // The range Nsight Compute profiles one decode step's kernels by (the per-token time
+          // budget, scripts/decode_budget.py).
+          const ProfileRange range("decode step");
           timer.Start();
           next = model.Forward(next, step_pos, *state).select(1, -1).argmax(-1, true);
           timer.Stop();
           p.decode_step_seconds.push_back(timer.Seconds());
         }
       }
+      SynchronizeDevice(device);  // the graph decoder, gone, has given back its buffers
       const DeviceMemory after = ReadDeviceMemory(device);
+      p.state_storage_after_decode = state->StorageBytes();
       p.peak_decode_bytes = after.peak;
       p.allocated_after_decode_bytes = after.allocated;
       p.state_bytes_after_decode = state->Bytes();

@@ -41,8 +41,14 @@ struct SpeedPoint {
   int64_t batch = 0, prompt_tokens = 0;
   std::vector<double> prefill_seconds;      // one per repeat
   std::vector<double> decode_step_seconds;  // one per decoded token (all rows advance one token)
+  // DecodeState::Bytes (the slots in use, from shapes) and ReservedBytes.
   int64_t state_bytes_after_prefill = 0, state_bytes_after_decode = 0;
   int64_t state_reserved_after_decode = 0;
+  // DecodeState::StorageBytes (measured: the storages the state's tensors live in).
+  int64_t state_storage_before_decode = 0, state_storage_after_decode = 0;
+  // The allocator's allocated bytes just before the decode (GPU): with allocated_after_decode,
+  // the growth across the decode, all buffers counted, which should be the state's growth.
+  int64_t allocated_before_decode_bytes = 0;
   int64_t peak_prefill_bytes = 0, peak_decode_bytes = 0;  // allocator peaks (GPU), weights included
   int64_t allocated_after_decode_bytes = 0;  // allocator's allocated bytes after decode (GPU)
   int64_t weight_bytes = 0;

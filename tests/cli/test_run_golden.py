@@ -16,16 +16,20 @@ import tempfile
 GRIFFIN, SOURCE, PYTHON = sys.argv[1], sys.argv[2], sys.argv[3]
 UPDATE = "--update" in sys.argv[4:]
 GOLDEN = os.path.join(SOURCE, "tests", "data", "run_golden")
+# kept file -> (run arguments, the file the run writes, rtol). Training compounds the last bits
+# that CPUs of different makes give the same ops (MKL's and ATen's vectorised paths): the recall
+# sweep's losses and gradient norms written on the previous machine and rerun on an AMD EPYC
+# (2026-12-02) differ by up to 1e-7 relative, at the same commit; a forward pass does not.
 RUNS = {
     "quickstart_small.h5": ([os.path.join(SOURCE, "experiments", "quickstart.toml"), "--set",
                              "sweep.context=[8, 16, 32, 64]", "--set", "latency.repeats=1",
-                             "--set", "latency.decode_tokens=4"], "quickstart.h5"),
-    "recall_small.h5": ([os.path.join(GOLDEN, "recall_small.toml")], "recall.h5"),
+                             "--set", "latency.decode_tokens=4"], "quickstart.h5", "1e-9"),
+    "recall_small.h5": ([os.path.join(GOLDEN, "recall_small.toml")], "recall.h5", "1e-5"),
 }
 
 failures = 0
 with tempfile.TemporaryDirectory() as tmp:
-    for kept, (args, written) in RUNS.items():
+    for kept, (args, written, rtol) in RUNS.items():
         out = os.path.join(tmp, kept)
         r = subprocess.run([GRIFFIN, "run", *args, "--out", out], capture_output=True, text=True,
                            timeout=600)
@@ -39,7 +43,8 @@ with tempfile.TemporaryDirectory() as tmp:
             print(f"updated {kept}")
             continue
         c = subprocess.run([PYTHON, os.path.join(SOURCE, "scripts", "compare_run_files.py"),
-                            os.path.join(GOLDEN, kept), actual], capture_output=True, text=True,
+                            os.path.join(GOLDEN, kept), actual, "--rtol", rtol],
+                           capture_output=True, text=True,
                            timeout=120)
         print(("ok   " if c.returncode == 0 else "FAIL ") + kept + "\n" + c.stdout.strip())
         failures += c.returncode != 0

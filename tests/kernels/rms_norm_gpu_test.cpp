@@ -4,6 +4,7 @@
 // and its determinism.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/GradMode.h>
 #include <gtest/gtest.h>
 
 #include <tuple>
@@ -112,6 +113,26 @@ TEST(RmsNormCudaGradients, AreDeterministic) {
     runs[run] = {x.grad(), s.grad()};
   }
   for (size_t k = 0; k < 2; ++k) EXPECT_TRUE(at::equal(runs[0][k], runs[1][k])) << k;
+}
+
+// The residual add fused with the norm (inference): the sum equal to ATen's add to the last bit,
+// the norm equal to the RMSNorm kernel's on that sum to the last bit, so the fused model path
+// computes what the unfused one did.
+TEST_P(RmsNormCuda, AddThenNormEqualsAddAndNorm) {
+  GRIFFIN_REQUIRE_CUDA();
+  const auto [rows, dim, dtype] = GetParam();
+  if (dtype == at::kDouble) GTEST_SKIP() << "float64 takes the same kernel template";
+  const c10::NoGradGuard no_grad;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(rows * 17 + dim);
+  const at::Tensor x = (at::randn({rows, dim}, gen) * 4).to(at::kCUDA, dtype);
+  const at::Tensor delta = at::randn({rows, dim}, gen).to(at::kCUDA, dtype);
+  const at::Tensor scale = (at::randn({dim}, gen) * 0.3).to(at::kCUDA, dtype);
+  const AddRmsNorm got = AddRmsNormOp({x, scale, 1e-6}, delta, OpImpl::kCuda);
+  const at::Tensor sum = x + delta;
+  EXPECT_TRUE(at::equal(got.sum, sum));
+  EXPECT_TRUE(at::equal(got.normed, RmsNormOp({sum, scale, 1e-6}, OpImpl::kCuda)));
+  const AddRmsNorm ref = AddRmsNormOp({x, scale, 1e-6}, delta, OpImpl::kReference);
+  EXPECT_LE(RelativeError(got.normed, ref.normed), dtype == at::kBFloat16 ? 1e-2 : 1e-5);
 }
 
 }  // namespace

@@ -74,7 +74,12 @@ TEST_P(GriffinGpu, FixtureLogitsMatchReference) {
     const auto bf16 = LoadModel(FixtureDir(fixture), o);
     const at::Tensor prefill = SequenceLogits(*bf16, Row(ids[0]), std::nullopt);
     EXPECT_LE(RelativeError(prefill, ref->Tensor("logits")[0]), 3e-2);
-    EXPECT_LE(RelativeError(SequenceLogits(*bf16, Row(ids[0]), 5), prefill), 1e-2);
+    // Decode steps in bf16 (the decode attention kernels: softmax and weighted sum in float32)
+    // are as close to the float32 reference as the prefill (flash attention, probabilities
+    // rounded to bf16); between the two, both roundings (tiny-gemma: 1.3e-2 measured).
+    const at::Tensor decoded = SequenceLogits(*bf16, Row(ids[0]), 5);
+    EXPECT_LE(RelativeError(decoded, ref->Tensor("logits")[0]), 3e-2);
+    EXPECT_LE(RelativeError(decoded, prefill), 2e-2);
   }
 }
 

@@ -1,7 +1,8 @@
 // Decode-state memory at the real 2B shapes (no weights needed: the caches are written
-// directly): measured bytes == analytic bytes, Gemma-2B grows 18 KiB of keys/values per token in
-// bf16, RecurrentGemma-2B stays flat, a growing cache reserves whole chunks, and a context longer
-// than memory allows is a clear error.
+// directly): bytes counted from shapes == analytic bytes, the storages measured == the reserved
+// count (and == analytic once fixed shapes are filled), a buffer larger than its shape caught,
+// Gemma-2B grows 18 KiB of keys/values per token in bf16, RecurrentGemma-2B stays flat, a growing
+// cache reserves whole chunks, and a context longer than memory allows is a clear error.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -41,6 +42,30 @@ TEST(StateSize, Gemma2BGrows18KiBPerTokenAndMatchesAnalytic) {
   }
 }
 
+// The storages measured, not the shapes: a growing cache's whole chunks, and once a decode's
+// fixed shapes are filled (exactly the room asked), exactly the analytic count.
+TEST(StateSize, StoragesMeasuredEqualReservedAndFilledFixedShapesEqualAnalytic) {
+  const ModelConfig c = PresetConfig("gemma-2b");
+  ModelState state(c, 2, at::kCPU, at::kBFloat16);
+  Fill(state, c, 1500, 0);
+  EXPECT_EQ(state.StorageBytes(), state.ReservedBytes());
+  EXPECT_GT(state.StorageBytes(), AnalyticStateSize(c, 2, 1500, at::kBFloat16).total());
+  state.FixShapes(7);  // shrinks the 2048-slot chunks to exactly 1507 slots
+  Fill(state, c, 7, 1500);
+  state.UnfixShapes();
+  EXPECT_EQ(state.StorageBytes(), AnalyticStateSize(c, 2, 1507, at::kBFloat16).total());
+  EXPECT_EQ(state.Bytes(), state.StorageBytes());
+}
+
+// What the shapes cannot see: a view of a larger buffer counts the whole buffer, and two views
+// of one buffer count it once.
+TEST(StateSize, DistinctStorageBytesCountsWholeBuffersOnce) {
+  const at::Tensor big = at::zeros({100, 8}, at::kFloat);
+  EXPECT_EQ(DistinctStorageBytes({big.narrow(0, 0, 10)}), 100 * 8 * 4);
+  EXPECT_EQ(DistinctStorageBytes({big.narrow(0, 0, 10), big.narrow(0, 10, 10), big}), 100 * 8 * 4);
+  EXPECT_EQ(DistinctStorageBytes({big, at::zeros({3}, at::kLong), at::Tensor()}), 3200 + 24);
+}
+
 TEST(StateSize, RecurrentGemma2BIsFlat) {
   const ModelConfig c = PresetConfig("recurrentgemma-2b");
   ModelState state(c, 1, at::kCPU, at::kBFloat16);
@@ -52,6 +77,7 @@ TEST(StateSize, RecurrentGemma2BIsFlat) {
     seen = target;
     EXPECT_EQ(state.Bytes(), empty) << seen << " tokens";
     EXPECT_EQ(state.ReservedBytes(), empty);
+    EXPECT_EQ(state.StorageBytes(), empty);
   }
   // 8 rings of 2048 x 256 keys and values in bf16 = 16 MiB; 18 RG-LRU states in fp32.
   const StateSize s = AnalyticStateSize(c, 1, 1 << 20, at::kBFloat16);
