@@ -18,7 +18,8 @@ const std::vector<MetricInfo>& Metrics() {
        "state_bytes_measured after the decode minus before it"},
       {"allocated_growth_in_decode", "bytes", false,
        "caching allocator's allocated bytes after the decode minus before it, every buffer "
-       "counted: the state's growth when nothing else is left behind (GPU only)"},
+       "counted: the state's growth when nothing else is left behind (a cuBLAS workspace made "
+       "for the graph's capture stream would count too) (GPU only)"},
       {"allocated_bytes_after_decode", "bytes", false,
        "caching allocator's allocated bytes above the weights after decode: the state plus the "
        "last step's outputs (GPU only)"},

@@ -20,6 +20,10 @@ void CheckDecodeAttentionTensors(const DecodeAttentionTensors& t) {
               hd);
   TORCH_CHECK(KV >= 1 && t.heads >= KV && t.heads % KV == 0, "decode attention: ", t.heads,
               " query heads do not share ", KV, " key heads evenly");
+  // The split kernel's grid has a block row per (batch row, key head): CUDA's second grid
+  // dimension holds 65535.
+  TORCH_CHECK(B * KV <= 65535, "decode attention: batch ", B, " x ", KV,
+              " key heads is more than the 65535 block rows a launch takes");
   TORCH_CHECK(t.window >= 0 && (t.window == 0 || t.window == S), "decode attention: a ring of ", S,
               " slots needs window ", S, ", got ", t.window);
   TORCH_CHECK(t.qkv.sizes() == at::IntArrayRef({B, 1, (t.heads + 2 * KV) * hd}) &&

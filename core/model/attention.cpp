@@ -184,7 +184,12 @@ at::Tensor AttentionBlock(const at::Tensor& x, const at::Tensor& positions, cons
   const at::Tensor freq =
       inv_freq.defined() ? inv_freq
                          : RopeInverseFrequencies(hd, c.rope_fraction, c.rope_base, x.device());
-  if (T == 1 && hd <= kDecodeAttentionMaxHeadDim && InferenceKernelsRun(x)) {
+  // The kernels write the cache in place: its buffers must be whole (after an out-of-memory
+  // rollback they are narrowed views, and the ATen path below serves them).
+  const AttentionCache::Buffers whole = cache.buffers();
+  const bool contiguous = whole.keys.is_contiguous() && whole.values.is_contiguous() &&
+                          whole.positions.is_contiguous() && whole.docs.is_contiguous();
+  if (T == 1 && hd <= kDecodeAttentionMaxHeadDim && contiguous && InferenceKernelsRun(x)) {
     const at::Tensor qkv =
         w.qkv_w.defined() ? Linear(x, w.qkv_w, at::Tensor())
                           : at::cat({Linear(x, w.q_w, at::Tensor()), Linear(x, w.k_w, at::Tensor()),

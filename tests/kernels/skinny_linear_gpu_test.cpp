@@ -27,7 +27,11 @@ class SkinnyLinearCuda : public ::testing::TestWithParam<Case> {};
 TEST_P(SkinnyLinearCuda, MatchesAtenLinear) {
   GRIFFIN_REQUIRE_CUDA();
   const c10::NoGradGuard no_grad;
-  const auto [rows, in, out, bias, dtype] = GetParam();
+  // std::get, not a structured binding: clang 14 (the sanitizer build) cannot capture a binding.
+  const int64_t rows = std::get<0>(GetParam()), in = std::get<1>(GetParam());
+  const int64_t out = std::get<2>(GetParam());
+  const bool bias = std::get<3>(GetParam());
+  const at::ScalarType dtype = std::get<4>(GetParam());
   auto gen = at::make_generator<at::CPUGeneratorImpl>(rows * 7 + in * 3 + out);
   const auto cuda = [&](const at::Tensor& t) { return t.to(at::kCUDA, dtype); };
   const at::Tensor x = cuda(at::randn({rows, 1, in}, gen));

@@ -137,6 +137,10 @@ TEST(DecodeAttentionChecks, NameTheBadTensor) {
   t = good;
   t.heads = 0;
   ExpectCheckError(t, "0 query heads");
+  // 65536 rows of one key head: more block rows than a launch takes (views: nothing allocated).
+  t = good;
+  t.keys = at::zeros({1, 1, 1, 1}).expand({65536, 4, 1, 8});
+  ExpectCheckError(t, "65535 block rows");
 }
 
 }  // namespace
