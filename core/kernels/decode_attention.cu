@@ -14,6 +14,7 @@
 
 #include <algorithm>
 
+#include "core/kernels/block_reduce.cuh"
 #include "core/kernels/decode_attention.cuh"
 #include "core/kernels/scalar_convert.cuh"
 #include "core/kernels/vector_access.cuh"
@@ -64,13 +65,6 @@ __device__ float Rotated(const float* x, int i, int half, const float* cos_t, co
 template <typename T>
 __device__ __forceinline__ Packed<T, kChan> LoadChannels(const T* row, int c0, int hd, bool vec) {
   return LoadRaw<T, kChan>(row + c0, hd - c0, vec, FromAcc<T, float>(0.f));
-}
-
-// Sum over the warp, in every lane.
-__device__ __forceinline__ float WarpSum(float v) {
-#pragma unroll
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
 }
 
 // Running softmax state of one lane's channels for kGroup heads.
@@ -243,20 +237,6 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// Sum (or maximum) over the block, in every thread (blockDim.x a multiple of 32).
-template <typename Op>
-__device__ float BlockReduce(float v, Op op, float* scratch) {
-#pragma unroll
-  for (int offset = 16; offset > 0; offset /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  const int warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  __syncthreads();  // scratch may still be read by a previous reduction
-  if (threadIdx.x % 32 == 0) scratch[warp] = v;
-  __syncthreads();
-  v = scratch[0];
-  for (int w = 1; w < warps; ++w) v = op(v, scratch[w]);
-  return v;
-}
-
 // One block per (row, head), one thread per channel. The splits' maxima and weights are found by
 // all threads at once (a split to a thread), then each channel's sum over the splits reads
 // independent values, so its loads overlap instead of waiting on each other (a loop that
@@ -266,7 +246,6 @@ template <typename T>
 __global__ void __launch_bounds__(kCombineThreads)
     DecodeAttentionCombineKernel(DecodeAttentionShape s, DecodeAttentionParams p, int64_t splits) {
   extern __shared__ float weight[];  // [splits]: exp(m - top), 0 for a split with nothing visible
-  __shared__ float scratch[kCombineThreads / 32];
   const int hd = static_cast<int>(s.head_dim), i = threadIdx.x;
   const int64_t b = blockIdx.x / s.heads, head = blockIdx.x % s.heads;
   const int64_t stride = hd + 2;
@@ -275,8 +254,7 @@ __global__ void __launch_bounds__(kCombineThreads)
   for (int64_t x = i; x < splits; x += kCombineThreads) {
     if (part[x * stride + 1] > 0.f) top = fmaxf(top, part[x * stride]);
   }
-  top = BlockReduce(
-      top, [](float a, float c) { return fmaxf(a, c); }, scratch);
+  top = BlockReduce<kCombineThreads / 32>(top, [](float a, float c) { return fmaxf(a, c); });
   float sum = 0.f;
   for (int64_t x = i; x < splits; x += kCombineThreads) {
     const float l = part[x * stride + 1];
@@ -284,8 +262,8 @@ __global__ void __launch_bounds__(kCombineThreads)
     weight[x] = w;
     sum += w * l;
   }
-  sum = BlockReduce(
-      sum, [](float a, float c) { return a + c; }, scratch);  // also a barrier
+  sum = BlockReduce<kCombineThreads / 32>(sum,
+                                          [](float a, float c) { return a + c; });  // a barrier too
   if (i < hd) {
     float acc = 0.f;
 #pragma unroll 16

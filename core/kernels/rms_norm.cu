@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "core/kernels/block_reduce.cuh"
 #include "core/kernels/chunked_scan.cuh"
 #include "core/kernels/rms_norm.cuh"
 #include "core/kernels/vector_access.cuh"
@@ -29,13 +30,6 @@ constexpr int64_t kMaxPartials = 32768;  // under the grid's y limit of 65535
 
 int64_t RowsPerPartial(int64_t rows) {
   return std::max(kMinRowsPerPartial, (rows + kMaxPartials - 1) / kMaxPartials);
-}
-
-template <typename Acc>
-__device__ __forceinline__ Acc WarpSum(Acc v) {
-#pragma unroll
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
 }
 
 // One row's view for a lane: x (and dy) at channels d0 .. d0 + kVec - 1, and the gain there.
@@ -76,16 +70,11 @@ struct RowThreads {
 
   template <typename Acc>
   __device__ Acc Sum(Acc v) const {
-    v = WarpSum(v);
     if constexpr (kRowThreads == kThreads) {
-      __shared__ Acc partial[kWarps];
-      if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = v;
-      __syncthreads();
-      v = Acc(0);
-#pragma unroll
-      for (int w = 0; w < kWarps; ++w) v += partial[w];
+      return BlockReduce<kWarps>(v, [](Acc a, Acc b) { return a + b; });
+    } else {
+      return WarpSum(v);
     }
-    return v;
   }
 };
 

@@ -7,6 +7,7 @@
 // 80 registers, so 6-8 blocks an SM keep 200-250 KB of weight loads outstanding.
 #include <cuda_bf16.h>
 
+#include "core/kernels/block_reduce.cuh"
 #include "core/kernels/scalar_convert.cuh"
 #include "core/kernels/skinny_linear.cuh"
 #include "core/kernels/vector_access.cuh"
@@ -19,12 +20,6 @@ constexpr int kThreads = 32 * kWarps;
 constexpr int kVecElems = 8;  // elements a lane loads at once (16 bytes of bf16)
 constexpr int kUnroll = 8;
 constexpr int kWarpElems = 32 * kVecElems;
-
-__device__ __forceinline__ float WarpSum(float v) {
-#pragma unroll
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
 
 // Warps that share one output's weight row, each a slice of about kSliceElems of its `in`: the
 // down projections' 7680- and 16384-wide rows walked by one warp were eight round trips in a row

@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "core/kernels/block_reduce.cuh"
 #include "core/kernels/chunked_scan.cuh"
 #include "core/kernels/softcap_cross_entropy.cuh"
 #include "core/kernels/vector_access.cuh"
@@ -56,21 +57,6 @@ struct Row {
   }
 };
 
-// Reduces one value per thread over the block with `op`, in one fixed order; every thread gets
-// the result.
-template <typename Acc, typename Op>
-__device__ Acc BlockReduce(Acc v, Op op) {
-  __shared__ Acc warps[kWarps];
-#pragma unroll
-  for (int offset = 16; offset > 0; offset /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  if (threadIdx.x % 32 == 0) warps[threadIdx.x / 32] = v;
-  __syncthreads();
-  Acc all = warps[0];
-  for (int w = 1; w < kWarps; ++w) all = op(all, warps[w]);
-  __syncthreads();  // the buffer may be reused by the next reduction
-  return all;
-}
-
 // Two passes over the row (the second from L1/L2): the largest logit, then the sum of exp of the
 // capped logits less the largest capped one (the cap is monotonic, so that is the cap of the
 // largest raw logit). Branch-free loops keep several loads in flight.
@@ -87,7 +73,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int v = 0; v < kVec; ++v) hi = j + v < r.vocab && l[v] > hi ? l[v] : hi;
   }
   Acc t;
-  const Acc top = r.Capped(BlockReduce(hi, [](Acc a, Acc b) { return a > b ? a : b; }), t);
+  const Acc top = r.Capped(BlockReduce<kWarps>(hi, [](Acc a, Acc b) { return a > b ? a : b; }), t);
   Acc sum = Acc(0);
 #pragma unroll 4
   for (int64_t j = threadIdx.x * kVec; j < r.vocab; j += kThreads * kVec) {
@@ -96,7 +82,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int v = 0; v < kVec; ++v) sum += j + v < r.vocab ? Exp(r.Capped(l[v], t) - top) : Acc(0);
   }
-  sum = BlockReduce(sum, [](Acc a, Acc b) { return a + b; });
+  sum = BlockReduce<kWarps>(sum, [](Acc a, Acc b) { return a + b; });
   if (threadIdx.x == 0) {
     const Acc log_sum = top + log(sum);
     const int64_t target = targets[row];
