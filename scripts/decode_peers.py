@@ -2,8 +2,8 @@
 """Decode and prefill peers of `griffin bench`, timed in the same device call, and one table of
 ratios (issue 15; bench/README.md, "Decode against its peers").
 
-  decode_peers.py run --models gemma-2b,recurrentgemma-2b --prompts 2048,8192 --decode 64
-      --out peers.json
+  decode_peers.py run --models gemma-2b,recurrentgemma-2b,gemma-7b:chain --prompts 2048,8192
+      --decode 64 --out peers.json   (MODEL:PEER+PEER runs only those peers for that model)
   decode_peers.py table --peers-json peers.json --griffin gemma-2b=bench.h5 ...   (the table)
 
 Peers, at the presets' real shapes with random bf16 weights (nothing is downloaded):
@@ -39,6 +39,15 @@ HF_CONFIGS = {
     "recurrentgemma-2b": ("RecurrentGemmaConfig", "RecurrentGemmaForCausalLM", dict(
         vocab_size=256000, hidden_size=2560, intermediate_size=15360, num_hidden_layers=26,
         num_attention_heads=10, num_key_value_heads=1, head_dim=256, lru_width=2560,
+        attention_window_size=2048, conv1d_width=4, logits_soft_cap=30.0,
+        block_types=["recurrent", "recurrent", "attention"])),
+    "gemma-7b": ("GemmaConfig", "GemmaForCausalLM", dict(
+        vocab_size=256000, hidden_size=3072, intermediate_size=24576, num_hidden_layers=28,
+        num_attention_heads=16, num_key_value_heads=16, head_dim=256,
+        max_position_embeddings=131072, hidden_activation="gelu_pytorch_tanh")),
+    "recurrentgemma-9b": ("RecurrentGemmaConfig", "RecurrentGemmaForCausalLM", dict(
+        vocab_size=256000, hidden_size=4096, intermediate_size=24576, num_hidden_layers=38,
+        num_attention_heads=16, num_key_value_heads=1, head_dim=256, lru_width=4096,
         attention_window_size=2048, conv1d_width=4, logits_soft_cap=30.0,
         block_types=["recurrent", "recurrent", "attention"])),
 }
@@ -173,10 +182,22 @@ def worker(args):
     print(json.dumps(out))
 
 
+def model_peers(spec, default):
+    """"MODEL" (every peer of --peers) or "MODEL:PEER+PEER" (those only)."""
+    model, _, peers = spec.partition(":")
+    chosen = [p for p in peers.split("+") if p] if peers else default
+    unknown = [x for x in [model] if x not in HF_CONFIGS] + [p for p in chosen if p not in PEERS]
+    if unknown:
+        sys.exit(f"decode_peers.py: --models {spec}: unknown {', '.join(unknown)} "
+                 f"(models: {', '.join(HF_CONFIGS)}; peers: {', '.join(PEERS)})")
+    return model, chosen
+
+
 def run(args):
     results = []
-    for model in args.models:
-        for peer in args.peers:
+    for spec in args.models:
+        model, peers = model_peers(spec, args.peers)
+        for peer in peers:
             cmd = [sys.executable, os.path.abspath(__file__), "worker", "--peer", peer, "--model",
                    model, "--batch", str(args.batch), "--prompts", ",".join(map(str, args.prompts)),
                    "--decode", str(args.decode), "--repeats", str(args.repeats)]
@@ -266,7 +287,8 @@ def main():
     ints = lambda s: [int(x) for x in s.split(",") if x]
     names = lambda s: [x for x in s.split(",") if x]
     r = sub.add_parser("run")
-    r.add_argument("--models", type=names, default=list(HF_CONFIGS))
+    r.add_argument("--models", type=names, default=["gemma-2b", "recurrentgemma-2b"],
+                   help="MODEL or MODEL:PEER+PEER (e.g. gemma-7b:chain), comma-separated")
     r.add_argument("--peers", type=names, default=PEERS)
     r.add_argument("--prompts", type=ints, default=[2048, 8192])
     r.add_argument("--decode", type=int, default=64)

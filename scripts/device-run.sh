@@ -18,7 +18,8 @@
 # GRIFFIN_SKIP_MODEL_BENCH=1, GRIFFIN_TRAIN_BENCH=1 (the training step against its PyTorch peer,
 # below),
 # GRIFFIN_BENCH_FILTER=regex (microbenchmarks), GRIFFIN_MODEL_BENCH_DECODE=N (default 1000),
-# GRIFFIN_MODEL_BENCH_SPECS="preset:ops[:eager|graph] ..." (ops: the scan and conv implementation;
+# GRIFFIN_MODEL_BENCH_SPECS="preset:ops[:eager|graph[:batches]] ..." (ops: the scan and conv
+# implementation; batches, e.g. 1,8, replaces GRIFFIN_MODEL_BENCH_BATCHES for that preset;
 # default "gemma-2b:reference recurrentgemma-2b:cuda", eager decode),
 # GRIFFIN_MODEL_BENCH_PROMPTS=512,2048,8192, GRIFFIN_MODEL_BENCH_BATCHES=1,8,64,
 # GRIFFIN_DECODE_PEERS=1 (transformers and the GEMV chain at the bench's shapes, below),
@@ -252,25 +253,26 @@ fi
 if [[ "${GRIFFIN_SKIP_MODEL_BENCH:-0}" != 1 ]]; then
   decode=${GRIFFIN_MODEL_BENCH_DECODE:-1000}
   for spec in ${GRIFFIN_MODEL_BENCH_SPECS:-gemma-2b:reference recurrentgemma-2b:cuda}; do
-    IFS=: read -r model scan mode <<<"$spec"
+    IFS=: read -r model scan mode batches <<<"$spec"
     mode=${mode:-eager}
     step "griffin bench $model (bf16, random weights, scan $scan, $mode decode)"
     "$BUILD/bin/griffin" bench --checkpoint "preset:$model" --device cuda --dtype bfloat16 \
       --scan "$scan" --conv "$scan" --decode-mode "$mode" \
       --prompt "${GRIFFIN_MODEL_BENCH_PROMPTS:-512,2048,8192}" --decode "$decode" \
-      --batch "${GRIFFIN_MODEL_BENCH_BATCHES:-1}" \
+      --batch "${batches:-${GRIFFIN_MODEL_BENCH_BATCHES:-1}}" \
       --repeats 3 --warmup 1 \
       --out "$OUT/bench_${model}_$mode.h5" 2>>"$LOG" | tee -a "$OUT/summary.md" || status=1
   done
 fi
 # GRIFFIN_DECODE_PEERS=1: Hugging Face transformers and the cuBLAS chain of each model's linear
 # layers at the same shapes (scripts/decode_peers.py), after the griffin bench runs above, whose
-# graph-decode files the table reads; GRIFFIN_DECODE_PEERS_MODELS (default both 2B presets).
+# graph-decode files the table reads; GRIFFIN_DECODE_PEERS_MODELS (default both 2B presets;
+# MODEL:PEER+PEER limits a model to those peers, e.g. gemma-7b:chain).
 if [[ "${GRIFFIN_DECODE_PEERS:-0}" == 1 ]]; then
   step "decode peers: transformers and the GEMV chain (scripts/decode_peers.py)"
   griffin_files=()
   for spec in ${GRIFFIN_MODEL_BENCH_SPECS:-}; do
-    IFS=: read -r model scan mode <<<"$spec"
+    IFS=: read -r model scan mode _ <<<"$spec"
     [[ "${mode:-eager}" == graph && -f "$OUT/bench_${model}_graph.h5" ]] &&
       griffin_files+=(--griffin "$model=$OUT/bench_${model}_graph.h5")
   done

@@ -3,7 +3,8 @@
 prefill medians (read from a `griffin bench` HDF5 file) beside the peers' rows of the same model
 and prompt, divides the right numbers (peer / griffin, griffin / GEMV chain), leaves a cell empty
 where a side did not run, and a peer whose process dies before timing anything (here: no GPU)
-becomes a row saying so instead of ending the run.
+becomes a row saying so instead of ending the run, MODEL:PEER+PEER limits a model to those peers
+and an unknown one is refused by name.
 
 usage: test_decode_peers.py SOURCE_DIR PYTHON
 """
@@ -81,6 +82,20 @@ def main():
             rows = json.load(f)["results"]
         check(len(rows) == 1 and rows[0]["status"].startswith("failed"),
               f"the failing peer's row says so ({rows})")
+
+        # MODEL:PEER+PEER runs only those peers for that model; the others take --peers.
+        run = subprocess.run([PYTHON, SCRIPT, "run", "--models", "gemma-2b,gemma-7b:chain",
+                              "--peers", "chain,hf", "--out", out_json, "--timeout", "120"],
+                             capture_output=True, text=True, timeout=600)
+        with open(out_json) as f:
+            ran = sorted((r["model"], r["peer"]) for r in json.load(f)["results"])
+        check(run.returncode == 0 and ran == [("gemma-2b", "chain"), ("gemma-2b", "hf"),
+                                              ("gemma-7b", "chain")],
+              f"gemma-7b:chain runs the chain only ({ran})")
+        bad = subprocess.run([PYTHON, SCRIPT, "run", "--models", "gemma-7b:chain+gemv",
+                              "--out", out_json], capture_output=True, text=True, timeout=60)
+        check(bad.returncode != 0 and "gemma-7b:chain+gemv: unknown gemv" in bad.stderr,
+              f"an unknown peer is named ({bad.stderr.strip()[-200:]})")
     if failures:
         sys.exit(f"{len(failures)} check(s) failed")
 
