@@ -56,7 +56,7 @@ void AddRunCommand(CLI::App& app, const std::string& command_line) {
     }
     const at::InferenceMode inference;
     const experiments::RunOutcome out = experiments::RunExperiment(config, o);
-    if (o.worker >= 0) return;
+    if (o.worker >= 0 || out.h5_path.empty()) return;  // a worker, or a rank other than 0
     fmt::print("{}\nresults: {}\n", experiments::SummaryTable(config, out.results), out.h5_path);
   });
 }

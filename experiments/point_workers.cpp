@@ -1,6 +1,5 @@
 #include "experiments/point_workers.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
@@ -24,24 +23,6 @@ extern char** environ;
 namespace griffin::experiments {
 namespace {
 
-// Names in `dir` that start with `prefix` and end with `suffix`, sorted.
-std::vector<std::string> Matching(const std::string& dir, const std::string& prefix,
-                                  const std::string& suffix) {
-  std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (const dirent* e = readdir(d)) {
-    const std::string n = e->d_name;
-    if (n.size() >= prefix.size() + suffix.size() && n.compare(0, prefix.size(), prefix) == 0 &&
-        n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      out.push_back(paths::Join(dir, n));
-    }
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 std::string ClaimPrefix(const std::string& name) { return name + ".claim-"; }
 
 }  // namespace
@@ -51,7 +32,7 @@ std::string WorkerJournalPath(const std::string& out_dir, const std::string& nam
 }
 
 std::vector<std::string> WorkerJournals(const std::string& out_dir, const std::string& name) {
-  return Matching(out_dir, name + ".worker-", ".journal.jsonl");
+  return paths::ListMatching(out_dir, name + ".worker-", ".journal.jsonl");
 }
 
 bool ClaimPoint(const std::string& out_dir, const std::string& name, int64_t index) {
@@ -66,7 +47,7 @@ bool ClaimPoint(const std::string& out_dir, const std::string& name, int64_t ind
 }
 
 void ClearClaims(const std::string& out_dir, const std::string& name) {
-  for (const std::string& path : Matching(out_dir, ClaimPrefix(name), "")) {
+  for (const std::string& path : paths::ListMatching(out_dir, ClaimPrefix(name), "")) {
     if (std::remove(path.c_str()) != 0 && errno != ENOENT) {
       throw std::runtime_error(fmt::format("{}: cannot remove: {}", path, strerror(errno)));
     }

@@ -20,70 +20,21 @@
 #include "core/kernels/op_impl.h"
 #include "core/model/language_model.h"
 #include "core/runtime/device_name.h"
+#include "core/runtime/distributed.h"
 #include "experiments/config_reader.h"
+#include "experiments/journal.h"
 #include "experiments/measure_kind.h"
 #include "experiments/point_workers.h"
+#include "experiments/rank_runner.h"
 
 namespace griffin::experiments {
 namespace {
-
-constexpr const char* kJournalFormat = "griffin-journal";
 
 std::string Duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   const int64_t t = static_cast<int64_t>(std::llround(s));
   return t >= 3600 ? fmt::format("{}h{:02}m", t / 3600, t % 3600 / 60)
                    : fmt::format("{}m{:02}s", t / 60, t % 60);
-}
-
-// Reads the finished points of an interrupted run of the same config. A torn last line (killed
-// mid-write) is dropped; anything else malformed is an error.
-std::map<int64_t, PointResult> ReadJournal(const std::string& path, const ExperimentConfig& c,
-                                           const std::vector<ExperimentPoint>& points) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  if (lines.empty()) throw std::runtime_error(path + ": empty journal; delete it to start over");
-  const nlohmann::json header = nlohmann::json::parse(lines[0], nullptr, false);
-  if (header.is_discarded() || header.value("format", "") != kJournalFormat) {
-    throw std::runtime_error(path + ": not a griffin journal (first line)");
-  }
-  if (!SameResolvedConfig(header.value("config_toml", ""), c.resolved_toml)) {
-    throw std::runtime_error(fmt::format(
-        "{}: the interrupted run used a different config (after --set overrides); resume with the "
-        "same file and overrides, or delete the journal to start over",
-        path));
-  }
-  std::map<int64_t, PointResult> done;
-  for (size_t i = 1; i < lines.size(); ++i) {
-    const nlohmann::json j = nlohmann::json::parse(lines[i], nullptr, false);
-    if (j.is_discarded()) {
-      if (i + 1 == lines.size()) {
-        fmt::print(stderr, "[run] {}: dropping a torn last line (the point it began is redone)\n",
-                   path);
-        continue;
-      }
-      throw std::runtime_error(fmt::format("{}:{}: malformed journal line", path, i + 1));
-    }
-    PointResult r = PointResult::FromJson(j);
-    const int64_t k = r.point.index;
-    if (k < 0 || k >= static_cast<int64_t>(points.size()) ||
-        PointKey(c, points[k]) != PointKey(c, r.point)) {
-      throw std::runtime_error(fmt::format("{}:{}: point {} does not match the plan", path, i + 1,
-                                           PointKey(c, r.point)));
-    }
-    done[k] = std::move(r);
-  }
-  return done;
-}
-
-// Appends one line and makes it durable before the next point starts.
-void AppendDurably(std::FILE* f, const std::string& path, const std::string& line) {
-  if (std::fputs((line + "\n").c_str(), f) < 0 || std::fflush(f) != 0 || fsync(fileno(f)) != 0) {
-    throw std::runtime_error(path + ": cannot append to the journal");
-  }
 }
 
 LoadOptions ModelOptions(const ExperimentConfig& c) {
@@ -150,35 +101,6 @@ std::string SummaryTable(const ExperimentConfig& c, const std::vector<PointResul
 
 namespace {
 
-using JournalFile = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
-
-JournalFile OpenForAppend(const std::string& path) {
-  JournalFile file(std::fopen(path.c_str(), "a"), &std::fclose);
-  if (!file) throw std::runtime_error(path + ": cannot open for appending");
-  return file;
-}
-
-void StartJournal(const std::string& path, const ExperimentConfig& c) {
-  paths::WriteFileAtomically(
-      path,
-      nlohmann::json{{"format", kJournalFormat}, {"config_toml", c.resolved_toml}}.dump() + "\n");
-}
-
-// Moves the points that worker processes finished into the run's journal, then deletes the
-// worker journals. A crash in between leaves a point in both, which reading tolerates.
-void FoldWorkerJournals(const ExperimentConfig& c, const std::vector<ExperimentPoint>& points,
-                        const std::string& out_dir, const std::string& journal, std::FILE* file,
-                        std::map<int64_t, PointResult>& done) {
-  for (const std::string& path : WorkerJournals(out_dir, c.name)) {
-    for (auto& [k, r] : ReadJournal(path, c, points)) {
-      if (done.count(k)) continue;
-      AppendDurably(file, journal, r.ToJson().dump());
-      done[k] = std::move(r);
-    }
-    std::remove(path.c_str());
-  }
-}
-
 // One worker process of --jobs: claims unfinished points until none is left and appends each to
 // its own journal. The run's journal (written by the parent) says which points are done.
 void RunWorker(const ExperimentConfig& c, const std::vector<ExperimentPoint>& points,
@@ -208,49 +130,6 @@ void RunWorker(const ExperimentConfig& c, const std::vector<ExperimentPoint>& po
 
 namespace {
 
-// Where a run's files go: the folder made and writable, and no finished result file there.
-struct RunFiles {
-  std::string h5, journal;
-};
-RunFiles PrepareOutput(const ExperimentConfig& c, const RunOptions& o) {
-  try {
-    paths::MakeDirs(o.out_dir);
-    paths::CheckWritableDirectory(o.out_dir);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("--out {}: {}", o.out_dir, e.what()));
-  }
-  RunFiles f{paths::Join(o.out_dir, c.name + ".h5"),
-             paths::Join(o.out_dir, c.name + ".journal.jsonl")};
-  if (paths::Exists(f.h5)) {
-    throw std::runtime_error(fmt::format(
-        "{} already exists: finished results are never overwritten; pass another --out or move "
-        "it",
-        f.h5));
-  }
-  return f;
-}
-
-// The points an interrupted run finished (--resume), or a fresh journal.
-std::map<int64_t, PointResult> StartOrResume(const ExperimentConfig& c,
-                                             const std::vector<ExperimentPoint>& points,
-                                             const RunOptions& o, const std::string& journal) {
-  if (!paths::Exists(journal)) {
-    if (o.resume) fmt::print(stderr, "[run] nothing to resume in {}; starting\n", o.out_dir);
-    StartJournal(journal, c);
-    return {};
-  }
-  if (!o.resume) {
-    throw std::runtime_error(fmt::format(
-        "{} holds an unfinished run of this experiment: add --resume to complete it, or delete "
-        "it to start over",
-        journal));
-  }
-  std::map<int64_t, PointResult> done = ReadJournal(journal, c, points);
-  fmt::print(stderr, "[run] resuming: {} of {} points already done ({})\n", done.size(),
-             points.size(), journal);
-  return done;
-}
-
 // --jobs: the unfinished points trained by worker processes, their results folded into `done`.
 void RunInWorkers(const ExperimentConfig& c, const std::vector<ExperimentPoint>& points,
                   const RunOptions& o, const std::string& journal, std::FILE* file,
@@ -262,7 +141,7 @@ void RunInWorkers(const ExperimentConfig& c, const std::vector<ExperimentPoint>&
              workers);
   ClearClaims(o.out_dir, c.name);
   const int failed = RunWorkers(o.worker_command, workers);
-  FoldWorkerJournals(c, points, o.out_dir, journal, file, done);
+  FoldSideJournals(c, points, o.out_dir, journal, file, done);
   ClearClaims(o.out_dir, c.name);
   if (done.size() < points.size()) {
     throw std::runtime_error(fmt::format(
@@ -301,7 +180,46 @@ void RunInOrder(const ExperimentConfig& c, const std::vector<ExperimentPoint>& p
 
 }  // namespace
 
+namespace {
+
+// One rank of a torchrun or srun launch: on its own GPU, with its share of the host's cores.
+RunOutcome RunAsRank(const ExperimentConfig& c, const RunOptions& o,
+                     const distributed::Launch& launch) {
+  if (o.jobs > 1) {
+    throw std::invalid_argument(fmt::format(
+        "--jobs {}: under {} every rank already runs points; drop --jobs (it starts worker "
+        "processes on one machine without a launcher)",
+        o.jobs, launch.launcher));
+  }
+  CheckDevice(c);
+  const c10::Device device = ParseDeviceName(c.device);
+  if (device.is_cuda() && device.has_index()) {
+    throw std::invalid_argument(fmt::format(
+        "{}: run.device {} would put every rank on one GPU; with {} say \"cuda\": each rank "
+        "takes the GPU of its LOCAL_RANK",
+        c.path, c.device, launch.launcher));
+  }
+  if (device.is_cuda()) distributed::UseLocalGpu(launch);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(std::max(1, cores / std::max(1, launch.local_world_size)));
+  // torchrun --max-restarts starts the ranks again with the same arguments: a restart resumes.
+  RunOptions ranks = o;
+  if (launch.restart > 0 && !o.resume) {
+    fmt::print(stderr, "[run] restart {} of this launch: resuming\n", launch.restart);
+    ranks.resume = true;
+  }
+  ModelCache models;
+  return RunAcrossRanks(c, ranks, launch, [&](const ExperimentPoint& p) {
+    return c.Kind().Run({c, models.For(c, p), WorkDir(c, o)}, p);
+  });
+}
+
+}  // namespace
+
 RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
+  if (const distributed::Launch launch = distributed::ReadLaunch(); launch.Distributed()) {
+    return RunAsRank(c, o, launch);
+  }
   if (o.jobs > 1 && !c.Kind().Parallel()) {
     throw std::invalid_argument(
         "--jobs runs the points of a recall experiment in parallel; timed points (memory, "
@@ -321,8 +239,8 @@ RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
   }
   std::map<int64_t, PointResult> done = StartOrResume(c, points, o, files.journal);
   JournalFile file = OpenForAppend(files.journal);
-  // Points that the workers of an interrupted parallel run finished.
-  FoldWorkerJournals(c, points, o.out_dir, files.journal, file.get(), done);
+  // Points that the workers or ranks of an interrupted parallel run finished.
+  FoldSideJournals(c, points, o.out_dir, files.journal, file.get(), done);
   if (o.jobs > 1 && done.size() < points.size()) {
     RunInWorkers(c, points, o, files.journal, file.get(), done);
   }

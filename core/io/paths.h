@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace griffin::paths {
 
@@ -23,5 +24,9 @@ void MakeDirs(const std::string& path);
 void CheckWritableDirectory(const std::string& dir);
 // Deletes a directory tree (no-op when absent).
 void RemoveTree(const std::string& path);
+// The paths of the entries of `dir` whose names start with `prefix` and end with `suffix`,
+// sorted (none when `dir` cannot be read).
+std::vector<std::string> ListMatching(const std::string& dir, const std::string& prefix,
+                                      const std::string& suffix);
 
 }  // namespace griffin::paths

@@ -63,10 +63,18 @@ void SynchronizeDevice(c10::Device device) {
   if (device.is_cuda()) cudaDeviceSynchronize();
 }
 
+namespace {
+
+// "cuda" without an index is the current device (a rank's own GPU under torchrun), not GPU 0.
+c10::DeviceIndex IndexOf(c10::Device device) {
+  return device.has_index() ? device.index() : c10::cuda::current_device();
+}
+
+}  // namespace
+
 DeviceMemory ReadDeviceMemory(c10::Device device) {
   if (!device.is_cuda()) return {};
-  const auto stats =
-      c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(IndexOf(device));
   const auto all = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
   const auto& a = stats.allocated_bytes[all];
   return {a.current, a.peak, stats.reserved_bytes[all].current};
@@ -74,7 +82,7 @@ DeviceMemory ReadDeviceMemory(c10::Device device) {
 
 void ResetPeakDeviceMemory(c10::Device device) {
   if (device.is_cuda()) {
-    c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
+    c10::cuda::CUDACachingAllocator::resetPeakStats(IndexOf(device));
   }
 }
 

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""`griffin run` launched by torchrun on the CPU, several processes on one host (README.md,
+"Several GPUs and hosts": the same launch line): a sweep over three ranks writes the same HDF5
+file as a serial run and leaves no journal behind; a rank killed with SIGKILL mid-sweep, then the
+same launch with --resume, completes the sweep with every finished point kept and the serial
+run's results; launch mistakes are one clear error.
+
+usage: test_run_ranks.py GRIFFIN_BINARY SOURCE_DIR PYTHON
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+GRIFFIN, SOURCE, PYTHON = sys.argv[1], sys.argv[2], sys.argv[3]
+TORCHRUN = os.path.join(os.path.dirname(PYTHON), "torchrun")
+COMPARE = os.path.join(SOURCE, "scripts", "compare_run_files.py")
+failures = []
+
+# Six recall points (two models x three distances), each a few seconds of training on the CPU.
+RECALL = """
+[experiment]
+name = "recall"
+measure = ["recall"]
+[run]
+device = "cpu"
+[models]
+griffin = "preset:tiny-griffin,width=32,lru_width=32,heads=2,head_dim=16,mlp_width=64,layers=2,pattern=RA,window=8"
+transformer = "preset:tiny-gemma,width=32,heads=2,head_dim=16,mlp_width=64,layers=2"
+[task]
+kind = "distance_recall"
+vocab = 64
+seq_len = 48
+pairs = 2
+eval_distances = [4, 16]
+[sweep]
+distance = [4, 8, 16]
+[train]
+steps = {steps}
+batch = 8
+warmup = 2
+lr = 0.003
+eval_every = {steps}
+eval_batches = 1
+checkpoint_every = 10
+"""
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def launch_line(ranks, *args):
+    """README.md's one-host launch line, with `ranks` processes."""
+    return [TORCHRUN, "--standalone", f"--nproc-per-node={ranks}", "--no-python", GRIFFIN, "run",
+            *args]
+
+
+def same_file(expected, actual):
+    r = subprocess.run([PYTHON, COMPARE, expected, actual], capture_output=True, text=True)
+    return r.returncode == 0, r.stdout[-600:]
+
+
+def leftovers(out):
+    return [n for n in os.listdir(out) if "journal" in n or ".claim-" in n]
+
+
+def children(pid):
+    """Processes whose parent is `pid` (from /proc)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def rank_of(pid):
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
+        return int(env.get(b"RANK", b"-1"))
+    except OSError:
+        return -1
+
+
+def check_same_as_serial(tmp, cfg):
+    serial = os.path.join(tmp, "serial")
+    r = subprocess.run([GRIFFIN, "run", cfg, "--out", serial], capture_output=True, text=True,
+                       timeout=900)
+    check(r.returncode == 0, "the serial run finishes" + ("" if r.returncode == 0 else r.stderr[-400:]))
+    ranks = os.path.join(tmp, "ranks")
+    r = subprocess.run(launch_line(3, cfg, "--out", ranks), capture_output=True, text=True,
+                       timeout=900)
+    same, diff = same_file(os.path.join(serial, "recall.h5"), os.path.join(ranks, "recall.h5"))
+    check(r.returncode == 0 and same,
+          "three ranks write the serial run's file" + ("" if r.returncode == 0 else r.stderr[-600:])
+          + ("" if same else diff))
+    check("6 of 6 points left, over 3 ranks (torchrun)" in r.stderr and "| griffin |" in r.stdout,
+          "rank 0 says how the sweep is split and prints the summary table once")
+    check(r.stdout.count("results: ") == 1 and not leftovers(ranks),
+          f"one results line, no journal or claim left behind ({leftovers(ranks)})")
+    return os.path.join(serial, "recall.h5")
+
+
+def check_kill_and_resume(tmp, cfg, serial_h5):
+    out = os.path.join(tmp, "killed")
+    p = subprocess.Popen(launch_line(3, cfg, "--out", out), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    finished, killed, deadline = 0, None, time.time() + 600
+    for line in p.stderr:
+        m = re.match(r"\[run\] (\d+)/6 done", line)
+        if m:
+            finished = int(m.group(1))
+        if finished >= 1 and killed is None:
+            ranks = {rank_of(k): k for k in children(p.pid)}
+            if 1 in ranks:
+                os.kill(ranks[1], signal.SIGKILL)
+                killed = ranks[1]
+        if time.time() > deadline:
+            break
+    p.wait(timeout=120)
+    check(killed is not None and p.returncode != 0,
+          f"rank 1 killed with SIGKILL after {finished} point(s): the launch fails "
+          f"(exit {p.returncode})")
+    kept = [n for n in os.listdir(out) if n.endswith(".journal.jsonl")]
+    check("recall.journal.jsonl" in kept and not os.path.exists(os.path.join(out, "recall.h5")),
+          f"the run's journal is kept and no file written ({kept})")
+    journaled = set()  # every point some journal holds: the run's and the ranks' own
+    for name in kept:
+        with open(os.path.join(out, name)) as f:
+            for line in f.read().splitlines()[1:]:
+                try:
+                    journaled.add(json.loads(line)["index"])
+                except ValueError:
+                    pass  # a torn last line
+    r = subprocess.run(launch_line(3, cfg, "--out", out, "--resume"), capture_output=True,
+                       text=True, timeout=900)
+    m = re.search(r"\[run\] (\d+) of 6 points left", r.stderr)
+    left = int(m.group(1)) if m else 6
+    same, diff = same_file(serial_h5, os.path.join(out, "recall.h5"))
+    check(r.returncode == 0 and same and left == 6 - len(journaled) and len(journaled) >= finished,
+          f"--resume runs only the {left} points no journal held ({len(journaled)} kept, {finished} "
+          "of them journaled by rank 0 before the kill), with the serial run's results"
+          + ("" if r.returncode == 0 else r.stderr[-600:]) + ("" if same else diff))
+    check(not leftovers(out), f"nothing left behind after the resumed run ({leftovers(out)})")
+
+
+def check_rank0_cannot_start(tmp, cfg):
+    # Rank 0 cannot open the run (a finished file is there): every rank stops with its reason.
+    out = os.path.join(tmp, "ranks")
+    r = subprocess.run(launch_line(2, cfg, "--out", out), capture_output=True, text=True,
+                       timeout=600)
+    check(r.returncode != 0 and "already exists: finished results are never overwritten" in r.stderr
+          and "rank 0 did not start the run" in r.stderr,
+          "a run rank 0 cannot start stops every rank with rank 0's reason"
+          + ("" if r.returncode != 0 else r.stderr[-400:]))
+
+
+def check_launch_errors(tmp, cfg):
+    env = dict(os.environ, RANK="0")
+    env.pop("WORLD_SIZE", None)
+    r = subprocess.run([GRIFFIN, "run", cfg, "--out", os.path.join(tmp, "e1")],
+                       capture_output=True, text=True, env=env, timeout=60)
+    check(r.returncode != 0 and "WORLD_SIZE is not set" in r.stderr,
+          f"RANK without WORLD_SIZE is named ({r.stderr.strip()[-200:]})")
+    env = dict(os.environ, RANK="0", WORLD_SIZE="2")
+    env.pop("MASTER_ADDR", None)
+    r = subprocess.run([GRIFFIN, "run", cfg, "--out", os.path.join(tmp, "e2")],
+                       capture_output=True, text=True, env=env, timeout=60)
+    check(r.returncode != 0 and "MASTER_ADDR is not set" in r.stderr,
+          f"a launch of two without MASTER_ADDR is named ({r.stderr.strip()[-200:]})")
+    env = dict(os.environ, RANK="2", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT="1")
+    r = subprocess.run([GRIFFIN, "run", cfg, "--out", os.path.join(tmp, "e3")],
+                       capture_output=True, text=True, env=env, timeout=60)
+    check(r.returncode != 0 and "rank 2 is outside a world of 2" in r.stderr,
+          f"a rank outside the world is named ({r.stderr.strip()[-200:]})")
+    # An sbatch script's own shell (SLURM_PROCID, SLURM_NTASKS, no srun step) runs one process.
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
+    env.update(SLURM_PROCID="0", SLURM_NTASKS="16", SLURM_JOB_ID="7")
+    r = subprocess.run([GRIFFIN, "run", cfg, "--out", os.path.join(tmp, "batch-shell")],
+                       capture_output=True, text=True, env=env, timeout=600)
+    check(r.returncode == 0 and " ranks (" not in r.stderr and "results: " in r.stdout,
+          "a run in an sbatch script's own shell is one process" + r.stderr[-300:])
+    r = subprocess.run(launch_line(2, cfg, "--out", os.path.join(tmp, "e4"), "--jobs", "2"),
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode != 0 and "--jobs 2: under torchrun every rank already runs points" in r.stderr,
+          "--jobs under torchrun is refused with the reason")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = os.path.join(tmp, "recall.toml")
+        with open(cfg, "w") as f:
+            f.write(RECALL.format(steps=40))
+        serial_h5 = check_same_as_serial(tmp, cfg)
+        check_kill_and_resume(tmp, cfg, serial_h5)
+        check_rank0_cannot_start(tmp, cfg)
+        check_launch_errors(tmp, cfg)
+    if failures:
+        sys.exit(f"{len(failures)} check(s) failed")
+
+
+if __name__ == "__main__":
+    main()
