@@ -57,10 +57,10 @@ inline std::string TypeName(const toml::node& n) {
   }
 }
 
-// [train]'s keys: the trainer's config fields (eval::VisitConfigFields) and lr, which may be a
-// list (swept).
+// [train]'s keys: the trainer's config fields (eval::VisitConfigFields), lr, which may be a
+// list (swept), and parallel ("none" or "data": how a launch's ranks train).
 inline std::set<std::string> TrainKeys() {
-  std::set<std::string> keys = {"lr"};
+  std::set<std::string> keys = {"lr", "parallel"};
   eval::TrainOptions o;
   eval::VisitConfigFields(o, [&](const char* key, auto&, auto) { keys.insert(key); });
   return keys;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/io/paths.h"
+#include "core/runtime/device_name.h"
 #include "experiments/journal.h"
 #include "experiments/measure_kind.h"
 
@@ -257,21 +258,42 @@ JournalFile OpenRankJournal(Store& store, const RunKeys& keys, const ExperimentC
   return OpenForAppend(path);
 }
 
-// Claims points of the plan until none is left; each is journaled here, then pushed to rank 0.
-// `check` runs between points (rank 0: whether its keeper still runs).
-void RunClaimedPoints(Store& store, const RunKeys& keys, const ExperimentConfig& c,
-                      const std::vector<ExperimentPoint>& points, const std::vector<int64_t>& plan,
-                      const PointRunner& run_point, std::FILE* file, const std::string& path,
-                      const std::function<void()>& check) {
+// Whether each point trains on every rank at once ([train] parallel = "data") instead of the
+// points being spread over the ranks.
+bool DataParallel(const ExperimentConfig& c) {
+  return c.recall.train.parallel == eval::Parallel::kData;
+}
+
+// Runs points of the plan until none is left: the next one claimed from the store's counter, or,
+// data-parallel, every point in turn on every rank. Each point a rank finishes is journaled here,
+// then pushed to rank 0 (data-parallel: rank 0's, the result every rank shares). `check` runs
+// between points (rank 0: whether its keeper still runs).
+void RunPlan(Store& store, const RunKeys& keys, const ExperimentConfig& c,
+             const std::vector<ExperimentPoint>& points, const std::vector<int64_t>& plan,
+             const PointRunner& run_point, std::FILE* file, const std::string& path,
+             const std::function<void()>& check) {
   const int rank = store.launch().rank;
-  for (;;) {
+  const bool data = DataParallel(c);
+  for (int64_t turn = 0;; ++turn) {
     check();
-    const int64_t i = store.Add(keys.next, 1) - 1;
+    const int64_t i = data ? turn : store.Add(keys.next, 1) - 1;
     if (i >= static_cast<int64_t>(plan.size())) return;
     const ExperimentPoint& p = points[plan[i]];
-    fmt::print(stderr, "[run r{}] point {} of {}: {}\n", rank, p.index + 1, points.size(),
-               PointKey(c, p));
-    const std::string line = run_point(p).ToJson().dump();
+    if (!data || rank == 0) {
+      fmt::print(stderr, "[run r{}] point {} of {}{}: {}\n", rank, p.index + 1, points.size(),
+                 data ? fmt::format(", on all {} ranks", store.launch().world_size) : "",
+                 PointKey(c, p));
+    }
+    const PointResult r = run_point(p);
+    if (data && !r.error.empty()) {
+      // Every rank trained this point together: an error is most likely the group's (a rank gone
+      // mid-step), not the point's, so it is not kept as the point's result; --resume retries.
+      throw std::runtime_error(fmt::format(
+          "point {} ({}) failed while training on all {} ranks: {}; launch again with --resume",
+          p.index + 1, PointKey(c, p), store.launch().world_size, r.error));
+    }
+    if (data && rank != 0) continue;
+    const std::string line = r.ToJson().dump();
     AppendDurably(file, path, line);
     store.Push(keys.results, line);
   }
@@ -329,7 +351,7 @@ RunOutcome Lead(Store& store, const RunKeys& keys, const ExperimentConfig& c, co
                points.size(), launch.world_size, launch.launcher);
     store.Set(keys.plan, nlohmann::json(plan).dump());
     keeper.Start();
-    RunClaimedPoints(store, keys, c, points, plan, run_point, mine.get(), own, [&] {
+    RunPlan(store, keys, c, points, plan, run_point, mine.get(), own, [&] {
       if (const std::string f = keeper.Failure(); !f.empty()) {
         throw std::runtime_error("rank 0's journal keeper: " + f);
       }
@@ -385,8 +407,8 @@ void Follow(Store& store, const RunKeys& keys, const ExperimentConfig& c, const 
     const nlohmann::json plan =
         nlohmann::json::parse(AwaitLeader(store, keys, keys.plan, "the plan"));
     if (!plan.is_array()) throw std::runtime_error("rank 0: " + plan.value("error", ""));
-    RunClaimedPoints(store, keys, c, points, plan.get<std::vector<int64_t>>(), run_point,
-                     mine.get(), own, [] {});
+    RunPlan(store, keys, c, points, plan.get<std::vector<int64_t>>(), run_point, mine.get(), own,
+            [] {});
   } catch (const std::exception& e) {
     store.Set(keys.Done(rank), Status(e.what()));
     throw;
@@ -406,6 +428,14 @@ RunOutcome RunAcrossRanks(const ExperimentConfig& c, const RunOptions& o,
   const RunKeys keys(c);
   std::unique_ptr<Store> store = Store::Connect(launch, kArrive);
   const Heartbeat beat(*store, keys.Alive(launch.rank));
+  if (DataParallel(c)) {
+    distributed::SetDefaultGroup(
+        distributed::Group::Create(*store, ParseDeviceName(c.device).is_cuda()));
+  }
+  // The trainer finds the group as the default one; it goes before the store it was made on.
+  struct GroupReset {
+    ~GroupReset() { distributed::SetDefaultGroup(nullptr); }
+  } reset;
   if (launch.rank == 0) return Lead(*store, keys, c, o, points, run_point);
   Follow(*store, keys, c, o, points, run_point);
   return {};

@@ -72,6 +72,8 @@ class RecallKind final : public MeasureKind {
           });
         });
     lines.push_back(fmt::format("train.lr = [{}]", fmt::join(c.recall.lrs, ", ")));
+    lines.push_back(
+        fmt::format("train.parallel = \"{}\"", eval::ParallelName(c.recall.train.parallel)));
     return lines;
   }
 
@@ -123,6 +125,12 @@ class RecallKind final : public MeasureKind {
     eval::VisitConfigFields(s.train, [&](const char* key, auto& field, auto least) {
       config::ReadField(r, "train", key, field, least);
     });
+    s.train.parallel = r.Choice("train", "parallel", s.train.parallel, &eval::ParseParallel);
+    if (s.train.parallel == eval::Parallel::kData && s.train.graph) {
+      Fail(file, r.Node("train", "parallel"),
+           "train.parallel = \"data\" with train.graph = true: a captured step cannot hold the "
+           "ranks' gradient all-reduce yet; set graph = false");
+    }
     for (const ModelEntry& m : c.models) {
       if (m.checkpoint.rfind("preset:", 0) != 0) {
         throw std::invalid_argument(

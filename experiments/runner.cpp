@@ -199,6 +199,12 @@ RunOutcome RunAsRank(const ExperimentConfig& c, const RunOptions& o,
         "takes the GPU of its LOCAL_RANK",
         c.path, c.device, launch.launcher));
   }
+  if (c.recall.train.parallel == eval::Parallel::kData &&
+      c.recall.train.batch % launch.world_size != 0) {
+    throw std::invalid_argument(
+        fmt::format("{}: train.batch {} must be a multiple of the {} ranks it is split over",
+                    c.path, c.recall.train.batch, launch.world_size));
+  }
   if (device.is_cuda()) distributed::UseLocalGpu(launch);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(std::max(1, cores / std::max(1, launch.local_world_size)));
@@ -219,6 +225,12 @@ RunOutcome RunAsRank(const ExperimentConfig& c, const RunOptions& o,
 RunOutcome RunExperiment(const ExperimentConfig& c, const RunOptions& o) {
   if (const distributed::Launch launch = distributed::ReadLaunch(); launch.Distributed()) {
     return RunAsRank(c, o, launch);
+  }
+  if (c.recall.train.parallel == eval::Parallel::kData) {
+    throw std::invalid_argument(fmt::format(
+        "{}: train.parallel = \"data\" trains one model over the ranks of a torchrun or srun "
+        "launch (README.md, \"Several GPUs and hosts\"); this process is not one",
+        c.path));
   }
   if (o.jobs > 1 && !c.Kind().Parallel()) {
     throw std::invalid_argument(

@@ -1,12 +1,19 @@
 #include "core/runtime/distributed.h"
+#include "core/runtime/distributed_c10d.h"
 
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <fmt/format.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef GRIFFIN_WITH_CUDA
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -163,6 +170,67 @@ void Store::Barrier(const std::string& name, std::chrono::milliseconds timeout) 
   if (Add(arrived, 1) == launch_.world_size) Set(open, "1");
   impl_->store->wait({Key(open)}, timeout);
 }
+
+namespace {
+
+// Gloo's transport endpoint: the interface GLOO_SOCKET_IFNAME names (its first, as torch's
+// Python side reads it), else the address this host's name resolves to.
+std::shared_ptr<::gloo::transport::Device> GlooDevice() {
+  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname != nullptr && *ifname) {
+    const std::string first(ifname, std::strcspn(ifname, ","));
+    return c10d::ProcessGroupGloo::createDeviceForInterface(first);
+  }
+  return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
+c10::intrusive_ptr<c10d::Backend> MakeBackend(const c10::intrusive_ptr<c10d::Store>& store,
+                                              int rank, int size, bool cuda) {
+  if (cuda) {
+#ifdef GRIFFIN_WITH_CUDA
+    return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size,
+                                                       c10d::ProcessGroupNCCL::Options::create());
+#else
+    throw std::invalid_argument("data-parallel training on CUDA needs a build with CUDA");
+#endif
+  }
+  auto options = c10d::ProcessGroupGloo::Options::create();
+  options->devices.push_back(GlooDevice());
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, options);
+}
+
+std::shared_ptr<Group>& DefaultGroupSlot() {
+  static std::shared_ptr<Group> group;
+  return group;
+}
+
+}  // namespace
+
+Group::Group(std::unique_ptr<Impl> impl, bool cuda) : impl_(std::move(impl)), cuda_(cuda) {}
+Group::~Group() = default;
+int Group::rank() const { return impl_->group->getRank(); }
+int Group::size() const { return impl_->group->getSize(); }
+
+std::shared_ptr<Group> Group::Create(const Store& store, bool cuda) {
+  const Launch& l = store.launch();
+  auto prefixed = c10::make_intrusive<c10d::PrefixStore>(
+      fmt::format("griffin/attempt_{}/group", l.restart), store.impl_->store);
+  auto impl = std::make_unique<Impl>();
+  try {
+    impl->group = c10::make_intrusive<c10d::ProcessGroup>(prefixed, l.rank, l.world_size);
+    const auto type =
+        cuda ? c10d::ProcessGroup::BackendType::NCCL : c10d::ProcessGroup::BackendType::GLOO;
+    impl->group->setBackend(cuda ? c10::DeviceType::CUDA : c10::DeviceType::CPU, type,
+                            MakeBackend(prefixed, l.rank, l.world_size, cuda));
+    impl->group->setDefaultBackend(type);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("rank {}: cannot form the {} group of {} ranks: {}",
+                                         l.rank, cuda ? "NCCL" : "Gloo", l.world_size, e.what()));
+  }
+  return std::shared_ptr<Group>(new Group(std::move(impl), cuda));
+}
+
+std::shared_ptr<Group> DefaultGroup() { return DefaultGroupSlot(); }
+void SetDefaultGroup(std::shared_ptr<Group> group) { DefaultGroupSlot() = std::move(group); }
 
 void UseLocalGpu(const Launch& launch) {
   if (!c10::impl::hasDeviceGuardImpl(c10::DeviceType::CUDA)) return;

@@ -73,6 +73,7 @@ class Store {
   const Launch& launch() const { return launch_; }
 
  private:
+  friend class Group;
   struct Impl;
   Store(Launch launch, std::unique_ptr<Impl> impl);
   std::string Key(const std::string& key) const;
@@ -80,6 +81,35 @@ class Store {
   Launch launch_;
   std::unique_ptr<Impl> impl_;
 };
+
+// Collectives over every rank of the launch, for data-parallel training (eval/train/
+// data_parallel.h): c10d's ProcessGroupNCCL for CUDA tensors, ProcessGroupGloo for CPU ones, on
+// a prefix of the launch's store. Every rank creates it at the same point (Gloo connects all
+// ranks there). What the collectives are is c10d's: distributed_c10d.h, for the code that uses
+// them.
+class Group {
+ public:
+  static std::shared_ptr<Group> Create(const Store& store, bool cuda);
+  ~Group();
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
+  int rank() const;
+  int size() const;
+  bool cuda() const { return cuda_; }
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  Group(std::unique_ptr<Impl> impl, bool cuda);
+  std::unique_ptr<Impl> impl_;
+  bool cuda_;
+};
+
+// The group a launch trains with, as torch.distributed's default group: set by `griffin run`
+// under a launcher when a point trains data-parallel; null otherwise.
+std::shared_ptr<Group> DefaultGroup();
+void SetDefaultGroup(std::shared_ptr<Group> group);
 
 // Makes GPU LOCAL_RANK this process's current CUDA device (a launch runs one rank per GPU), so
 // that "cuda" in a config means the rank's own GPU; std::invalid_argument when the host shows

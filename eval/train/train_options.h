@@ -4,11 +4,20 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/kernels/op_impl.h"
 #include "core/model/config.h"
 
 namespace griffin::eval {
+
+// How one training run uses the ranks of a torchrun or srun launch: kNone trains in this process
+// alone (a sweep's points are spread over the ranks instead); kData trains the one model on every
+// rank, each a slice of the global batch, gradients averaged (data_parallel.h).
+enum class Parallel { kNone, kData };
+const char* ParallelName(Parallel p);  // "none", "data"
+// "none" or "data"; std::invalid_argument naming the choices otherwise.
+Parallel ParseParallel(std::string_view name);
 
 struct TrainOptions {
   std::string model = "tiny-griffin";  // a preset with overrides: "tiny-griffin,width=64,..."
@@ -36,6 +45,7 @@ struct TrainOptions {
   // scored positions (steps of another shape run eagerly); a capture that fails falls back to
   // eager steps with a note. The same arithmetic either way. On the CPU every step is eager.
   bool graph = false;
+  Parallel parallel = Parallel::kNone;
 };
 
 // The options a config file sets ([train] of a recall experiment), each with its key and the

@@ -27,8 +27,10 @@
 #include "core/runtime/captured_step.h"
 #include "core/runtime/device_name.h"
 #include "core/runtime/device_timer.h"
+#include "core/runtime/distributed.h"
 #include "core/runtime/latency_stats.h"
 #include "eval/train/adamw.h"
+#include "eval/train/data_parallel.h"
 
 namespace griffin::eval {
 namespace {
@@ -50,6 +52,14 @@ std::vector<double> UnpackDoubles(const at::Tensor& t) {
 }
 
 }  // namespace
+
+const char* ParallelName(Parallel p) { return p == Parallel::kData ? "data" : "none"; }
+
+Parallel ParseParallel(std::string_view name) {
+  if (name == "none") return Parallel::kNone;
+  if (name == "data") return Parallel::kData;
+  throw std::invalid_argument(fmt::format("'{}' is not none or data", name));
+}
 
 double ScheduledLr(const TrainOptions& o, int64_t step) {
   if (step < o.warmup) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup);
@@ -90,6 +100,27 @@ Trainer::Trainer(std::shared_ptr<const SyntheticTask> task, TrainOptions options
   }
   optimizer_ = std::make_unique<AdamW>(std::vector<AdamW::Group>{decay, no_decay}, o_.beta1,
                                        o_.beta2, o_.eps);
+  if (o_.parallel == Parallel::kData) StartDataParallel(fail);
+}
+
+void Trainer::StartDataParallel(
+    const std::function<std::invalid_argument(const std::string&)>& fail) {
+  const std::shared_ptr<distributed::Group> group = distributed::DefaultGroup();
+  if (!group) {
+    throw fail(
+        "parallel = \"data\" trains one model over the ranks of a torchrun or srun launch "
+        "(README.md, \"Several GPUs and hosts\"); this process is not one");
+  }
+  if (o_.batch % group->size() != 0) {
+    throw fail(fmt::format("batch {} must be a multiple of the {} ranks it is split over", o_.batch,
+                           group->size()));
+  }
+  if (o_.graph) throw fail("graph = true and parallel = \"data\" do not combine yet");
+  if (group->cuda() != device_.is_cuda()) {
+    throw fail(fmt::format("device {} but the ranks' group is for {} tensors", o_.device,
+                           group->cuda() ? "CUDA" : "CPU"));
+  }
+  sync_ = std::make_unique<GradientSync>(*group, optimizer_->params());
 }
 
 Trainer::~Trainer() = default;
@@ -135,13 +166,25 @@ ScoredRows ScoredRowsOf(const at::Tensor& targets) {
 // on a GPU so that their uploads neither wait for the device nor make it wait.
 struct Trainer::StepBatch {
   at::Tensor inputs, positions, rows, targets;
+  // Data-parallel: this rank's scored positions x ranks / the global batch's, the weight that
+  // makes the ranks' averaged mean losses the global batch's mean (1 when the slices score alike).
+  double rank_weight = 1.0;
 };
 
 Trainer::StepBatch Trainer::PrepareStep(int64_t step) const {
-  const TaskBatch batch = task_->Batch(o_.batch, o_.seed, step);
+  TaskBatch batch = task_->Batch(o_.batch, o_.seed, step);
+  double rank_weight = 1.0;
+  if (sync_) {  // this rank's slice of the global batch
+    const int64_t rows = o_.batch / sync_->size();
+    const double global = batch.targets.ne(kIgnore).sum().item<double>();
+    batch.inputs = batch.inputs.narrow(0, sync_->rank() * rows, rows).contiguous();
+    batch.targets = batch.targets.narrow(0, sync_->rank() * rows, rows).contiguous();
+    const double local = batch.targets.ne(kIgnore).sum().item<double>();
+    rank_weight = global > 0 ? local * sync_->size() / global : 1.0;
+  }
   const int64_t B = batch.inputs.size(0), L = batch.inputs.size(1);
   const ScoredRows scored = ScoredRowsOf(batch.targets);
-  StepBatch out{batch.inputs, PositionRows(B, 0, L), scored.rows, scored.targets};
+  StepBatch out{batch.inputs, PositionRows(B, 0, L), scored.rows, scored.targets, rank_weight};
   if (device_.is_cuda()) {
     for (at::Tensor* t : {&out.inputs, &out.positions, &out.rows, &out.targets}) {
       *t = t->pin_memory();
@@ -171,8 +214,13 @@ bool Trainer::graph_captured() const { return graph_ && graph_->step->captured()
 std::pair<at::Tensor, at::Tensor> Trainer::StepOn(const StepBatch& batch, double clip) {
   const ProfileRange range("train step");  // scripts/device-run.sh's GRIFFIN_TRAIN_BENCH profile
   optimizer_->ZeroGrad();
-  const at::Tensor loss = Loss(batch);
-  loss.backward();
+  if (sync_) sync_->BeforeForward();
+  at::Tensor loss = Loss(batch);
+  if (sync_) {
+    if (batch.rank_weight != 1.0) loss = loss * batch.rank_weight;
+    sync_->BeforeBackward();
+  }
+  loss.backward();  // with sync_: every gradient averaged over the ranks when it returns
   at::Tensor norm = optimizer_->ClipGradNorm(clip);
   optimizer_->Step();
   return {loss.detach(), std::move(norm)};
@@ -370,7 +418,10 @@ namespace {
 // at each evaluation, checkpoint and the end.
 class PendingSteps {
  public:
-  explicit PendingSteps(c10::Device device) : device_(device) {}
+  // `average`, when given, replaces the interval's stacked losses by their mean over the ranks
+  // (data-parallel: each rank's loss is its slice's).
+  PendingSteps(c10::Device device, std::function<void(at::Tensor&)> average)
+      : device_(device), average_(std::move(average)) {}
 
   // The timer that brackets the next step on the device (one per step of an interval, reused).
   DeviceTimer& NextTimer() {
@@ -394,7 +445,9 @@ class PendingSteps {
     double device_total = 0;
     for (size_t i = 0; i < loss_.size(); ++i) device_total += timers_[i]->Seconds();
     device_step_ms_ = 1e3 * device_total / n;
-    const at::Tensor losses = at::stack(loss_).to(at::kCPU, at::kDouble);
+    at::Tensor stacked = at::stack(loss_);
+    if (average_) average_(stacked);
+    const at::Tensor losses = stacked.to(at::kCPU, at::kDouble);
     const at::Tensor norms = at::stack(norm_).to(at::kCPU, at::kDouble);
     const int64_t first = next_step - static_cast<int64_t>(loss_.size());
     for (size_t i = 0; i < loss_.size(); ++i) {
@@ -414,6 +467,7 @@ class PendingSteps {
 
  private:
   c10::Device device_;
+  std::function<void(at::Tensor&)> average_;
   std::vector<at::Tensor> loss_, norm_;
   std::vector<double> lr_;
   std::vector<std::unique_ptr<DeviceTimer>> timers_;
@@ -463,12 +517,68 @@ void SummarizeSteps(const std::vector<double>& wall, const std::vector<double>& 
 }  // namespace
 
 int64_t Trainer::ResumeFromCheckpoint(const TrainProgress& progress) {
-  if (o_.out_dir.empty()) return 0;
+  if (o_.out_dir.empty() || (sync_ && sync_->rank() != 0)) return 0;  // rank 0 reads, then shares
   paths::MakeDirs(o_.out_dir);
   if (!paths::Exists(paths::Join(o_.out_dir, kCheckpointFile))) return 0;
   const int64_t step = LoadCheckpoint();
   if (progress) progress(fmt::format("resumed at step {}", step));
   return step;
+}
+
+void Trainer::ShareRankZeroState(int64_t& step, bool& stop, const std::string& resume_error) {
+  const c10::NoGradGuard no_grad;
+  // What rank 0 resumed from, first: whether it could, where, and how many records it holds.
+  at::Tensor header =
+      at::tensor({step, int64_t{stop}, int64_t{!resume_error.empty()},
+                  static_cast<int64_t>(steps_.size()), static_cast<int64_t>(evals_.size())},
+                 at::kLong)
+          .to(device_);
+  sync_->Broadcast({header});
+  const at::Tensor host = header.cpu();
+  if (host[2].item<int64_t>() != 0) {
+    throw std::runtime_error(resume_error.empty()
+                                 ? "rank 0 could not resume this point from its checkpoint"
+                                 : resume_error);
+  }
+  step = host[0].item<int64_t>();
+  stop = host[1].item<int64_t>() != 0;
+  std::vector<at::Tensor> state = optimizer_->params();
+  for (const auto* moments : {&optimizer_->exp_avg(), &optimizer_->exp_avg_sq()}) {
+    state.insert(state.end(), moments->begin(), moments->end());
+  }
+  sync_->Broadcast(state);
+  // The step and evaluation records too, so that every rank's summary of the point is rank 0's
+  // (a point resumed at its last step trains no step on any rank).
+  std::vector<double> steps, evals;
+  for (const StepRecord& r : steps_)
+    steps.insert(steps.end(), {double(r.step), r.loss, r.lr, r.grad_norm, r.seconds});
+  for (const EvalRecord& r : evals_) {
+    evals.insert(evals.end(), {double(r.step), r.loss, r.token_accuracy, r.example_accuracy});
+  }
+  at::Tensor step_records = at::zeros({host[3].item<int64_t>(), 5}, at::kDouble);
+  at::Tensor eval_records = at::zeros({host[4].item<int64_t>(), 4}, at::kDouble);
+  if (sync_->rank() == 0) {
+    if (!steps.empty()) step_records = at::tensor(steps, at::kDouble).view({-1, 5});
+    if (!evals.empty()) eval_records = at::tensor(evals, at::kDouble).view({-1, 4});
+  }
+  step_records = step_records.to(device_);
+  eval_records = eval_records.to(device_);
+  sync_->Broadcast({step_records, eval_records});
+  if (sync_->rank() == 0) return;
+  steps_.clear();
+  evals_.clear();
+  const at::Tensor sr = step_records.cpu(), er = eval_records.cpu();
+  for (int64_t i = 0; i < sr.size(0); ++i) {
+    const auto v = sr[i];
+    steps_.push_back({static_cast<int64_t>(v[0].item<double>()), v[1].item<double>(),
+                      v[2].item<double>(), v[3].item<double>(), v[4].item<double>()});
+  }
+  for (int64_t i = 0; i < er.size(0); ++i) {
+    const auto v = er[i];
+    evals_.push_back({static_cast<int64_t>(v[0].item<double>()), v[1].item<double>(),
+                      v[2].item<double>(), v[3].item<double>()});
+  }
+  if (step > 0) optimizer_->Restore(step, optimizer_->exp_avg(), optimizer_->exp_avg_sq());
 }
 
 bool Trainer::EvaluateAt(int64_t step, double device_step_ms, const TrainProgress& progress) {
@@ -494,13 +604,23 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
   const c10::AutoGradMode grad(true);
   TrainSummary summary;
   for (const auto& [name, p] : params_) summary.parameters += p.numel();
-  summary.resumed_from = ResumeFromCheckpoint(progress);
+  std::string resume_error;  // data-parallel: rank 0's, told to every rank before it throws
+  try {
+    summary.resumed_from = ResumeFromCheckpoint(progress);
+  } catch (const std::exception& e) {
+    if (!sync_) throw;
+    resume_error = e.what();
+  }
   const double clip = o_.clip > 0 ? o_.clip : std::numeric_limits<double>::infinity();
   int64_t step = summary.resumed_from;
   bool stop = !evals_.empty() && o_.target_accuracy > 0 &&
               evals_.back().token_accuracy >= o_.target_accuracy;
+  if (sync_) ShareRankZeroState(step, stop, resume_error);
+  summary.resumed_from = step;
   summary.reached_target = stop;
-  PendingSteps pending(device_);
+  PendingSteps pending(device_, sync_ ? std::function<void(at::Tensor&)>(
+                                            [this](at::Tensor& t) { sync_->Average(t); })
+                                      : nullptr);
   std::vector<double> wall, on_device;
   BatchesAhead<StepBatch> batches([this](int64_t s) { return PrepareStep(s); }, step, o_.steps);
   while (!stop && step < o_.steps) {
@@ -517,10 +637,15 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
     const bool save = !o_.out_dir.empty() && (step % o_.checkpoint_every == 0 || last);
     if (!evaluate && !save) continue;
     pending.ReadInto(step, steps_, wall, on_device);
-    if (evaluate && EvaluateAt(step, pending.device_step_ms(), progress)) {
-      stop = summary.reached_target = true;
+    if (evaluate) {
+      bool reached = EvaluateAt(step, pending.device_step_ms(), progress);
+      // Data-parallel: rank 0's verdict, so that no rank leaves the loop while another steps on.
+      if (sync_) reached = sync_->Agree(reached);
+      if (reached) stop = summary.reached_target = true;
     }
-    if (!o_.out_dir.empty() && (save || stop)) SaveCheckpoint(step);
+    if (!o_.out_dir.empty() && (save || stop) && (!sync_ || sync_->rank() == 0)) {
+      SaveCheckpoint(step);
+    }
     pending.Restart();
   }
   pending.ReadInto(step, steps_, wall, on_device);

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,7 @@ class Model;
 namespace griffin::eval {
 
 class AdamW;
+class GradientSync;
 
 struct StepRecord {
   int64_t step = 0;
@@ -101,6 +103,11 @@ class Trainer {
   StepBatch PrepareStep(int64_t step) const;
   // The step a checkpoint in out_dir resumes at, its weights and records loaded (0: none).
   int64_t ResumeFromCheckpoint(const TrainProgress& progress);
+  // Data-parallel: the launch's group checked against the options and the gradient sync made.
+  void StartDataParallel(const std::function<std::invalid_argument(const std::string&)>& fail);
+  // Data-parallel: rank 0's step, stop decision, weights, optimizer state and records on every
+  // rank; every rank throws if rank 0 could not resume (`resume_error`, rank 0's reason).
+  void ShareRankZeroState(int64_t& step, bool& stop, const std::string& resume_error);
   // Evaluates after `step`, reports it, and says whether the target accuracy is reached.
   bool EvaluateAt(int64_t step, double device_step_ms, const TrainProgress& progress);
   // One optimizer step on `batch` at rate lr, replayed from the captured graph when
@@ -124,6 +131,7 @@ class Trainer {
   std::map<std::string, bool> keep_fp32_;
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<GraphStep> graph_;
+  std::unique_ptr<GradientSync> sync_;  // parallel = "data" only
   bool graph_failed_ = false;
   std::vector<StepRecord> steps_;
   std::vector<EvalRecord> evals_;

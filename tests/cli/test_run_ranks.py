@@ -3,18 +3,24 @@
 "Several GPUs and hosts": the same launch line): a sweep over three ranks writes the same HDF5
 file as a serial run and leaves no journal behind; a rank killed with SIGKILL mid-sweep, then the
 same launch with --resume, completes the sweep with every finished point kept and the serial
-run's results; launch mistakes are one clear error.
+run's results; `[train] parallel = "data"` over two ranks trains each point to the weights, losses
+and accuracies one process gets with the same global batch (float32, relative 1e-5), resumes
+from rank 0's checkpoint after a SIGKILL; launch mistakes are one clear error.
 
 usage: test_run_ranks.py GRIFFIN_BINARY SOURCE_DIR PYTHON
 """
 import json
 import os
 import re
+import struct
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+
+import h5py
+import numpy as np
 
 GRIFFIN, SOURCE, PYTHON = sys.argv[1], sys.argv[2], sys.argv[3]
 TORCHRUN = os.path.join(os.path.dirname(PYTHON), "torchrun")
@@ -169,6 +175,100 @@ def check_rank0_cannot_start(tmp, cfg):
           + ("" if r.returncode != 0 else r.stderr[-400:]))
 
 
+def checkpoint_params(path):
+    """name -> float32 array of a trainer checkpoint's parameters (safetensors, read by hand)."""
+    with open(path, "rb") as f:
+        size = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(size))
+        data = f.read()
+    out = {}
+    for name, t in header.items():
+        if name.startswith("param/") and t["dtype"] == "F32":
+            begin, end = t["data_offsets"]
+            out[name] = np.frombuffer(data[begin:end], dtype=np.float32).reshape(t["shape"])
+    return out
+
+
+def same_training(serial_out, ranks_out):
+    """Whether two recall runs trained alike: curves, accuracies and final weights within fp32
+    rounding of a batch summed in another order. Returns (same, what differs)."""
+    diffs = []
+    with h5py.File(os.path.join(serial_out, "recall.h5"), "r") as a, \
+            h5py.File(os.path.join(ranks_out, "recall.h5"), "r") as b:
+        for key in ("series/train_loss", "series/train_grad_norm", "series/eval_accuracy",
+                    "metrics/eval_loss", "metrics/accuracy", "metrics/steps_done"):
+            if not np.allclose(a[key][()], b[key][()], rtol=1e-5, atol=1e-6):
+                diffs.append(key)
+    for point in sorted(os.listdir(os.path.join(serial_out, "recall.train"))):
+        x = checkpoint_params(os.path.join(serial_out, "recall.train", point,
+                                           "checkpoint.safetensors"))
+        y = checkpoint_params(os.path.join(ranks_out, "recall.train", point,
+                                           "checkpoint.safetensors"))
+        if x.keys() != y.keys() or not x or any(
+                not np.allclose(x[k], y[k], rtol=1e-5, atol=1e-6) for k in x):
+            diffs.append(f"{point} weights")
+    return not diffs, diffs
+
+
+def check_data_parallel(tmp):
+    cfg = os.path.join(tmp, "dp.toml")
+    with open(cfg, "w") as f:
+        f.write(RECALL.format(steps=30).replace("distance = [4, 8, 16]", "distance = [4]")
+                .replace("checkpoint_every = 10", "checkpoint_every = 5")
+                .replace("eval_every = 30", "eval_every = 5"))
+    serial = os.path.join(tmp, "dp-serial")
+    r = subprocess.run([GRIFFIN, "run", cfg, "--out", serial], capture_output=True, text=True,
+                       timeout=600)
+    check(r.returncode == 0, "the one-process reference trains" + r.stderr[-300:])
+    data = ["--set", 'train.parallel="data"']
+    out = os.path.join(tmp, "dp-ranks")
+    r = subprocess.run(launch_line(2, cfg, "--out", out, *data), capture_output=True, text=True,
+                       timeout=600)
+    same, diffs = same_training(serial, out)
+    check(r.returncode == 0 and same and "on all 2 ranks" in r.stderr,
+          f"parallel = data over two ranks trains as one process with the same global batch "
+          f"({diffs})" + ("" if r.returncode == 0 else r.stderr[-500:]))
+    # Every point's checkpoint is at its last step: a launch finding them trains no step, and
+    # every rank still reports rank 0's records of the point.
+    os.remove(os.path.join(out, "recall.h5"))
+    r = subprocess.run(launch_line(2, cfg, "--out", out, *data), capture_output=True, text=True,
+                       timeout=600)
+    same, diffs = same_training(serial, out)
+    check(r.returncode == 0 and same and "resumed at step 30" in r.stderr,
+          f"points whose checkpoints are finished give the same file again ({diffs})"
+          + ("" if r.returncode == 0 else r.stderr[-500:]))
+
+    # SIGKILL of rank 1 once rank 0 has a checkpoint, then --resume: rank 0's checkpoint is shared
+    # and training goes on to the same weights.
+    out = os.path.join(tmp, "dp-killed")
+    p = subprocess.Popen(launch_line(2, cfg, "--out", out, *data), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    killed = False
+    for line in p.stderr:
+        if not killed and re.search(r"step (1[0-9]|2[0-4])/30", line):
+            ranks = {rank_of(k): k for k in children(p.pid)}
+            if 1 in ranks:
+                os.kill(ranks[1], signal.SIGKILL)
+                killed = True
+    p.wait(timeout=120)
+    r = subprocess.run(launch_line(2, cfg, "--out", out, "--resume", *data), capture_output=True,
+                       text=True, timeout=600)
+    same, diffs = same_training(serial, out)
+    check(killed and p.returncode != 0 and r.returncode == 0 and "resumed at step" in r.stderr
+          and same,
+          f"killed mid-training, resumed from rank 0's checkpoint to the same weights ({diffs})"
+          + ("" if r.returncode == 0 else r.stderr[-500:]))
+
+    r = subprocess.run([GRIFFIN, "run", cfg, "--out", os.path.join(tmp, "dp-alone"), *data],
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode != 0 and "trains one model over the ranks of a torchrun or srun launch"
+          in r.stderr, "parallel = data without a launcher is refused with the reason")
+    r = subprocess.run(launch_line(3, cfg, "--out", os.path.join(tmp, "dp-three"), *data),
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode != 0 and "train.batch 8 must be a multiple of the 3 ranks" in r.stderr,
+          "a global batch the ranks cannot split evenly is refused")
+
+
 def check_launch_errors(tmp, cfg):
     env = dict(os.environ, RANK="0")
     env.pop("WORLD_SIZE", None)
@@ -208,6 +308,7 @@ def main():
         serial_h5 = check_same_as_serial(tmp, cfg)
         check_kill_and_resume(tmp, cfg, serial_h5)
         check_rank0_cannot_start(tmp, cfg)
+        check_data_parallel(tmp)
         check_launch_errors(tmp, cfg)
     if failures:
         sys.exit(f"{len(failures)} check(s) failed")
