@@ -32,6 +32,8 @@ constexpr milliseconds kArrive = std::chrono::minutes(30);
 constexpr milliseconds kBeat = seconds(5);
 constexpr milliseconds kSilence = seconds(90);
 constexpr milliseconds kPoll = milliseconds(200);
+// How long rank 0, stopping, waits for the others to have read why.
+constexpr milliseconds kAcknowledge = seconds(60);
 
 // "" for go on, otherwise why a rank stopped: what ranks tell each other through the store.
 std::string Status(const std::string& error) { return nlohmann::json{{"error", error}}.dump(); }
@@ -123,9 +125,10 @@ std::string AwaitLeader(Store& store, const RunKeys& keys, const std::string& ke
   return store.Get(key);
 }
 
-void Barrier(Store& store, const RunKeys& keys, const std::string& name) {
+void Barrier(Store& store, const RunKeys& keys, const std::string& name,
+             milliseconds timeout = kArrive) {
   try {
-    store.Barrier(keys.Barrier(name), kArrive);
+    store.Barrier(keys.Barrier(name), timeout);
   } catch (const std::exception& e) {
     throw std::runtime_error(
         fmt::format("rank {}: not every rank of {} reached '{}' within {} min: {}",
@@ -333,6 +336,12 @@ RunOutcome Lead(Store& store, const RunKeys& keys, const ExperimentConfig& c, co
     run = OpenRunJournal(c, points, o);
   } catch (const std::exception& e) {
     store.Set(keys.opened, Status(e.what()));
+    // Rank 0 leaves once the others have said why they stop too (or a minute has passed): a
+    // launcher stops the rest the moment one rank ends.
+    try {
+      Barrier(store, keys, "opened", kAcknowledge);
+    } catch (const std::exception&) {
+    }
     throw;
   }
   store.Set(keys.opened, Status(""));
@@ -397,7 +406,13 @@ void Follow(Store& store, const RunKeys& keys, const ExperimentConfig& c, const 
   const int rank = store.launch().rank;
   if (const std::string why = ErrorIn(AwaitLeader(store, keys, keys.opened, "opening the run"));
       !why.empty()) {
-    throw std::runtime_error("rank 0 did not start the run: " + why);
+    const std::string message = "rank 0 did not start the run: " + why;
+    fmt::print(stderr, "[run r{}] {}\n", rank, message);
+    try {
+      Barrier(store, keys, "opened", kAcknowledge);
+    } catch (const std::exception&) {
+    }
+    throw std::runtime_error(message);
   }
   paths::MakeDirs(o.out_dir);
   const std::string own = RankJournalPath(o.out_dir, c.name, rank);

@@ -525,6 +525,24 @@ int64_t Trainer::ResumeFromCheckpoint(const TrainProgress& progress) {
   return step;
 }
 
+void Trainer::SaveCheckpointOnRankZero(int64_t step) {
+  if (!sync_) return SaveCheckpoint(step);
+  std::string error;
+  if (sync_->rank() == 0) {
+    try {
+      SaveCheckpoint(step);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  // Every rank learns whether it worked, so that none steps on into an all-reduce that rank 0,
+  // stopped by the error, would never join.
+  if (!sync_->Agree(error.empty())) {
+    throw std::runtime_error(error.empty() ? "rank 0 could not write the point's checkpoint"
+                                           : error);
+  }
+}
+
 void Trainer::ShareRankZeroState(int64_t& step, bool& stop, const std::string& resume_error) {
   const c10::NoGradGuard no_grad;
   // What rank 0 resumed from, first: whether it could, where, and how many records it holds.
@@ -643,9 +661,7 @@ TrainSummary Trainer::Run(const TrainProgress& progress) {
       if (sync_) reached = sync_->Agree(reached);
       if (reached) stop = summary.reached_target = true;
     }
-    if (!o_.out_dir.empty() && (save || stop) && (!sync_ || sync_->rank() == 0)) {
-      SaveCheckpoint(step);
-    }
+    if (!o_.out_dir.empty() && (save || stop)) SaveCheckpointOnRankZero(step);
     pending.Restart();
   }
   pending.ReadInto(step, steps_, wall, on_device);

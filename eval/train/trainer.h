@@ -105,6 +105,8 @@ class Trainer {
   int64_t ResumeFromCheckpoint(const TrainProgress& progress);
   // Data-parallel: the launch's group checked against the options and the gradient sync made.
   void StartDataParallel(const std::function<std::invalid_argument(const std::string&)>& fail);
+  // SaveCheckpoint, data-parallel on rank 0 only, with every rank stopping if it fails.
+  void SaveCheckpointOnRankZero(int64_t step);
   // Data-parallel: rank 0's step, stop decision, weights, optimizer state and records on every
   // rank; every rank throws if rank 0 could not resume (`resume_error`, rank 0's reason).
   void ShareRankZeroState(int64_t& step, bool& stop, const std::string& resume_error);
