@@ -199,12 +199,13 @@ class JournalKeeper {
     if (failed_) throw std::runtime_error("rank 0's journal keeper: " + error_);
   }
 
- private:
+  // Stops the thread (after a last drain) and throws nothing: before the journal closes.
   void Join() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
 
+ private:
   std::unique_ptr<Store> store_;
   const RunKeys& keys_;
   const ExperimentConfig& c_;
@@ -371,6 +372,7 @@ RunOutcome Lead(Store& store, const RunKeys& keys, const ExperimentConfig& c, co
   } catch (const std::exception& e) {
     why = e.what();
   }
+  keeper.Join();  // no append after the journal closes, whatever stopped the run
   run.file.reset();
   RunOutcome out;
   if (why.empty() && run.done.size() == points.size()) {
