@@ -40,16 +40,43 @@ constexpr const char* kCheckpointFile = "checkpoint.safetensors";
 constexpr size_t kBatchesAhead = 4;
 constexpr int kGraphWarmupSteps = 2;  // eager steps before the capture (CapturedStep's default)
 
-// Doubles kept bit for bit in a safetensors file (which has no F64): viewed as int64.
-at::Tensor PackDoubles(const std::vector<double>& v, int64_t columns) {
-  at::Tensor t = at::tensor(v, at::kDouble).view({-1, columns});
-  return t.view(at::kLong).clone();
+// The step and evaluation records as float64 rows, [n, 5] (step, loss, lr, grad_norm, seconds)
+// and [n, 4] (step, loss, token_accuracy, example_accuracy): what a checkpoint keeps and what
+// rank 0 sends the other ranks of a data-parallel run.
+at::Tensor RecordRows(const std::vector<StepRecord>& records) {
+  std::vector<double> v;
+  for (const StepRecord& r : records) {
+    v.insert(v.end(), {double(r.step), r.loss, r.lr, r.grad_norm, r.seconds});
+  }
+  return at::tensor(v, at::kDouble).view({-1, 5});
+}
+at::Tensor RecordRows(const std::vector<EvalRecord>& records) {
+  std::vector<double> v;
+  for (const EvalRecord& r : records) {
+    v.insert(v.end(), {double(r.step), r.loss, r.token_accuracy, r.example_accuracy});
+  }
+  return at::tensor(v, at::kDouble).view({-1, 4});
+}
+void RecordsFromRows(const at::Tensor& rows, std::vector<StepRecord>& out) {
+  const at::Tensor d = rows.to(at::kCPU).contiguous();
+  const auto a = d.accessor<double, 2>();
+  out.clear();
+  for (int64_t i = 0; i < d.size(0); ++i) {
+    out.push_back({static_cast<int64_t>(a[i][0]), a[i][1], a[i][2], a[i][3], a[i][4]});
+  }
+}
+void RecordsFromRows(const at::Tensor& rows, std::vector<EvalRecord>& out) {
+  const at::Tensor d = rows.to(at::kCPU).contiguous();
+  const auto a = d.accessor<double, 2>();
+  out.clear();
+  for (int64_t i = 0; i < d.size(0); ++i) {
+    out.push_back({static_cast<int64_t>(a[i][0]), a[i][1], a[i][2], a[i][3]});
+  }
 }
 
-std::vector<double> UnpackDoubles(const at::Tensor& t) {
-  const at::Tensor d = t.contiguous().view(at::kDouble).flatten();
-  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
-}
+// Doubles kept bit for bit in a safetensors file (which has no F64): viewed as int64.
+at::Tensor AsInt64Bits(const at::Tensor& rows) { return rows.view(at::kLong).clone(); }
+at::Tensor FromInt64Bits(const at::Tensor& t) { return t.contiguous().view(at::kDouble); }
 
 }  // namespace
 
@@ -352,14 +379,8 @@ void Trainer::SaveCheckpoint(int64_t step) const {
     tensors["adam/exp_avg/" + name] = optimizer_->exp_avg()[i];
     tensors["adam/exp_avg_sq/" + name] = optimizer_->exp_avg_sq()[i];
   }
-  std::vector<double> steps, evals;
-  for (const StepRecord& r : steps_)
-    steps.insert(steps.end(), {double(r.step), r.loss, r.lr, r.grad_norm, r.seconds});
-  for (const EvalRecord& r : evals_) {
-    evals.insert(evals.end(), {double(r.step), r.loss, r.token_accuracy, r.example_accuracy});
-  }
-  if (!steps.empty()) tensors["metrics/steps"] = PackDoubles(steps, 5);
-  if (!evals.empty()) tensors["metrics/evals"] = PackDoubles(evals, 4);
+  if (!steps_.empty()) tensors["metrics/steps"] = AsInt64Bits(RecordRows(steps_));
+  if (!evals_.empty()) tensors["metrics/evals"] = AsInt64Bits(RecordRows(evals_));
   WriteSafetensors(paths::Join(o_.out_dir, kCheckpointFile), tensors,
                    {{"step", std::to_string(step)}, {"fingerprint", Fingerprint()}});
 }
@@ -392,16 +413,10 @@ int64_t Trainer::LoadCheckpoint() {
   steps_.clear();
   evals_.clear();
   if (file->Contains("metrics/steps")) {
-    const std::vector<double> v = UnpackDoubles(file->Tensor("metrics/steps"));
-    for (size_t i = 0; i + 4 < v.size(); i += 5) {
-      steps_.push_back({static_cast<int64_t>(v[i]), v[i + 1], v[i + 2], v[i + 3], v[i + 4]});
-    }
+    RecordsFromRows(FromInt64Bits(file->Tensor("metrics/steps")).view({-1, 5}), steps_);
   }
   if (file->Contains("metrics/evals")) {
-    const std::vector<double> v = UnpackDoubles(file->Tensor("metrics/evals"));
-    for (size_t i = 0; i + 3 < v.size(); i += 4) {
-      evals_.push_back({static_cast<int64_t>(v[i]), v[i + 1], v[i + 2], v[i + 3]});
-    }
+    RecordsFromRows(FromInt64Bits(file->Tensor("metrics/evals")).view({-1, 4}), evals_);
   }
   if (static_cast<int64_t>(steps_.size()) != step) {
     throw std::runtime_error(
@@ -567,35 +582,18 @@ void Trainer::ShareRankZeroState(int64_t& step, bool& stop, const std::string& r
   sync_->Broadcast(state);
   // The step and evaluation records too, so that every rank's summary of the point is rank 0's
   // (a point resumed at its last step trains no step on any rank).
-  std::vector<double> steps, evals;
-  for (const StepRecord& r : steps_)
-    steps.insert(steps.end(), {double(r.step), r.loss, r.lr, r.grad_norm, r.seconds});
-  for (const EvalRecord& r : evals_) {
-    evals.insert(evals.end(), {double(r.step), r.loss, r.token_accuracy, r.example_accuracy});
-  }
   at::Tensor step_records = at::zeros({host[3].item<int64_t>(), 5}, at::kDouble);
   at::Tensor eval_records = at::zeros({host[4].item<int64_t>(), 4}, at::kDouble);
   if (sync_->rank() == 0) {
-    if (!steps.empty()) step_records = at::tensor(steps, at::kDouble).view({-1, 5});
-    if (!evals.empty()) eval_records = at::tensor(evals, at::kDouble).view({-1, 4});
+    step_records = RecordRows(steps_);
+    eval_records = RecordRows(evals_);
   }
   step_records = step_records.to(device_);
   eval_records = eval_records.to(device_);
   sync_->Broadcast({step_records, eval_records});
   if (sync_->rank() == 0) return;
-  steps_.clear();
-  evals_.clear();
-  const at::Tensor sr = step_records.cpu(), er = eval_records.cpu();
-  for (int64_t i = 0; i < sr.size(0); ++i) {
-    const auto v = sr[i];
-    steps_.push_back({static_cast<int64_t>(v[0].item<double>()), v[1].item<double>(),
-                      v[2].item<double>(), v[3].item<double>(), v[4].item<double>()});
-  }
-  for (int64_t i = 0; i < er.size(0); ++i) {
-    const auto v = er[i];
-    evals_.push_back({static_cast<int64_t>(v[0].item<double>()), v[1].item<double>(),
-                      v[2].item<double>(), v[3].item<double>()});
-  }
+  RecordsFromRows(step_records, steps_);
+  RecordsFromRows(eval_records, evals_);
   if (step > 0) optimizer_->Restore(step, optimizer_->exp_avg(), optimizer_->exp_avg_sq());
 }
 
