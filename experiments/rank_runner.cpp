@@ -357,8 +357,9 @@ RunOutcome Lead(Store& store, const RunKeys& keys, const ExperimentConfig& c, co
     for (const ExperimentPoint& p : points) {
       if (!run.done.count(p.index)) plan.push_back(p.index);
     }
-    fmt::print(stderr, "[run] {} of {} points left, over {} ranks ({})\n", plan.size(),
-               points.size(), launch.world_size, launch.launcher);
+    fmt::print(stderr, "[run] {} of {} points left, over {} rank{} ({})\n", plan.size(),
+               points.size(), launch.world_size, launch.world_size == 1 ? "" : "s",
+               launch.launcher);
     store.Set(keys.plan, nlohmann::json(plan).dump());
     keeper.Start();
     RunPlan(store, keys, c, points, plan, run_point, mine.get(), own, [&] {
@@ -446,8 +447,12 @@ RunOutcome RunAcrossRanks(const ExperimentConfig& c, const RunOptions& o,
   std::unique_ptr<Store> store = Store::Connect(launch, kArrive);
   const Heartbeat beat(*store, keys.Alive(launch.rank));
   if (DataParallel(c)) {
-    distributed::SetDefaultGroup(
-        distributed::Group::Create(*store, ParseDeviceName(c.device).is_cuda()));
+    const bool cuda = ParseDeviceName(c.device).is_cuda();
+    distributed::SetDefaultGroup(distributed::Group::Create(*store, cuda));
+    if (launch.rank == 0) {
+      fmt::print(stderr, "[run] data-parallel group of {}: gradients all-reduced by {}\n",
+                 launch.world_size, cuda ? "NCCL" : "Gloo");
+    }
   }
   // The trainer finds the group as the default one; it goes before the store it was made on.
   struct GroupReset {

@@ -3,6 +3,7 @@
 
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <fmt/format.h>
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -80,8 +81,10 @@ Launch ReadLaunch(const EnvLookup& env) {
         "rank {} is outside a world of {} processes ({})", l.rank, l.world_size,
         l.launcher == "srun" ? "SLURM_PROCID, SLURM_STEP_NUM_TASKS" : "RANK, WORLD_SIZE"));
   }
-  if (!l.Distributed()) return l;
+  l.agent_store = env("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
+  l.restart = IntVar(env, "TORCHELASTIC_RESTART_COUNT", 0).value_or(0);
   const std::optional<std::string> addr = env("MASTER_ADDR");
+  if (l.world_size == 1 && !l.agent_store && (!addr || addr->empty())) return l;  // LocalStore()
   if (!addr || addr->empty()) {
     throw std::invalid_argument(
         "environment variable MASTER_ADDR is not set (the host of rank 0, where the store runs; "
@@ -93,8 +96,6 @@ Launch ReadLaunch(const EnvLookup& env) {
     throw std::invalid_argument(
         fmt::format("environment variable MASTER_PORT={}: not a port", l.master_port));
   }
-  l.agent_store = env("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
-  l.restart = IntVar(env, "TORCHELASTIC_RESTART_COUNT", 0).value_or(0);
   return l;
 }
 
@@ -114,13 +115,18 @@ Store::Store(Launch launch, std::unique_ptr<Impl> impl)
 Store::~Store() = default;
 
 std::unique_ptr<Store> Store::Connect(const Launch& launch, std::chrono::milliseconds timeout) {
+  auto impl = std::make_unique<Impl>();
+  if (launch.LocalStore()) {
+    impl->store = c10::make_intrusive<c10d::HashStore>();
+    impl->store->setTimeout(timeout);
+    return std::unique_ptr<Store>(new Store(launch, std::move(impl)));
+  }
   c10d::TCPStoreOptions o;
   o.port = static_cast<uint16_t>(launch.master_port);
   o.isServer = launch.rank == 0 && !launch.agent_store;
   o.numWorkers = launch.world_size;
   o.waitWorkers = !launch.agent_store;
   o.timeout = timeout;
-  auto impl = std::make_unique<Impl>();
   try {
     impl->store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, o);
   } catch (const std::exception& e) {
@@ -133,7 +139,7 @@ std::unique_ptr<Store> Store::Connect(const Launch& launch, std::chrono::millise
 
 std::unique_ptr<Store> Store::Clone() const {
   auto impl = std::make_unique<Impl>();
-  impl->store = impl_->store->clone();
+  impl->store = impl_->store->clone();  // a HashStore's clone is itself, a map threads share
   return std::unique_ptr<Store>(new Store(launch_, std::move(impl)));
 }
 

@@ -30,7 +30,12 @@ struct Launch {
   bool agent_store = false;
   int restart = 0;
 
-  bool Distributed() const { return world_size > 1; }
+  // Whether a launcher started this process, a world of one included: `torchrun
+  // --nproc-per-node=1` is the one-GPU baseline of a scaling run and trains data-parallel on a
+  // group of one, as the larger launches do.
+  bool Distributed() const { return !launcher.empty(); }
+  // A world of one started without MASTER_ADDR (`srun -n 1`): its store lives in this process.
+  bool LocalStore() const { return master_addr.empty(); }
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const char* name)>;

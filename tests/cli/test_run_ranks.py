@@ -7,11 +7,15 @@ run's results; `[train] parallel = "data"` over two ranks trains each point to t
 and accuracies one process gets with the same global batch (float32, relative 1e-5), resumes
 from rank 0's checkpoint after a SIGKILL; launch mistakes are one clear error.
 
-usage: test_run_ranks.py GRIFFIN_BINARY SOURCE_DIR PYTHON
+With `cuda` (ctest griffin_run_ranks_cuda, labelled gpu; it skips without a GPU): the same
+launch line with one rank on the GPU, NCCL's group of one included, trains as one process does.
+
+usage: test_run_ranks.py GRIFFIN_BINARY SOURCE_DIR PYTHON [cuda]
 """
 import json
 import os
 import re
+import shutil
 import struct
 import signal
 import subprocess
@@ -23,6 +27,7 @@ import h5py
 import numpy as np
 
 GRIFFIN, SOURCE, PYTHON = sys.argv[1], sys.argv[2], sys.argv[3]
+CUDA = sys.argv[4:] == ["cuda"]
 TORCHRUN = os.path.join(os.path.dirname(PYTHON), "torchrun")
 COMPARE = os.path.join(SOURCE, "scripts", "compare_run_files.py")
 failures = []
@@ -189,14 +194,21 @@ def checkpoint_params(path):
     return out
 
 
+def largest_difference(x, y):
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return float(np.max(np.abs(x - y) / np.maximum(np.abs(x), 1e-6), initial=0.0))
+
+
 def same_training(serial_out, ranks_out):
     """Whether two recall runs trained alike: curves, accuracies and final weights within fp32
-    rounding of a batch summed in another order. Returns (same, what differs)."""
-    diffs = []
+    rounding of a batch summed in another order. Returns (same, what differs, the largest
+    relative difference seen)."""
+    diffs, largest = [], 0.0
     with h5py.File(os.path.join(serial_out, "recall.h5"), "r") as a, \
             h5py.File(os.path.join(ranks_out, "recall.h5"), "r") as b:
         for key in ("series/train_loss", "series/train_grad_norm", "series/eval_accuracy",
                     "metrics/eval_loss", "metrics/accuracy", "metrics/steps_done"):
+            largest = max(largest, largest_difference(a[key][()], b[key][()]))
             if not np.allclose(a[key][()], b[key][()], rtol=1e-5, atol=1e-6):
                 diffs.append(key)
     for point in sorted(os.listdir(os.path.join(serial_out, "recall.train"))):
@@ -207,24 +219,35 @@ def same_training(serial_out, ranks_out):
         if x.keys() != y.keys() or not x or any(
                 not np.allclose(x[k], y[k], rtol=1e-5, atol=1e-6) for k in x):
             diffs.append(f"{point} weights")
-    return not diffs, diffs
+        for k in x.keys() & y.keys():
+            largest = max(largest, largest_difference(x[k], y[k]))
+    return not diffs, diffs, largest
 
 
-def check_data_parallel(tmp):
+def one_point_reference(tmp, device):
+    """One recall point of 30 steps (checkpoints and evals every 5), trained by one process
+    without a launcher on `device`: returns (its config, its output folder)."""
     cfg = os.path.join(tmp, "dp.toml")
     with open(cfg, "w") as f:
         f.write(RECALL.format(steps=30).replace("distance = [4, 8, 16]", "distance = [4]")
                 .replace("checkpoint_every = 10", "checkpoint_every = 5")
-                .replace("eval_every = 30", "eval_every = 5"))
+                .replace("eval_every = 30", "eval_every = 5")
+                .replace('device = "cpu"', f'device = "{device}"'))
     serial = os.path.join(tmp, "dp-serial")
     r = subprocess.run([GRIFFIN, "run", cfg, "--out", serial], capture_output=True, text=True,
                        timeout=600)
-    check(r.returncode == 0, "the one-process reference trains" + r.stderr[-300:])
+    check(r.returncode == 0, f"the one-process reference trains on {device}" + r.stderr[-300:])
+    return cfg, serial
+
+
+def check_data_parallel(tmp):
+    cfg, serial = one_point_reference(tmp, "cpu")
     data = ["--set", 'train.parallel="data"']
+    check_world_of_one(tmp, cfg, serial, "Gloo")
     out = os.path.join(tmp, "dp-ranks")
     r = subprocess.run(launch_line(2, cfg, "--out", out, *data), capture_output=True, text=True,
                        timeout=600)
-    same, diffs = same_training(serial, out)
+    same, diffs, _ = same_training(serial, out)
     check(r.returncode == 0 and same and "on all 2 ranks" in r.stderr,
           f"parallel = data over two ranks trains as one process with the same global batch "
           f"({diffs})" + ("" if r.returncode == 0 else r.stderr[-500:]))
@@ -233,7 +256,7 @@ def check_data_parallel(tmp):
     os.remove(os.path.join(out, "recall.h5"))
     r = subprocess.run(launch_line(2, cfg, "--out", out, *data), capture_output=True, text=True,
                        timeout=600)
-    same, diffs = same_training(serial, out)
+    same, diffs, _ = same_training(serial, out)
     check(r.returncode == 0 and same and "resumed at step 30" in r.stderr,
           f"points whose checkpoints are finished give the same file again ({diffs})"
           + ("" if r.returncode == 0 else r.stderr[-500:]))
@@ -253,7 +276,7 @@ def check_data_parallel(tmp):
     p.wait(timeout=120)
     r = subprocess.run(launch_line(2, cfg, "--out", out, "--resume", *data), capture_output=True,
                        text=True, timeout=600)
-    same, diffs = same_training(serial, out)
+    same, diffs, _ = same_training(serial, out)
     check(killed and p.returncode != 0 and r.returncode == 0 and "resumed at step" in r.stderr
           and same,
           f"killed mid-training, resumed from rank 0's checkpoint to the same weights ({diffs})"
@@ -267,6 +290,33 @@ def check_data_parallel(tmp):
                        capture_output=True, text=True, timeout=300)
     check(r.returncode != 0 and "train.batch 8 must be a multiple of the 3 ranks" in r.stderr,
           "a global batch the ranks cannot split evenly is refused")
+
+
+def check_world_of_one(tmp, cfg, serial, backend):
+    """torchrun --nproc-per-node=1 (a scaling run's baseline): the sweep and a data-parallel point
+    on a group of one train as the process without a launcher did."""
+    for name, extra in (("sweep", []), ("data", ["--set", 'train.parallel="data"'])):
+        out = os.path.join(tmp, f"one-{name}")
+        r = subprocess.run(launch_line(1, cfg, "--out", out, *extra), capture_output=True,
+                           text=True, timeout=600)
+        same, diffs, largest = same_training(serial, out)
+        said = "over 1 rank (torchrun)" in r.stderr and (
+            not extra or f"data-parallel group of 1: gradients all-reduced by {backend}" in r.stderr)
+        check(r.returncode == 0 and same and said,
+              f"one rank under torchrun ({name}{', ' + backend if extra else ''}) trains as one "
+              f"process: largest relative difference {largest:.1e} ({diffs})"
+              + ("" if r.returncode == 0 and said else r.stderr[-600:]))
+
+
+def check_cuda():
+    """The GPU's launch of one: a sweep and a data-parallel point on NCCL."""
+    if shutil.which("nvidia-smi") is None or subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True).returncode != 0:
+        print("skipped: no GPU on this machine (runs on the H200)")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg, serial = one_point_reference(tmp, "cuda")
+        check_world_of_one(tmp, cfg, serial, "NCCL")
 
 
 def check_launch_errors(tmp, cfg):
@@ -301,6 +351,11 @@ def check_launch_errors(tmp, cfg):
 
 
 def main():
+    if CUDA:
+        check_cuda()
+        if failures:
+            sys.exit(f"{len(failures)} check(s) failed")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         cfg = os.path.join(tmp, "recall.toml")
         with open(cfg, "w") as f:

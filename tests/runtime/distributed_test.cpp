@@ -77,7 +77,46 @@ TEST(ReadLaunch, TorchrunVariablesWinOverSlurms) {
   const Launch l = ReadLaunch(Env(
       {{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"SLURM_PROCID", "3"}, {"SLURM_STEP_NUM_TASKS", "4"}}));
   EXPECT_EQ(l.launcher, "torchrun");
-  EXPECT_FALSE(l.Distributed());
+  EXPECT_EQ(l.rank, 0);
+  EXPECT_EQ(l.world_size, 1);
+}
+
+TEST(ReadLaunch, AWorldOfOneIsALaunch) {
+  // torchrun --nproc-per-node=1 (the one-GPU baseline of a scaling run) goes through the ranks'
+  // path like any launch, with torchrun's store.
+  const Launch t = ReadLaunch(Env({{"RANK", "0"},
+                                   {"WORLD_SIZE", "1"},
+                                   {"MASTER_ADDR", "127.0.0.1"},
+                                   {"MASTER_PORT", "29400"}}));
+  EXPECT_TRUE(t.Distributed());
+  EXPECT_FALSE(t.LocalStore());
+  // `srun -n 1` without MASTER_ADDR: a launch whose store lives in the process.
+  const Launch s = ReadLaunch(Env({{"SLURM_PROCID", "0"}, {"SLURM_STEP_NUM_TASKS", "1"}}));
+  EXPECT_TRUE(s.Distributed());
+  EXPECT_TRUE(s.LocalStore());
+  EXPECT_EQ(s.launcher, "srun");
+}
+
+TEST(Store, AWorldOfOneKeepsItsStoreInTheProcess) {
+  Launch l;
+  l.launcher = "srun";
+  const std::unique_ptr<Store> store = Store::Connect(l, std::chrono::seconds(5));
+  store->Set("a", "x");
+  EXPECT_EQ(store->Get("a"), "x");
+  EXPECT_TRUE(store->Has("a"));
+  EXPECT_FALSE(store->Has("b"));
+  EXPECT_EQ(store->Add("n", 2), 2);
+  EXPECT_EQ(store->Add("n", 3), 5);
+  store->Push("q", "1");
+  store->Push("q", "2");
+  // A clone (another thread's connection) sees the same keys and queue.
+  const std::unique_ptr<Store> clone = store->Clone();
+  EXPECT_EQ(clone->Get("a"), "x");
+  EXPECT_EQ(clone->Pop("q"), "1");
+  EXPECT_EQ(store->Pop("q"), "2");
+  EXPECT_EQ(store->Pop("q"), std::nullopt);
+  store->Barrier("alone", std::chrono::seconds(5));  // one rank: returns at once
+  EXPECT_ANY_THROW(store->Get("missing", std::chrono::milliseconds(50)));
 }
 
 TEST(ReadLaunch, MistakesNameTheVariable) {
