@@ -236,7 +236,8 @@ def one_point_reference(tmp, device):
     serial = os.path.join(tmp, "dp-serial")
     r = subprocess.run([GRIFFIN, "run", cfg, "--out", serial], capture_output=True, text=True,
                        timeout=600)
-    check(r.returncode == 0, f"the one-process reference trains on {device}" + r.stderr[-300:])
+    check(r.returncode == 0, f"the one-process reference trains on {device}"
+          + ("" if r.returncode == 0 else r.stderr[-300:]))
     return cfg, serial
 
 
@@ -319,7 +320,7 @@ def check_cuda():
         check_world_of_one(tmp, cfg, serial, "NCCL")
 
 
-def check_launch_errors(tmp, cfg):
+def check_launch_errors(tmp, cfg, serial_h5):
     env = dict(os.environ, RANK="0")
     env.pop("WORLD_SIZE", None)
     r = subprocess.run([GRIFFIN, "run", cfg, "--out", os.path.join(tmp, "e1")],
@@ -343,7 +344,19 @@ def check_launch_errors(tmp, cfg):
     r = subprocess.run([GRIFFIN, "run", cfg, "--out", os.path.join(tmp, "batch-shell")],
                        capture_output=True, text=True, env=env, timeout=600)
     check(r.returncode == 0 and " ranks (" not in r.stderr and "results: " in r.stdout,
-          "a run in an sbatch script's own shell is one process" + r.stderr[-300:])
+          "a run in an sbatch script's own shell is one process"
+          + ("" if r.returncode == 0 else r.stderr[-300:]))
+    # `srun -n 1` without MASTER_ADDR: a launch of one whose store stays in the process.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
+    env.update(SLURM_PROCID="0", SLURM_STEP_NUM_TASKS="1", SLURM_JOB_ID="7")
+    out = os.path.join(tmp, "srun-one")
+    r = subprocess.run([GRIFFIN, "run", cfg, "--out", out], capture_output=True, text=True,
+                       env=env, timeout=600)
+    same, diff = same_file(serial_h5, os.path.join(out, "recall.h5"))
+    check(r.returncode == 0 and "over 1 rank (srun)" in r.stderr and same,
+          "srun -n 1 without MASTER_ADDR runs the sweep as a launch of one, the serial run's file"
+          + ("" if r.returncode == 0 else r.stderr[-300:]) + ("" if same else diff))
     r = subprocess.run(launch_line(2, cfg, "--out", os.path.join(tmp, "e4"), "--jobs", "2"),
                        capture_output=True, text=True, timeout=300)
     check(r.returncode != 0 and "--jobs 2: under torchrun every rank already runs points" in r.stderr,
@@ -364,7 +377,7 @@ def main():
         check_kill_and_resume(tmp, cfg, serial_h5)
         check_rank0_cannot_start(tmp, cfg)
         check_data_parallel(tmp)
-        check_launch_errors(tmp, cfg)
+        check_launch_errors(tmp, cfg, serial_h5)
     if failures:
         sys.exit(f"{len(failures)} check(s) failed")
 
