@@ -36,9 +36,12 @@ DEVICE_LINE = re.compile(r"ms/step \(([0-9.]+) on the device\)")
 
 def harness_ms(log: Path, pattern=STEP_LINE, group=3):
     """Median ms/step over the intervals after the first, or None."""
-    if not log.exists():
-        return None
-    values = [float(m.group(group)) for m in pattern.finditer(log.read_text())]
+    return median_step_ms(log.read_text(), pattern, group) if log.exists() else None
+
+
+def median_step_ms(text: str, pattern=STEP_LINE, group=3):
+    """harness_ms of a log's text (papers/ read the logs kept in train-step-runs.json)."""
+    values = [float(m.group(group)) for m in pattern.finditer(text)]
     later = values[1:] or values
     return statistics.median(later) if later else None
 
