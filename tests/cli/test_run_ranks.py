@@ -27,6 +27,8 @@ import h5py
 import numpy as np
 
 GRIFFIN, SOURCE, PYTHON = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, os.path.join(SOURCE, "scripts"))
+import launch_ranks  # noqa: E402
 CUDA = sys.argv[4:] == ["cuda"]
 TORCHRUN = os.path.join(os.path.dirname(PYTHON), "torchrun")
 COMPARE = os.path.join(SOURCE, "scripts", "compare_run_files.py")
@@ -69,8 +71,7 @@ def check(cond, what):
 
 def launch_line(ranks, *args):
     """README.md's one-host launch line, with `ranks` processes."""
-    return [TORCHRUN, "--standalone", f"--nproc-per-node={ranks}", "--no-python", GRIFFIN, "run",
-            *args]
+    return launch_ranks.launch_line(TORCHRUN, GRIFFIN, ranks, *args)
 
 
 def same_file(expected, actual):
@@ -80,31 +81,6 @@ def same_file(expected, actual):
 
 def leftovers(out):
     return [n for n in os.listdir(out) if "journal" in n or ".claim-" in n]
-
-
-def children(pid):
-    """Processes whose parent is `pid` (from /proc)."""
-    kids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(entry))
-    return kids
-
-
-def rank_of(pid):
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            env = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
-        return int(env.get(b"RANK", b"-1"))
-    except OSError:
-        return -1
 
 
 def check_same_as_serial(tmp, cfg):
@@ -136,7 +112,7 @@ def check_kill_and_resume(tmp, cfg, serial_h5):
         if m:
             finished = int(m.group(1))
         if finished >= 1 and killed is None:
-            ranks = {rank_of(k): k for k in children(p.pid)}
+            ranks = launch_ranks.ranks_of(p.pid)
             if 1 in ranks:
                 os.kill(ranks[1], signal.SIGKILL)
                 killed = ranks[1]
@@ -270,7 +246,7 @@ def check_data_parallel(tmp):
     killed = False
     for line in p.stderr:
         if not killed and re.search(r"step (1[0-9]|2[0-4])/30", line):
-            ranks = {rank_of(k): k for k in children(p.pid)}
+            ranks = launch_ranks.ranks_of(p.pid)
             if 1 in ranks:
                 os.kill(ranks[1], signal.SIGKILL)
                 killed = True
