@@ -13,8 +13,8 @@ multicast off in every launch:
          launcher gives what the group of one itself costs.
   fault  the sweep on the largest count (at least two ranks; they share a GPU when the host has
          fewer), rank 1 SIGKILLed once a point is finished, then the same launch with --resume:
-         how many points the journals kept, how many the resumed launch ran, and whether the file equals the clean
-         run's (scripts/compare_run_files.py).
+         how many points the journals kept, how many the resumed launch ran, and whether the
+         file equals the clean run's (scripts/compare_run_files.py).
 
 Writes DIR/scale_out.json and DIR/scale_out.md (the tables) and leaves every run's folder in DIR.
 
@@ -182,10 +182,12 @@ def tables(result):
         a = result["data"]["alone"]
         lines += ["Data-parallel step (weak scaling, 8 sequences per rank)", "",
                   "| GPUs | global batch | step ms | tokens/s | efficiency | beyond one rank's "
-                  "group ms | share of the step |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "group ms | share of the step |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         lines += [f"| {r['gpus']} | {r['batch']} | {fmt(r.get('step_ms'), '.1f')} | "
                   f"{fmt(r.get('tokens_per_s'), ',.0f')} | {fmt(r.get('efficiency'), '.2f')} | "
-                  f"{fmt(r.get('beyond_one_ms'), '.1f')} | {fmt(r.get('beyond_one_share'), '.1%')} |"
+                  f"{fmt(r.get('beyond_one_ms'), '.1f')} | "
+                  f"{fmt(r.get('beyond_one_share'), '.1%')} |"
                   for r in result["data"]["rows"]]
         lines += ["", f"Without a launcher (no group): {fmt(a.get('step_ms'), '.1f')} ms a step, "
                   f"{fmt(a.get('tokens_per_s'), ',.0f')} tokens/s, "
@@ -194,7 +196,8 @@ def tables(result):
         f = result["fault"]
         lines += ["Fault", "", f"{f['ranks']} ranks on {f['gpus_on_host']} GPU(s); rank 1 killed "
                   f"after {f['finished_before_kill']} of {f['points']} points (launch exit "
-                  f"{f['launch_exit']}); --resume ran the {f['resumed_points']} point(s) no journal held (exit "
+                  f"{f['launch_exit']}); --resume ran the {f['resumed_points']} point(s) no "
+                  "journal held (exit "
                   f"{f['resume_exit']}); the file equals the clean run's: {f['same_as_clean_run']}."]
     return "\n".join(lines) + "\n"
 

@@ -29,38 +29,14 @@ import numpy as np
 GRIFFIN, SOURCE, PYTHON = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))
 import launch_ranks  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tiny_recall  # noqa: E402
 CUDA = sys.argv[4:] == ["cuda"]
 TORCHRUN = os.path.join(os.path.dirname(PYTHON), "torchrun")
 COMPARE = os.path.join(SOURCE, "scripts", "compare_run_files.py")
 failures = []
 
-# Six recall points (two models x three distances), each a few seconds of training on the CPU.
-RECALL = """
-[experiment]
-name = "recall"
-measure = ["recall"]
-[run]
-device = "cpu"
-[models]
-griffin = "preset:tiny-griffin,width=32,lru_width=32,heads=2,head_dim=16,mlp_width=64,layers=2,pattern=RA,window=8"
-transformer = "preset:tiny-gemma,width=32,heads=2,head_dim=16,mlp_width=64,layers=2"
-[task]
-kind = "distance_recall"
-vocab = 64
-seq_len = 48
-pairs = 2
-eval_distances = [4, 16]
-[sweep]
-distance = [4, 8, 16]
-[train]
-steps = {steps}
-batch = 8
-warmup = 2
-lr = 0.003
-eval_every = {steps}
-eval_batches = 1
-checkpoint_every = 10
-"""
+RECALL = tiny_recall.RECALL
 
 
 def check(cond, what):
