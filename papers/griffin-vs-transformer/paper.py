@@ -284,11 +284,16 @@ def budget(v, results):
              json.load(open(os.path.join(results, DECODE_PEERS)))["results"]}
     v.put("copy_ceiling_tbs", copy_ceiling_gbps() / 1e3, CEILING_SOURCE, "kCopyCeilingGBps")
     rows, sources = [], [src(DECODE_PEERS)]
+    budgets = {}
+    for model in (RG, GEMMA):
+        for depth in BUDGET_DEPTHS:
+            with open(os.path.join(results, BUDGET.format(model, depth))) as f:
+                budgets[(model, depth)] = json.load(f)
     for model in (RG, GEMMA):
         chain = peers[("chain", model)]
         for depth in BUDGET_DEPTHS:
             rel = BUDGET.format(model, depth)
-            b = json.load(open(os.path.join(results, rel)))
+            b = budgets[(model, depth)]
             sources.append(src(rel))
             tag = f"{'rg' if model == RG else 'gemma'}_{depth // 1024}k"
             for part in ("weights", "kv_state", "other"):
@@ -298,16 +303,14 @@ def budget(v, results):
                          ms(chain["ceiling_ms"], 3)])
         tag = "rg" if model == RG else "gemma"
         if model == RG:
-            parts = [json.load(open(os.path.join(results, BUDGET.format(model, d))))["kernel_ms"]
-                     for d in BUDGET_DEPTHS]
+            parts = [budgets[(model, d)]["kernel_ms"] for d in BUDGET_DEPTHS]
             v.expect(max(parts) / min(parts) < 1.02,
                      "RecurrentGemma-2B's step is the same at both depths")
         v.put(f"weights_floor_{tag}", float(chain["ceiling_ms"]), src(DECODE_PEERS),
               f"results[peer=chain, model={model}].ceiling_ms (weight bytes / copy ceiling)")
         v.put(f"weight_gb_{tag}", chain["weight_bytes"] / 1e9, src(DECODE_PEERS),
               f"results[peer=chain, model={model}].weight_bytes")
-    b2 = {m: json.load(open(os.path.join(results, BUDGET.format(m, BUDGET_DEPTHS[0]))))
-          for m in (RG, GEMMA)}
+    b2 = {m: budgets[(m, BUDGET_DEPTHS[0])] for m in (RG, GEMMA)}
     v.put("budget_gap_ms", b2[RG]["kernel_ms"] - b2[GEMMA]["kernel_ms"],
           src(BUDGET.format(RG, BUDGET_DEPTHS[0])),
           f"kernel_ms, this file's - {BUDGET.format(GEMMA, BUDGET_DEPTHS[0])}'s")
@@ -472,12 +475,12 @@ def recall(v, results):
 
 
 def mqar(v, results):
-    runs = {}
+    runs, configs = {}, {}
     for rel, tag in ((MQAR, "zero"), (MQAR_RANDOM, "random")):
-        c, config, meta = read_run(results, rel)
+        c, configs[tag], _ = read_run(results, rel)
         width = [int(re.search(r"\bwidth=(\d+)", o).group(1)) for o in c["overrides"]]
         runs[tag] = {(m, w): i for i, (m, w) in enumerate(zip(c["model"], width))}, c
-    c0, config, _ = read_run(results, MQAR)
+    config = configs["zero"]
     v.put("mqar_steps", int(config["train"]["steps"]), src(MQAR), "[train] steps")
     v.put("mqar_lr", float(config["train"]["lr"]), src(MQAR), "[train] lr")
     v.put("mqar_pairs", int(config["task"]["pairs"]), src(MQAR), "[task] pairs")
@@ -528,15 +531,16 @@ def mqar(v, results):
 
 def zoology(v, results, widths):
     """The Transformer under Zoology's learning-rate grid and step budget, best over the rates."""
-    best, lrs, steps = {}, set(), set()
+    best, lrs = {}, set()
+    configs = []
     for rel in ZOOLOGY:
         c, config, _ = read_run(results, rel)
-        for o, lr, acc, n in zip(c["overrides"], c["lr"], c["accuracy"], c["steps_done"]):
+        configs.append(config)
+        for o, lr, acc in zip(c["overrides"], c["lr"], c["accuracy"]):
             w = int(re.search(r"\bwidth=(\d+)", o).group(1))
             best[w] = max(best.get(w, 0.0), float(acc))
             lrs.add(float(lr))
-            steps.add(int(n))
-    _, config, _ = read_run(results, ZOOLOGY[0])
+    config = configs[0]
     v.put("zoology_lrs", ", ".join(f"{x:g}" for x in sorted(lrs)), src(ZOOLOGY[0]),
           "points/lr of both files")
     v.put("zoology_steps", int(config["train"]["steps"]), src(ZOOLOGY[0]), "[train] steps")
